@@ -1,0 +1,44 @@
+"""Element-wise helpers called by generated kernels (NumPy only, no SymPy).
+
+Each keeps the convention of its SymPy counterpart in ``gradtheory.symbolic.functions``.
+The sigmoid uses SciPy's ``expit`` for real input (no overflow for large |x|) and the plain
+formula for complex input, so generated kernels also accept complex-step perturbations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["box", "hardtanh", "relu", "sigmoid", "step"]
+
+
+def sigmoid(x):
+    """Logistic sigmoid, overflow-free for real input."""
+    if np.iscomplexobj(x):
+        return 1.0 / (1.0 + np.exp(-x))
+    return expit(x)
+
+
+def relu(x):
+    """max(x, 0); the real part decides for complex-step input."""
+    if np.iscomplexobj(x):
+        return np.where(x.real > 0, x, 0)
+    return np.maximum(x, 0)
+
+
+def step(x):
+    """1 where x > 0 else 0 (ReLU'(0) = 0, PyTorch's convention)."""
+    return (np.real(x) > 0).astype(np.result_type(np.real(x), np.float32))
+
+
+def hardtanh(x):
+    """Clip to [-1, 1]."""
+    if np.iscomplexobj(x):
+        return np.where(x.real > 1, 1, np.where(x.real < -1, -1, x))
+    return np.clip(x, -1, 1)
+
+
+def box(x):
+    """1 where |x| < 1 else 0 (hardtanh'(+-1) = 0, PyTorch's convention)."""
+    return (np.abs(np.real(x)) < 1).astype(np.result_type(np.real(x), np.float32))

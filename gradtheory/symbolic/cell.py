@@ -1,0 +1,212 @@
+"""The cell: a recurrence written as a few affine maps and element-wise (pointwise) stages.
+
+A cell maps the previous state blocks (``h``, or ``h`` and ``c`` for the LSTM) and the input
+``x`` to the next state. It is a straight-line program of two kinds of stage:
+
+* :class:`Affine`: ``a = sum_k M_k @ source_k + b``, split into equal chunks (the gates);
+* :class:`Pointwise`: scalar SymPy expressions applied element by element to vectors of one
+  size (the core: activations, gates, Hadamard products, skip connections).
+
+The symbolic side derives every pointwise partial derivative once; the numeric side does the
+matrix products, the loop over steps and the sums. A stage reads any name defined before it:
+the state blocks, ``x`` (for affine terms), earlier stage outputs and scalar parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+__all__ = ["Affine", "Cell", "Pointwise"]
+
+
+@dataclass(frozen=True)
+class Affine:
+    """``concat(outputs) = sum_k weight_k @ source_k + bias``; each output chunk has the block size.
+
+    Parameters
+    ----------
+    outputs : tuple of str
+        Names of the chunks, in row order of the stacked weights (e.g. the LSTM gates i, f, g, o).
+    terms : tuple of (weight name, source name)
+        Each weight has shape (len(outputs) * n, size of source).
+    bias : str or None
+        Bias of shape (len(outputs) * n,).
+    """
+
+    outputs: tuple[str, ...]
+    terms: tuple[tuple[str, str], ...]
+    bias: str | None = None
+
+
+@dataclass(frozen=True)
+class Pointwise:
+    """Element-wise stage: ``outputs[k] = exprs[k]`` with scalar symbols standing for vectors."""
+
+    outputs: tuple[str, ...]
+    exprs: tuple[sp.Expr, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A recurrence ``s_t = F(s_{t-1}, x_t; theta)`` built from stages.
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"elman-tanh"``, ``"lstm"``).
+    state : tuple of str
+        State block names in order; the first is the hidden output.
+    next_state : tuple of str
+        For each state block, the stage output that becomes its next value.
+    stages : tuple of Affine or Pointwise
+    scalar_block : bool
+        True for custom maps, whose state blocks and inputs are single numbers; False for
+        vector cells, whose blocks all have the hidden size n.
+    inputs : tuple of str
+        Input names: ``("x",)`` for vector cells (size n_in), the scalar input symbols otherwise.
+    scalar_params : dict of str to float
+        Scalar parameters of custom maps with their default values.
+    latex_names : dict of str to str
+        LaTeX for each name at step t (state blocks print as their value at t - 1).
+    activation : str or None
+    description : str
+    default_init : str
+        Initialisation used by :class:`gradtheory.Network` when none is given.
+    bias_init : dict
+        Initial bias values per chunk, e.g. ``{"b": {"a_T": -2.0}}`` for the highway gate.
+    """
+
+    name: str
+    state: tuple[str, ...]
+    next_state: tuple[str, ...]
+    stages: tuple[Affine | Pointwise, ...]
+    scalar_block: bool = False
+    inputs: tuple[str, ...] = ("x",)
+    scalar_params: dict[str, float] = field(default_factory=dict)
+    latex_names: dict[str, str] = field(default_factory=dict)
+    activation: str | None = None
+    description: str = ""
+    default_init: str = "gaussian"
+    bias_init: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _validate(self)
+
+    # -- derived structure -------------------------------------------------------------
+    @property
+    def matrix_params(self) -> tuple[str, ...]:
+        """Names of the weight matrices and biases, in order of first use."""
+        names: list[str] = []
+        for stage in self.stages:
+            if isinstance(stage, Affine):
+                for weight, _ in stage.terms:
+                    if weight not in names:
+                        names.append(weight)
+                if stage.bias and stage.bias not in names:
+                    names.append(stage.bias)
+        return tuple(names)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """All parameter names: matrices and biases, then scalar parameters."""
+        return self.matrix_params + tuple(self.scalar_params)
+
+    def param_shapes(self, n_hidden: int, n_in: int) -> dict[str, tuple[int, ...]]:
+        """Shape of every parameter for hidden size ``n_hidden`` and input size ``n_in``.
+
+        Examples
+        --------
+        >>> from gradtheory.cells import lstm
+        >>> lstm().param_shapes(3, 2)["W"]
+        (12, 3)
+        """
+        shapes: dict[str, tuple[int, ...]] = {}
+        for stage in self.stages:
+            if isinstance(stage, Affine):
+                rows = len(stage.outputs) * n_hidden
+                for weight, source in stage.terms:
+                    cols = n_in if source in self.inputs else n_hidden
+                    _set_shape(shapes, weight, (rows, cols))
+                if stage.bias:
+                    _set_shape(shapes, stage.bias, (rows,))
+        for name in self.scalar_params:
+            shapes[name] = ()
+        return shapes
+
+    @property
+    def key(self) -> str:
+        """Stable hash of the definition (names, stages and expressions)."""
+        text = repr(
+            (
+                self.name,
+                self.state,
+                self.next_state,
+                self.inputs,
+                tuple(sorted(self.scalar_params)),
+                tuple(
+                    (type(s).__name__, s.outputs, getattr(s, "terms", None), getattr(s, "bias", None),
+                     tuple(sp.srepr(e) for e in getattr(s, "exprs", ())))
+                    for s in self.stages
+                ),
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def symbol(self, name: str) -> sp.Symbol:
+        """The real SymPy symbol standing for ``name`` in the pointwise expressions."""
+        return sp.Symbol(name, real=True)
+
+    def __repr__(self) -> str:
+        return f"Cell({self.name!r}, state={self.state}, params={self.param_names})"
+
+
+def _set_shape(shapes: dict, name: str, shape: tuple[int, ...]) -> None:
+    if name in shapes and shapes[name] != shape:
+        raise ValueError(f"parameter {name!r} is used with shapes {shapes[name]} and {shape}")
+    shapes[name] = shape
+
+
+def _validate(cell: Cell) -> None:
+    if len(cell.state) == 0:
+        raise ValueError("state must name at least one state block")
+    if len(cell.next_state) != len(cell.state):
+        raise ValueError(
+            f"next_state must give one name per state block ({len(cell.state)}), "
+            f"got {len(cell.next_state)}"
+        )
+    defined = set(cell.state) | set(cell.inputs) | set(cell.scalar_params)
+    params = set(cell.scalar_params)
+    for index, stage in enumerate(cell.stages):
+        if isinstance(stage, Affine):
+            for weight, source in stage.terms:
+                if source not in defined:
+                    raise ValueError(f"stage {index}: affine source {source!r} is not defined yet")
+                params.add(weight)
+            if stage.bias:
+                params.add(stage.bias)
+            if not stage.terms and not stage.bias:
+                raise ValueError(f"stage {index}: an affine stage needs a term or a bias")
+        elif isinstance(stage, Pointwise):
+            if len(stage.exprs) != len(stage.outputs):
+                raise ValueError(f"stage {index}: {len(stage.outputs)} outputs but {len(stage.exprs)} expressions")
+            for out, expr in zip(stage.outputs, stage.exprs):
+                if not isinstance(expr, sp.Expr):
+                    raise TypeError(f"stage {index}: expression for {out!r} must be a SymPy expression")
+                unknown = {s.name for s in expr.free_symbols} - defined
+                if unknown:
+                    raise ValueError(
+                        f"stage {index}: expression for {out!r} uses undeclared symbols "
+                        f"{sorted(unknown)}; declared names are {sorted(defined)}"
+                    )
+        else:
+            raise TypeError(f"stage {index} must be Affine or Pointwise, got {type(stage).__name__}")
+        for out in stage.outputs:
+            if out in defined:
+                raise ValueError(f"stage {index}: name {out!r} is defined twice")
+            defined.add(out)
+    for name in cell.next_state:
+        if name not in defined:
+            raise ValueError(f"next_state name {name!r} is not produced by any stage")

@@ -1,0 +1,133 @@
+"""Scalar SymPy functions used by the cell cores, each with its derivative and LaTeX form.
+
+SymPy's own ``Heaviside`` and ``Max`` differentiate into ``DiracDelta`` and piecewise
+expressions that neither print as textbook formulas nor generate clean NumPy code, so ReLU,
+hard tanh and the logistic sigmoid are small :class:`sympy.Function` subclasses that carry
+their own derivative (``fdiff``), their own LaTeX, and a fixed convention at the kinks:
+ReLU'(0) = 0 and hardtanh'(+-1) = 0, the conventions PyTorch uses.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["ACTIVATIONS", "activation", "box", "hardtanh", "relu", "sigmoid", "step"]
+
+
+class sigmoid(sp.Function):  # noqa: N801  (SymPy function classes are lower case)
+    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`; :math:`\sigma' = \sigma (1 - \sigma)`."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sp.exp(-self.args[0]))).evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+
+class step(sp.Function):  # noqa: N801
+    r"""Indicator :math:`\mathbb{1}[x > 0]`: the ReLU derivative with the convention ReLU'(0) = 0."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_evalf(self, prec):
+        return sp.Float(1 if self.args[0].evalf(prec) > 0 else 0, prec)
+
+    def _latex(self, printer, exp=None):
+        return rf"\mathbb{{1}}\left[{printer._print(self.args[0])} > 0\right]"
+
+
+class relu(sp.Function):  # noqa: N801
+    r"""Rectifier :math:`\max(x, 0)` with derivative :math:`\mathbb{1}[x > 0]` (0 at the kink)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return step(self.args[0])
+
+    def _eval_evalf(self, prec):
+        return sp.Max(self.args[0], 0).evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+
+class box(sp.Function):  # noqa: N801
+    r"""Indicator :math:`\mathbb{1}[|x| < 1]`: the hard-tanh derivative (0 at x = +-1)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_evalf(self, prec):
+        return sp.Float(1 if abs(self.args[0].evalf(prec)) < 1 else 0, prec)
+
+    def _latex(self, printer, exp=None):
+        return rf"\mathbb{{1}}\left[\left|{printer._print(self.args[0])}\right| < 1\right]"
+
+
+class hardtanh(sp.Function):  # noqa: N801
+    r"""Hard tanh :math:`\max(-1, \min(1, x))` with derivative :math:`\mathbb{1}[|x| < 1]`."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return box(self.args[0])
+
+    def _eval_evalf(self, prec):
+        return sp.Max(-1, sp.Min(1, self.args[0])).evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        body = rf"\operatorname{{hardtanh}}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+
+def _linear(x: sp.Expr) -> sp.Expr:
+    return x
+
+
+#: Activation name -> SymPy constructor. ``sup |phi'|`` (Pascanu et al. 2013's gamma) is in
+#: :data:`ACTIVATION_GAMMA`.
+ACTIVATIONS = {
+    "tanh": sp.tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "linear": _linear,
+    "hardtanh": hardtanh,
+}
+
+#: sup over x of |phi'(x)|: 1 for tanh, 1/4 for the sigmoid (Pascanu et al. 2013, Sec. 3).
+ACTIVATION_GAMMA = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0, "hardtanh": 1.0}
+
+
+def activation(name: str):
+    """Return the SymPy constructor of the activation called ``name``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of ``tanh, sigmoid, relu, linear, hardtanh``.
+
+    Examples
+    --------
+    >>> activation("tanh")(sp.Symbol("a"))
+    tanh(a)
+    """
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}"
+        )
+    return ACTIVATIONS[name]
