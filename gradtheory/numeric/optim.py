@@ -7,7 +7,8 @@ Inf raises ``FloatingPointError`` naming the parameter before any array is chang
 
 Example
 -------
->>> opt = make_optimizer("adam", lr=1e-3); opt.step(net.params, grads.params)
+>>> params = {"w": np.ones(2)}
+>>> make_optimizer("adam", lr=0.1).step(params, {"w": np.ones(2)})  # params["w"] == 0.9
 """
 
 from __future__ import annotations

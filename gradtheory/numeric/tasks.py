@@ -21,6 +21,7 @@ Example
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from typing import Any
 
@@ -72,7 +73,7 @@ def task_loss(kind: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray):
     -------
     (loss, grad) : float and (T, B, n_out) array dL/d outputs.
 
-    Example: ``loss, g = task_loss('mse', np.zeros((3, 2, 1)), np.ones((3, 2, 1)), np.ones((3, 2)))``
+    Example: ``loss, g = task_loss('mse', np.zeros((3, 2, 1)), y, np.ones((3, 2)))``
     """
     o, y, m = (np.asarray(a, dtype=float) for a in (outputs, y, mask))
     if o.shape != y.shape or m.shape != o.shape[:2]:
@@ -94,13 +95,7 @@ def task_loss(kind: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray):
 
 
 class Task:
-    """Base class: attributes ``n_in, n_out, T, loss, target`` and ``sample``/``score``."""
-
-    n_in: int
-    n_out: int
-    T: int
-    loss: str
-    target: str
+    """Base class: ints ``n_in, n_out, T``, strings ``loss, target``; ``sample``, ``score``."""
 
     def sample(self, batch_size: int, rng: np.random.Generator | int) -> Batch:
         """Draw a batch: x (T, B, n_in), y (T, B, n_out), mask (T, B).
@@ -134,11 +129,9 @@ class Task:
         return float(np.mean(o.argmax(-1)[m] == y.argmax(-1)[m]))
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._args().items())
+        names = inspect.signature(type(self)).parameters
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in names)
         return f"{type(self).__name__}({args})"
-
-    def _args(self) -> dict[str, Any]:
-        return {"T": self.T}
 
 
 class Adding(Task):
@@ -195,9 +188,6 @@ class CopyMemory(Task):
         self.T = self.delay + 2 * self.length
         self.n_in, self.n_out = self.n_symbols + 2, self.n_symbols + 1
 
-    def _args(self) -> dict[str, Any]:
-        return {"T": self.delay, "n_symbols": self.n_symbols, "length": self.length}
-
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         L, K = self.length, self.n_symbols
         seq = rng.integers(1, K + 1, size=(L, B))
@@ -209,6 +199,9 @@ class CopyMemory(Task):
         x = np.eye(self.n_in)[tokens]
         y = np.eye(self.n_out)[labels]
         return x, y, np.ones((self.T, B))
+
+    def __repr__(self) -> str:
+        return f"CopyMemory(T={self.delay}, n_symbols={self.n_symbols}, length={self.length})"
 
     @property
     def baseline(self) -> float:
@@ -266,14 +259,11 @@ class FlipFlop(Task):
     loss, target = "mse", "every"
 
     def __init__(self, bits: int = 3, T: int = 100, p: float = 0.05):
-        self.n_in = self.n_out = _int("bits", bits, 1)
+        self.bits = self.n_in = self.n_out = _int("bits", bits, 1)
         self.T = _int("T", T, 1)
         if not isinstance(p, (int, float, np.floating)) or not 0.0 < float(p) <= 1.0:
             raise ValueError(f"p must be a probability in (0, 1], got {p!r}")
         self.p = float(p)
-
-    def _args(self) -> dict[str, Any]:
-        return {"bits": self.n_in, "T": self.T, "p": self.p}
 
     @staticmethod
     def targets_from_inputs(x: np.ndarray) -> np.ndarray:
@@ -319,12 +309,9 @@ class Latch(Task):
         self.L = _int("L", L, 1)
         if self.L > self.T:
             raise ValueError(f"L must be <= T, got L={L}, T={T}")
-        if not isinstance(noise, (int, float, np.floating)) or not float(noise) >= 0.0:
+        if not isinstance(noise, (int, float, np.floating)) or not 0.0 <= noise < math.inf:
             raise ValueError(f"noise must be a standard deviation >= 0, got {noise!r}")
         self.noise = float(noise)
-
-    def _args(self) -> dict[str, Any]:
-        return {"T": self.T, "L": self.L, "noise": self.noise}
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         c = rng.integers(0, 2, size=B)
@@ -370,9 +357,6 @@ class Digits(Task):
         n_test = round(self.test_fraction * len(images))
         self.test_indices = np.sort(order[:n_test])
         self.train_indices = np.sort(order[n_test:])
-
-    def _args(self) -> dict[str, Any]:
-        return {"permuted": self.permuted, "seed": self.seed, "test_fraction": self.test_fraction}
 
     def _batch(self, idx: np.ndarray) -> Batch:
         images, labels = _digits_data()

@@ -13,15 +13,24 @@ The ``diag`` operator prints itself (see :class:`gradtheory.symbolic.derive.Diag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .cell import Cell
+from .cell import Affine, Cell, Pointwise
 
-__all__ = ["CellLatexPrinter", "cell_latex", "chunk_latex", "latex_name"]
+__all__ = [
+    "CellLatexPrinter",
+    "cell_latex",
+    "chunk_latex",
+    "chunk_suffix",
+    "derivation_latex",
+    "derivation_names",
+    "latex_name",
+]
 
 
 class CellLatexPrinter(LatexPrinter):
@@ -41,7 +50,11 @@ class CellLatexPrinter(LatexPrinter):
     'c_{t-1} \\odot f_{t}'
     """
 
-    _default_settings = {**LatexPrinter._default_settings, "names": {}, "hadamard": False}
+    _default_settings: ClassVar[dict] = {
+        **LatexPrinter._default_settings,
+        "names": {},
+        "hadamard": False,
+    }
 
     def __init__(self, names: Mapping[str, str] | None = None, hadamard: bool = False, **settings):
         settings.setdefault("mul_symbol", None)
@@ -73,8 +86,7 @@ class CellLatexPrinter(LatexPrinter):
             return super()._print_Mul(expr)
         coeff, rest = expr.as_coeff_Mul()
         if coeff.is_negative:
-            return "- " + self._print_Mul(-expr) if isinstance(-expr, sp.Mul) else (
-                "- " + self._print(-expr))
+            return "- " + self._print(-expr)
         factors = list(rest.as_ordered_factors()) if isinstance(rest, sp.Mul) else [rest]
         numer = [f for f in factors if not _is_reciprocal(f)]
         denom = [1 / f for f in factors if _is_reciprocal(f)]
@@ -96,11 +108,7 @@ class CellLatexPrinter(LatexPrinter):
 
 
 def _is_reciprocal(factor: sp.Expr) -> bool:
-    return (
-        isinstance(factor, sp.Pow)
-        and factor.exp.is_number
-        and bool(factor.exp.is_negative)
-    )
+    return isinstance(factor, sp.Pow) and factor.exp.is_number and bool(factor.exp.is_negative)
 
 
 def latex_name(cell: Cell, name: str) -> str:
@@ -145,3 +153,87 @@ def cell_latex(expr, cell: Cell, names: Mapping[str, str] | None = None) -> str:
     table = dict(cell.latex_names)
     table.update(names or {})
     return CellLatexPrinter(table, hadamard=not cell.scalar_block).doprint(expr)
+
+
+def chunk_suffix(outputs: Sequence[str], out: str) -> str | None:
+    """Chunk label of affine output ``out``: ``a_f -> f``; None for a single-chunk affine.
+
+    Examples
+    --------
+    >>> chunk_suffix(("a_i", "a_f"), "a_f")
+    'f'
+    """
+    if len(outputs) == 1:
+        return None
+    return out.rsplit("_", 1)[-1] if "_" in out else out
+
+
+def derivation_names(cell: Cell) -> dict[str, str]:
+    r"""Name table for derivations: the cell's names, weight chunks (``W_f``) and adjoints.
+
+    Examples
+    --------
+    >>> from gradtheory.cells import lstm
+    >>> derivation_names(lstm())["W_f"], derivation_names(lstm())["delta_c"]
+    ('W_{f}', '\\delta^{c}_{t}')
+    """
+    names = dict(cell.latex_names)
+    for stage in cell.stages:
+        if isinstance(stage, Affine):
+            for name in [w for w, _ in stage.terms] + ([stage.bias] if stage.bias else []):
+                for out in stage.outputs:
+                    sfx = chunk_suffix(stage.outputs, out)
+                    names[f"{name}_{sfx}" if sfx else name] = chunk_latex(
+                        latex_name(cell, name), sfx
+                    )
+    for s in cell.state:
+        names[f"delta_{s}"] = (
+            r"\delta_{t}" if len(cell.state) == 1 else rf"\delta^{{{sp.latex(sp.Symbol(s))}}}_{{t}}"
+        )
+    return names
+
+
+def derivation_latex(derivation) -> str:
+    r"""``aligned`` LaTeX of a :class:`~gradtheory.symbolic.derive.Derivation`.
+
+    One line per stage output (per chunk for stacked affine maps), one per Jacobian block
+    (the whole matrix for scalar cells) and one per parameter gradient contribution.
+
+    Examples
+    --------
+    >>> from gradtheory.cells import elman
+    >>> from gradtheory.symbolic.derive import derive
+    >>> derivation_latex(derive(elman("tanh"))).splitlines()[0]
+    '\\begin{aligned}'
+    """
+    cell, tex, lines = derivation.cell, derivation.printer.doprint, []
+    for stage in cell.stages:
+        if isinstance(stage, Pointwise):
+            for out, expr in zip(stage.outputs, stage.exprs, strict=True):
+                lines.append(f"{tex(cell.symbol(out))} &= {tex(expr)}")
+            continue
+        for out in stage.outputs:
+            sfx = chunk_suffix(stage.outputs, out)
+            rhs = [
+                f"{chunk_latex(latex_name(cell, w), sfx)} {latex_name(cell, src)}"
+                for w, src in stage.terms
+            ]
+            rhs += [chunk_latex(latex_name(cell, stage.bias), sfx)] if stage.bias else []
+            lines.append(f"{latex_name(cell, out)} &= {' + '.join(rhs)}")
+    before = [latex_name(cell, s) for s in cell.state]
+    after = [latex_name(cell, s) for s in cell.next_state]
+    if cell.scalar_block:
+        jac = derivation.jacobian
+        if len(before) == 1:
+            lines.append(rf"\frac{{\partial {after[0]}}}{{\partial {before[0]}}} &= {tex(jac[0])}")
+        else:
+            frac = rf"\frac{{\partial ({', '.join(after)})}}{{\partial ({', '.join(before)})}}"
+            lines.append(f"{frac} &= {tex(jac)}")
+    else:
+        for (o, i), block in derivation.block_jacobians.items():
+            num, den = after[cell.state.index(o)], latex_name(cell, i)
+            lines.append(rf"\frac{{\partial {num}}}{{\partial {den}}} &= {tex(block)}")
+    for name, grad in derivation.param_gradients.items():
+        label = derivation.names.get(name, latex_name(cell, name))
+        lines.append(rf"\frac{{\partial L}}{{\partial {label}}} &\mathrel{{+}}= {tex(grad)}")
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"

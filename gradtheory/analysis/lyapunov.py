@@ -1,0 +1,268 @@
+"""Lyapunov exponents of a network's state map by QR re-orthonormalisation.
+
+k tangent vectors are pushed through the step Jacobians, V_t = J_t Q_{t-1}, and re-orthonormalised
+every step, Q_t R_t = V_t; the exponents are the time averages of ln|diag R_t| (Shimada &
+Nagashima 1979; Benettin, Galgani, Giorgilli & Strelcyn 1980). The tangent products use
+:func:`gradtheory.numeric.tangent.jacobian_product`, O(n^2 k) per step, and the trajectory is
+recorded in short chunks so memory stays bounded however long the run.
+
+The largest exponent is the asymptotic log growth rate per step of a generic gradient
+propagated back through the same chain (the adjoint obeys delta_{t-1} = J_t^T delta_t).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..numeric.tangent import jacobian_product
+
+__all__ = ["DivergenceError", "LyapunovResult", "lyapunov"]
+
+_TAPE_BYTES = 2**24  # budget for one recorded chunk (~16 MB)
+
+
+class DivergenceError(FloatingPointError):
+    """The state (or its tangent) left the floating-point range at step ``step``."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class LyapunovResult:
+    """Lyapunov exponents and their convergence.
+
+    Attributes
+    ----------
+    exponents : ndarray, shape (k,)
+        Natural log per step, descending, averaged over the sequences (``-inf`` where a step
+        Jacobian is exactly singular in that direction, e.g. dead ReLU units).
+    finite_time : ndarray, shape (n_blocks, k)
+        Exponents estimated on consecutive blocks of ``block`` measured steps (sequence mean).
+    stderr : ndarray, shape (k,)
+        Standard error of the block means, std / sqrt(n_blocks) (NaN with fewer than 2 blocks);
+        it assumes blocks longer than the correlation time.
+    per_sequence : ndarray, shape (B, k)
+        Exponents of every sequence of the batch.
+    steps, warmup, block : int
+        Measured steps, discarded warm-up steps, steps per block.
+    """
+
+    exponents: np.ndarray
+    finite_time: np.ndarray
+    stderr: np.ndarray
+    per_sequence: np.ndarray
+    steps: int
+    warmup: int
+    block: int
+
+    @property
+    def sum(self) -> float:
+        """Sum of the k exponents (for k = n_state, the mean ln|det J|)."""
+        return float(np.sum(self.exponents))
+
+    @property
+    def kaplan_yorke_dimension(self) -> float:
+        """j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|, j the largest with a non-negative sum."""
+        cumulative = np.cumsum(self.exponents)
+        j = int(np.sum(cumulative >= 0))
+        if j == 0:
+            return 0.0
+        if j == len(self.exponents):
+            return float(j)
+        return j + float(cumulative[j - 1] / abs(self.exponents[j]))
+
+
+def _inputs(net, x, steps, warmup, batch):
+    """Time-major inputs (T, B, n_in) and the resolved warm-up."""
+    if x is None:
+        if net.tied:
+            if steps is None:
+                raise ValueError("steps is required for an autonomous run (x=None) of a tied network")
+            steps = _positive(steps, "steps")
+            warmup = 100 if warmup is None else _nonnegative(warmup, "warmup")
+            return np.zeros((warmup + steps, batch, net.n_in), net.dtype), warmup
+        x = np.zeros((net.steps, batch, net.n_in), net.dtype)
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
+    if x.ndim == 1 and not net.tied:  # input at the first layer only
+        first, x = x, np.zeros((net.steps, 1, net.n_in), net.dtype)
+        x[0, 0] = first
+    elif x.ndim == 2:
+        x = x[:, None, :]
+    if x.ndim != 3 or x.shape[2] != net.n_in:
+        raise ValueError(f"x must have shape (T, n_in={net.n_in}) or (T, B, n_in), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or Inf; expected finite values")
+    total = x.shape[0]
+    if not net.tied and total != net.steps:
+        raise ValueError(f"x of an untied network must have T = steps = {net.steps}, got {total}")
+    if warmup is None:
+        warmup = min(100, total // 10) if net.tied else 0
+    warmup = _nonnegative(warmup, "warmup")
+    if total <= warmup:
+        raise ValueError(f"x has {total} steps but warmup={warmup} discards them all; "
+                         "pass a smaller warmup or a longer x")
+    if steps is not None and steps != total - warmup:
+        raise ValueError(f"steps={steps} disagrees with len(x) - warmup = {total - warmup}")
+    return x.astype(net.dtype, copy=False), warmup
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _nonnegative(value, name):
+    if isinstance(value, bool) or int(value) != value or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _initial_state(net, h0, batch, rng):
+    if h0 is None:  # a generic point: zero is a fixed point of many maps (logistic, zero-bias tanh)
+        return rng.uniform(0.1, 0.5, size=(batch, net.n_state)).astype(net.dtype)
+    h0 = np.asarray(h0, dtype=net.dtype)
+    if h0.ndim == 1:
+        h0 = h0[None]
+    if h0.ndim != 2 or h0.shape[1] != net.n_state:
+        raise ValueError(f"h0 must have shape ({net.n_state},) or (B, {net.n_state}), got {h0.shape}")
+    if not np.all(np.isfinite(h0)):
+        raise ValueError("h0 contains NaN or Inf; expected finite values")
+    return h0
+
+
+def lyapunov(
+    net,
+    x=None,
+    *,
+    steps: int | None = None,
+    h0=None,
+    k: int | None = None,
+    warmup: int | None = None,
+    batch: int = 1,
+    block: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    return_details: bool = False,
+):
+    """The k leading Lyapunov exponents of the state map along one (or B) trajectories.
+
+    Parameters
+    ----------
+    net : Network
+        Any cell, including custom maps (``gt.cells.custom("r*h*(1 - h)", "h", params=...)``).
+    x : array, shape (T, n_in) or (T, B, n_in), optional
+        Driving input. None: autonomous (zero input) for ``warmup + steps`` steps; for an untied
+        network, the L layers with zero input (a 1-D ``x`` of shape (n_in,) feeds layer 1 only).
+    steps : int, optional
+        Measured steps after the warm-up (required for an autonomous tied network).
+    h0 : array, shape (n_state,) or (B, n_state), optional
+        Initial state. Default: seeded uniform(0.1, 0.5) in every component, a generic point
+        (zero is a fixed point of the logistic map and of zero-bias tanh networks).
+    k : int, optional
+        Number of exponents, 1 <= k <= n_state (default n_state).
+    warmup : int, optional
+        Steps discarded for both the state and the tangent alignment. Default 100 (autonomous),
+        min(100, T // 10) (driven), 0 (untied).
+    batch : int
+        Independent initial states run together when ``h0`` and ``x`` do not fix B.
+    block : int, optional
+        Steps per block of the finite-time exponents (default: measured steps // 50, at least 1).
+    seed : int
+        Seeds the default h0 and the initial tangent frame.
+    progress : bool
+        Show a tqdm progress bar.
+    return_details : bool
+        Return a :class:`LyapunovResult` instead of the exponents alone.
+
+    Returns
+    -------
+    ndarray, shape (k,), or LyapunovResult
+        Natural log per step, descending.
+
+    Raises
+    ------
+    DivergenceError
+        If the state or the tangent frame becomes non-finite (with the step in ``.step``).
+
+    Examples
+    --------
+    >>> lyapunov(gt.Network(gt.cells.custom("4*h*(1 - h)", "h")), steps=10**4)  # doctest: +SKIP
+    array([0.693...])
+    """
+    n = net.n_state
+    k = n if k is None else _positive(k, "k")
+    if k > n:
+        raise ValueError(f"k={k} exceeds the state dimension n_state={n}")
+    rng = np.random.default_rng(seed)
+    sizes = [np.shape(a)[1] for a in (x, h0) if a is not None and np.ndim(a) in (2, 3)]
+    sizes = [np.shape(x)[1]] if x is not None and np.ndim(x) == 3 else []
+    if h0 is not None and np.ndim(h0) == 2:
+        sizes.append(np.shape(h0)[0])
+    batch = max(sizes) if sizes else _positive(batch, "batch")
+    x, warmup = _inputs(net, x, steps, warmup, batch)
+    state = _initial_state(net, h0, batch, rng)
+    if x.shape[1] != batch and x.shape[1] == 1:
+        x = np.broadcast_to(x, (x.shape[0], batch, x.shape[2]))
+    if state.shape[0] != batch and state.shape[0] == 1:
+        state = np.repeat(state, batch, axis=0)
+    if x.shape[1] != batch or state.shape[0] != batch:
+        raise ValueError(f"x batch {x.shape[1]} and h0 batch {state.shape[0]} disagree")
+    total = x.shape[0]
+    measured = total - warmup
+    block = max(1, measured // 50) if block is None else _positive(block, "block")
+    n_blocks = measured // block
+    frame, _ = np.linalg.qr(rng.standard_normal((batch, n, k)))
+    sums = np.zeros((batch, k))
+    block_sums = np.zeros((n_blocks, batch, k))
+    chunk = total if not net.tied else int(np.clip(_TAPE_BYTES // (256 * batch * n), 8, 1024))
+    bar = tqdm(total=total, desc="lyapunov", unit="step", disable=not progress, leave=False)
+    try:
+        for start in range(0, total, chunk):
+            stop = min(start + chunk, total)
+            with np.errstate(over="ignore", invalid="ignore"):
+                traj = net.forward(x[start:stop], h0=state, record=True)
+            finite = np.isfinite(traj.states[1:]).reshape(stop - start, -1).all(axis=1)
+            if not finite.all():
+                bad = start + int(np.argmin(finite)) + 1
+                raise DivergenceError(
+                    f"the trajectory diverged: the state is non-finite at step {bad} "
+                    f"(of {total}, warm-up {warmup}); try another h0 or parameters", bad)
+            state = traj.states[-1]
+            for offset, entry in enumerate(traj.tape):
+                t = start + offset  # step t + 1 of the run, t = 0..total-1
+                with np.errstate(over="ignore", invalid="ignore"):
+                    frame, r = np.linalg.qr(jacobian_product(net, entry, frame))
+                with np.errstate(divide="ignore"):
+                    logs = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+                if not np.all(np.isfinite(frame)) or np.any(logs == np.inf):
+                    raise DivergenceError(
+                        f"the tangent frame became non-finite at step {t + 1} (an infinite step "
+                        "Jacobian entry)", t + 1)
+                if t >= warmup:
+                    sums += logs
+                    b = (t - warmup) // block
+                    if b < n_blocks:
+                        block_sums[b] += logs
+            bar.update(stop - start)
+    finally:
+        bar.close()
+    per_sequence = sums / measured
+    mean = per_sequence.mean(axis=0)
+    order = np.argsort(-mean, kind="stable")
+    finite_time = (block_sums / block).mean(axis=1)[:, order]
+    with np.errstate(invalid="ignore"):
+        stderr = (finite_time.std(axis=0, ddof=1) / np.sqrt(n_blocks) if n_blocks > 1
+                  else np.full(k, np.nan))
+    result = LyapunovResult(
+        exponents=mean[order], finite_time=finite_time, stderr=stderr,
+        per_sequence=per_sequence[:, order], steps=measured, warmup=warmup, block=block,
+    )
+    return result if return_details else result.exponents
