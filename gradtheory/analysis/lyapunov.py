@@ -202,7 +202,6 @@ def lyapunov(
     if k > n:
         raise ValueError(f"k={k} exceeds the state dimension n_state={n}")
     rng = np.random.default_rng(seed)
-    sizes = [np.shape(a)[1] for a in (x, h0) if a is not None and np.ndim(a) in (2, 3)]
     sizes = [np.shape(x)[1]] if x is not None and np.ndim(x) == 3 else []
     if h0 is not None and np.ndim(h0) == 2:
         sizes.append(np.shape(h0)[0])
@@ -227,30 +226,30 @@ def lyapunov(
     try:
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 traj = net.forward(x[start:stop], h0=state, record=True)
-            finite = np.isfinite(traj.states[1:]).reshape(stop - start, -1).all(axis=1)
-            if not finite.all():
-                bad = start + int(np.argmin(finite)) + 1
-                raise DivergenceError(
-                    f"the trajectory diverged: the state is non-finite at step {bad} "
-                    f"(of {total}, warm-up {warmup}); try another h0 or parameters", bad)
-            state = traj.states[-1]
-            for offset, entry in enumerate(traj.tape):
-                t = start + offset  # step t + 1 of the run, t = 0..total-1
-                with np.errstate(over="ignore", invalid="ignore"):
-                    frame, r = np.linalg.qr(jacobian_product(net, entry, frame))
-                with np.errstate(divide="ignore"):
-                    logs = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
-                if not np.all(np.isfinite(frame)) or np.any(logs == np.inf):
+                finite = np.isfinite(traj.states[1:]).reshape(stop - start, -1).all(axis=1)
+                if not finite.all():
+                    bad = start + int(np.argmin(finite)) + 1
                     raise DivergenceError(
-                        f"the tangent frame became non-finite at step {t + 1} (an infinite step "
-                        "Jacobian entry)", t + 1)
-                if t >= warmup:
-                    sums += logs
-                    b = (t - warmup) // block
-                    if b < n_blocks:
-                        block_sums[b] += logs
+                        f"the trajectory diverged: the state is non-finite at step {bad} "
+                        f"(of {total}, warm-up {warmup}); try another h0 or parameters", bad)
+                state = traj.states[-1]
+                logs = np.empty((stop - start, batch, k))
+                for offset, entry in enumerate(traj.tape):
+                    frame, r = np.linalg.qr(jacobian_product(net, entry, frame))
+                    logs[offset] = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+            bad = np.isnan(logs) | (logs == np.inf)  # a NaN frame stays NaN: checked once a chunk
+            if bad.any():
+                step = start + int(np.argmax(bad.reshape(len(logs), -1).any(axis=1))) + 1
+                raise DivergenceError(
+                    f"the tangent frame became non-finite at step {step} (an infinite or undefined "
+                    "step-Jacobian entry)", step)
+            t = np.arange(start, stop) - warmup  # index of each step among the measured ones
+            keep = t >= 0
+            sums += logs[keep].sum(axis=0)
+            in_block = keep & (t < n_blocks * block)
+            np.add.at(block_sums, t[in_block] // block, logs[in_block])
             bar.update(stop - start)
     finally:
         bar.close()

@@ -66,13 +66,11 @@ class Diag(MatrixExpr):
 
 @dataclass(frozen=True)
 class Mat:
-    """Chunk ``chunk`` of ``chunks`` (row blocks) of weight ``weight``; ``label`` names it."""
+    """Row block ``chunk`` of weight ``weight`` (``label``: its matrix-symbol name)."""
 
     weight: str
     chunk: int
-    chunks: int
     label: str
-    suffix: str | None
     transposed: bool = False
 
     def symbol(self) -> MatrixExpr:
@@ -122,22 +120,16 @@ def paths(cell: Cell, seed: str, *, backsub: bool = True) -> dict[str, PathSum]:
     --------
     >>> from gradtheory.cells import elman
     >>> paths(elman("tanh"), "h")["h_new"]
-    {(Mat(weight='W', chunk=0, chunks=1, label='W', suffix=None, transposed=False),): 1 - h_new**2}
+    {(Mat(weight='W', chunk=0, label='W', transposed=False),): 1 - h_new**2}
     """
     d: dict[str, PathSum] = {seed: IDENTITY}
     names: dict[sp.Expr, sp.Symbol] = {}
     for stage in cell.stages[_defining_stage(cell, seed) + 1 :]:
         if isinstance(stage, Affine):
-            k = len(stage.outputs)
             for index, out in enumerate(stage.outputs):
-                suffix = chunk_suffix(stage.outputs, out)
-                d[out] = _add(
-                    *(
-                        _prepend(Mat(w, index, k, f"{w}_{suffix}" if suffix else w, suffix), d[src])
-                        for w, src in stage.terms
-                        if d.get(src)
-                    )
-                )
+                sfx = chunk_suffix(stage.outputs, out)
+                mats = [(Mat(w, index, f"{w}_{sfx}" if sfx else w), src) for w, src in stage.terms]
+                d[out] = _add(*(_prepend(m, d[src]) for m, src in mats if d.get(src)))
             continue
         assert isinstance(stage, Pointwise)
         if backsub:
@@ -157,9 +149,13 @@ def paths(cell: Cell, seed: str, *, backsub: bool = True) -> dict[str, PathSum]:
     return d
 
 
-def _factors(key: tuple, coeff: sp.Expr) -> list:
-    head = [] if coeff == 1 else [Diag(coeff)]
-    return head + [f.symbol() if isinstance(f, Mat) else Diag(f) for f in key]
+def _factors(key: tuple, coeff: sp.Expr, transpose: bool = False) -> list:
+    """Matrix factors of one path product, or of its transpose (reversed, ``W -> W^T``)."""
+    if transpose:
+        key = tuple(replace(f, transposed=True) if isinstance(f, Mat) else f for f in key[::-1])
+    out = [f.symbol() if isinstance(f, Mat) else Diag(f) for f in key]
+    diag = [] if coeff == 1 else [Diag(coeff)]
+    return out + diag if transpose else diag + out
 
 
 def _product(factors: list, n=N) -> MatrixExpr:
@@ -168,21 +164,15 @@ def _product(factors: list, n=N) -> MatrixExpr:
     return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
 
 
-def path_expr(s: PathSum) -> MatrixExpr:
-    """The matrix expression of a path sum (``ZeroMatrix`` if empty)."""
-    terms = [_product(_factors(k, c)) for k, c in s.items()]
+def _total(terms: list, cols=N) -> MatrixExpr:
     if not terms:
-        return sp.ZeroMatrix(N, N)
+        return sp.ZeroMatrix(N, cols)
     return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
 
 
-def _transposed(key: tuple, coeff: sp.Expr) -> list:
-    rev = [
-        replace(f, transposed=not f.transposed) if isinstance(f, Mat) else f for f in reversed(key)
-    ]
-    return [f.symbol() if isinstance(f, Mat) else Diag(f) for f in rev] + (
-        [] if coeff == 1 else [Diag(coeff)]
-    )
+def path_expr(s: PathSum) -> MatrixExpr:
+    """The matrix expression of a path sum (``ZeroMatrix`` if empty)."""
+    return _total([_product(_factors(k, c)) for k, c in s.items()])
 
 
 @dataclass
@@ -223,11 +213,8 @@ class Derivation:
     def jacobian(self):
         state = self.cell.state
         if self.cell.scalar_block:
-            return sp.Matrix(
-                len(state),
-                len(state),
-                lambda i, j: self.blocks[(state[i], state[j])].get((), sp.S.Zero),
-            )
+            entry = lambda i, j: self.blocks[(state[i], state[j])].get((), sp.S.Zero)  # noqa: E731
+            return sp.Matrix(len(state), len(state), entry)
         grid = [[path_expr(self.blocks[(o, i)]) for i in state] for o in state]
         return grid[0][0] if len(state) == 1 else sp.BlockMatrix(grid)
 
@@ -245,17 +232,11 @@ class Derivation:
                 for name in stage.outputs:
                     p = paths(self.cell, name)
                     terms = [
-                        _product([*_transposed(k, c), self.delta(s)])
+                        _product([*_factors(k, c, transpose=True), self.delta(s)])
                         for s, nxt in zip(self.cell.state, self.cell.next_state, strict=True)
                         for k, c in p.get(nxt, {}).items()
                     ]
-                    out[name] = (
-                        sp.ZeroMatrix(N, 1)
-                        if not terms
-                        else terms[0]
-                        if len(terms) == 1
-                        else sp.MatAdd(*terms)
-                    )
+                    out[name] = _total(terms, 1)
         return out
 
     @cached_property
@@ -274,18 +255,14 @@ class Derivation:
         for stage in cell.stages:
             if not isinstance(stage, Affine):
                 continue
-            parts = [(w, src) for w, src in stage.terms] + (
-                [(stage.bias, None)] if stage.bias else []
-            )
-            for w, src in parts:
-                chunks = []
-                for o in stage.outputs:
-                    adj = self.chunk_adjoints[o]
-                    if src is None:
-                        chunks.append(adj)
-                    else:
-                        rows = N_IN if src in cell.inputs else N
-                        chunks.append(sp.MatMul(adj, sp.MatrixSymbol(src, rows, 1).T))
+            for w, src in [*stage.terms, *([(stage.bias, None)] if stage.bias else [])]:
+                rows = N_IN if src in cell.inputs else N
+                chunks = [
+                    self.chunk_adjoints[o]
+                    if src is None
+                    else sp.MatMul(self.chunk_adjoints[o], sp.MatrixSymbol(src, rows, 1).T)
+                    for o in stage.outputs
+                ]
                 g = chunks[0] if len(chunks) == 1 else sp.BlockMatrix([[c] for c in chunks])
                 grads[w] = sp.MatAdd(grads[w], g) if w in grads else g
         return grads
