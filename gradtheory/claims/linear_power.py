@@ -51,7 +51,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax.set_xlabel("number of steps T")
     ax.set_ylabel(r"$|\partial h_T / \partial h_0|$")
     ax.set_title(r"Linear scalar RNN: $\partial h_T/\partial h_0 = w^T$")
-    ax.legend(ncol=2, loc="upper left")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     summary = (f"BPTT gives {numbers['w=1.1, T=50']:.4g} for w = 1.1 and "
                f"{numbers['w=0.9, T=50']:.5g} for w = 0.9 at T = 50, equal to w^50.")
     return ClaimResult(fig, numbers, settings={"steps": steps, "weights": weights},

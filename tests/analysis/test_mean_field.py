@@ -193,13 +193,13 @@ def test_gradient_growth_in_wide_tanh_network(sigma_w2):
     h = rng.standard_normal(n)
     h *= math.sqrt((m.q_star - sb) / sigma_w2 * n) / np.linalg.norm(h)
     ds = []
-    for w, b in zip(ws, bs):
+    for w, b in zip(ws, bs, strict=True):
         a = w @ h + b
         ds.append(_tanh_d(a))
         h = np.tanh(a)
     v = rng.standard_normal((n, k))
     logs = []
-    for w, d in zip(ws[::-1], ds[::-1]):
+    for w, d in zip(ws[::-1], ds[::-1], strict=True):
         v_new = w.T @ (d[:, None] * v)
         logs.append(math.log((v_new**2).sum() / (v**2).sum()))
         v = v_new

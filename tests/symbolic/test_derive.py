@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gradtheory.cells import custom, elman, gru, highway, irnn, lstm, residual
 from gradtheory.symbolic.cell import Affine
 from gradtheory.symbolic.derive import Diag, Mat, derive, paths
-from gradtheory.symbolic.functions import hardtanh, relu, sigmoid
+from gradtheory.symbolic.functions import box, hardtanh, relu, sigmoid, step
 from gradtheory.symbolic.latex import chunk_suffix
 
 N_IN = 2
@@ -36,11 +36,14 @@ CELLS = {
 
 
 def _independent(expr: sp.Expr) -> sp.Expr:
-    """Rewrite gradtheory's activations with SymPy's own functions."""
+    """Rewrite gradtheory's activations (and their derivatives) with SymPy's own functions:
+    relu(z) = (z + |z|) / 2 and hardtanh(z) = (|z + 1| - |z - 1|) / 2, valid away from kinks."""
     return (
         expr.replace(sigmoid, lambda z: 1 / (1 + sp.exp(-z)))
-        .replace(relu, lambda z: sp.Max(z, 0))
-        .replace(hardtanh, lambda z: sp.Min(1, sp.Max(-1, z)))
+        .replace(relu, lambda z: (z + sp.Abs(z)) / 2)
+        .replace(hardtanh, lambda z: (sp.Abs(z + 1) - sp.Abs(z - 1)) / 2)
+        .replace(step, lambda z: (1 + sp.sign(z)) / 2)
+        .replace(box, lambda z: (sp.sign(z + 1) - sp.sign(z - 1)) / 2)
     )
 
 
