@@ -66,8 +66,10 @@ class Prediction:
     details: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return (f"{self.regime} (rate {self.rate:+.4f} per step, horizon {self.horizon:.1f} steps, "
-                f"method {self.method})")
+        return (
+            f"{self.regime} (rate {self.rate:+.4f} per step, horizon {self.horizon:.1f} steps, "
+            f"method {self.method})"
+        )
 
 
 def _classify(rate: float, band: float) -> tuple[str, float]:
@@ -85,13 +87,18 @@ def _elman_activation(net) -> str | None:
     return None
 
 
-def _recurrent_weights(net) -> np.ndarray:
-    W = net.params["W"]
-    return W if net.tied else W
-
-
-def predict(net, x=None, *, method: str = "auto", steps: int = 200, batch: int = 8, h0=None,
-            band: float = 0.01, warmup: int | None = None, seed: int = 0) -> Prediction:
+def predict(
+    net,
+    x=None,
+    *,
+    method: str = "auto",
+    steps: int = 200,
+    batch: int = 8,
+    h0=None,
+    band: float = 0.01,
+    warmup: int | None = None,
+    seed: int = 0,
+) -> Prediction:
     """Predict the regime and rate of gradient growth for ``net``.
 
     Parameters
@@ -127,13 +134,22 @@ def predict(net, x=None, *, method: str = "auto", steps: int = 200, batch: int =
     if method == "auto":
         if activation == "linear" and net.tied:
             method = "linear"
-        elif (activation and not net.tied and x is None and net.init == "gaussian"
-              and activation in ("tanh", "relu", "linear", "sigmoid", "hardtanh")):
+        elif (
+            activation
+            and not net.tied
+            and x is None
+            and net.init == "gaussian"
+            and activation in ("tanh", "relu", "linear", "sigmoid", "hardtanh")
+        ):
             method = "mean_field"
         else:
             method = "jacobian"
-    route = {"linear": _linear, "pascanu": _pascanu, "mean_field": _mean_field,
-             "jacobian": _jacobian}[method]
+    route = {
+        "linear": _linear,
+        "pascanu": _pascanu,
+        "mean_field": _mean_field,
+        "jacobian": _jacobian,
+    }[method]
     return route(net, x=x, steps=steps, batch=batch, h0=h0, band=band, warmup=warmup, seed=seed)
 
 
@@ -145,12 +161,21 @@ def _linear(net, band, **_) -> Prediction:
     rate = float(rates.mean())
     regime, horizon = _classify(rate, band)
     normal = all(np.allclose(W @ W.T, W.T @ W, atol=1e-10) for W in Ws)
-    return Prediction(regime, rate, horizon, "linear", band,
-                      per_layer=None if net.tied else rates,
-                      assumptions=["linear recurrence: rate = ln spectral radius of W",
-                                   "exact at every step for normal W" if normal else
-                                   "W is not normal: ln rho(W) is the asymptotic rate only"],
-                      details={"spectral_radius": float(np.exp(rate)), "normal": normal})
+    return Prediction(
+        regime,
+        rate,
+        horizon,
+        "linear",
+        band,
+        per_layer=None if net.tied else rates,
+        assumptions=[
+            "linear recurrence: rate = ln spectral radius of W",
+            "exact at every step for normal W"
+            if normal
+            else "W is not normal: ln rho(W) is the asymptotic rate only",
+        ],
+        details={"spectral_radius": float(np.exp(rate)), "normal": normal},
+    )
 
 
 def _pascanu(net, band, **_) -> Prediction:
@@ -168,13 +193,24 @@ def _pascanu(net, band, **_) -> Prediction:
         regime, horizon = "critical" if abs(rate) <= band else "exploding", float("inf")
     sufficient = bool(rate < 0)
     return Prediction(
-        regime, rate, horizon, "pascanu", band, per_layer=None if net.tied else bounds,
-        assumptions=[f"||J_t|| <= gamma sigma_max(W), gamma = sup|phi'| = {gamma}",
-                     "rate is an upper bound; vanishing is guaranteed when it is < 0 "
-                     "(sufficient condition), exploding only possible when it is > 0 "
-                     "(necessary condition)"],
-        details={"sigma_max": sigma.tolist(), "gamma": gamma, "threshold": 1.0 / gamma,
-                 "vanishing_guaranteed": sufficient},
+        regime,
+        rate,
+        horizon,
+        "pascanu",
+        band,
+        per_layer=None if net.tied else bounds,
+        assumptions=[
+            f"||J_t|| <= gamma sigma_max(W), gamma = sup|phi'| = {gamma}",
+            "rate is an upper bound; vanishing is guaranteed when it is < 0 "
+            "(sufficient condition), exploding only possible when it is > 0 "
+            "(necessary condition)",
+        ],
+        details={
+            "sigma_max": sigma.tolist(),
+            "gamma": gamma,
+            "threshold": 1.0 / gamma,
+            "vanishing_guaranteed": sufficient,
+        },
     )
 
 
@@ -183,26 +219,39 @@ def _mean_field(net, band, **_) -> Prediction:
 
     activation = _elman_activation(net)
     if activation is None or net.init != "gaussian":
-        raise ValueError("method='mean_field' needs an Elman cell with init='gaussian' "
-                         "(weights N(0, gain^2/n), biases N(0, sigma_b2))")
+        raise ValueError(
+            "method='mean_field' needs an Elman cell with init='gaussian' "
+            "(weights N(0, gain^2/n), biases N(0, sigma_b2))"
+        )
     sw, sb = net.init_stats_["sigma_w2"], net.init_stats_["sigma_b2"]
     if net.tied:
         theory = rnn_mean_field(activation, net.gain, sb)
         rate = float(theory.lyapunov)
         per_layer, chi1 = None, float(np.exp(2 * rate))
-        assumptions = ["random recurrent network, W_ij ~ N(0, g^2/n), infinite width",
-                       "autonomous dynamics (inputs ignored)", theory.note]
+        assumptions = [
+            "random recurrent network, W_ij ~ N(0, g^2/n), infinite width",
+            "autonomous dynamics (inputs ignored)",
+            theory.note,
+        ]
     else:
         theory = mean_field(activation, sw, sb)
         rate, chi1 = float(theory.log_grad_growth_per_layer), float(theory.chi1)
         per_layer = np.full(net.steps, rate)
-        assumptions = ["deep random network at initialisation, infinite width",
-                       "pre-activations Gaussian with variance at the fixed point q*"]
+        assumptions = [
+            "deep random network at initialisation, infinite width",
+            "pre-activations Gaussian with variance at the fixed point q*",
+        ]
     regime, horizon = _classify(rate, band)
-    return Prediction(regime, rate, horizon, "mean_field", band, per_layer=per_layer,
-                      assumptions=[a for a in assumptions if a],
-                      details={"sigma_w2": sw, "sigma_b2": sb, "chi1": chi1,
-                               "q_star": float(theory.q_star)})
+    return Prediction(
+        regime,
+        rate,
+        horizon,
+        "mean_field",
+        band,
+        per_layer=per_layer,
+        assumptions=[a for a in assumptions if a],
+        details={"sigma_w2": sw, "sigma_b2": sb, "chi1": chi1, "q_star": float(theory.q_star)},
+    )
 
 
 def tangent_log_growth(net, traj, seed: int = 0) -> np.ndarray:
@@ -258,8 +307,16 @@ def _jacobian(net, x, steps, batch, h0, band, warmup, seed) -> Prediction:
         rate = float(per_layer[skip:].mean())
     regime, horizon = _classify(rate, band)
     sem = float(np.std(growth[skip:].mean(axis=0)) / np.sqrt(max(growth.shape[1] - 1, 1)))
-    return Prediction(regime, rate, horizon, "jacobian", band, per_layer=per_layer,
-                      assumptions=["finite-time largest Lyapunov exponent along this trajectory",
-                                   f"first {skip} steps discarded while the tangent aligns"],
-                      details={"steps": T, "batch": int(growth.shape[1]), "stderr": sem,
-                               "warmup": skip})
+    return Prediction(
+        regime,
+        rate,
+        horizon,
+        "jacobian",
+        band,
+        per_layer=per_layer,
+        assumptions=[
+            "finite-time largest Lyapunov exponent along this trajectory",
+            f"first {skip} steps discarded while the tangent aligns",
+        ],
+        details={"steps": T, "batch": int(growth.shape[1]), "stderr": sem, "warmup": skip},
+    )

@@ -54,12 +54,15 @@ class Verification:
     def table(self) -> str:
         """A plain-text table of the comparison."""
         p = self.predicted
-        rows = [("method", p.method), ("predicted regime", p.regime),
-                ("predicted rate / step", f"{p.rate:+.5f}"),
-                ("measured rate / step", f"{self.measured_rate:+.5f} +- {self.measured_stderr:.5f}"),
-                ("tolerance", f"{self.tolerance:.5f}"),
-                ("horizon (1000-fold fall)", f"{p.horizon:.1f}"),
-                ("agrees", "yes" if self.agrees else "NO")]
+        rows = [
+            ("method", p.method),
+            ("predicted regime", p.regime),
+            ("predicted rate / step", f"{p.rate:+.5f}"),
+            ("measured rate / step", f"{self.measured_rate:+.5f} +- {self.measured_stderr:.5f}"),
+            ("tolerance", f"{self.tolerance:.5f}"),
+            ("horizon (1000-fold fall)", f"{p.horizon:.1f}"),
+            ("agrees", "yes" if self.agrees else "NO"),
+        ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -77,8 +80,13 @@ class Verification:
         k = np.linspace(T - stop, T - start, 50)
         line = self.log_norms[anchor_t] + self.predicted.rate * (k - (T - stop))
         ax.plot(k, line, "--", color=PALETTE[3], label=f"predicted ({self.predicted.method})")
-        ax.fill_between(k, line - self.tolerance * (k - (T - stop)),
-                        line + self.tolerance * (k - (T - stop)), color=PALETTE[3], alpha=0.15)
+        ax.fill_between(
+            k,
+            line - self.tolerance * (k - (T - stop)),
+            line + self.tolerance * (k - (T - stop)),
+            color=PALETTE[3],
+            alpha=0.15,
+        )
         ax.set_xlabel("steps back k")
         ax.set_ylabel(r"$\ln\|\partial L/\partial s_{T-k}\|$")
         ax.legend()
@@ -106,9 +114,20 @@ def measure_rate(log_norms: np.ndarray, start: int, stop: int) -> tuple[float, f
     return float(np.mean(slopes)), stderr
 
 
-def verify(net, x=None, task=None, *, prediction: Prediction | None = None, method: str = "auto",
-           steps: int = 200, batch: int = 16, h0=None, atol: float = 0.02, warmup: int | None = None,
-           seed: int = 0) -> Verification:
+def verify(
+    net,
+    x=None,
+    task=None,
+    *,
+    prediction: Prediction | None = None,
+    method: str = "auto",
+    steps: int = 200,
+    batch: int = 16,
+    h0=None,
+    atol: float = 0.02,
+    warmup: int | None = None,
+    seed: int = 0,
+) -> Verification:
     """Predict, then measure the adjoint norms on real batches and compare.
 
     Parameters
@@ -150,10 +169,21 @@ def verify(net, x=None, task=None, *, prediction: Prediction | None = None, meth
         h0_used = h0 if h0 is not None else default_h0
         traj = net.forward(x_used, h0_used)
     if prediction is None:
-        prediction = predict(net, None if (x is None and task is None and method == "mean_field")
-                             else x_used, method=method, h0=h0_used, band=0.01, warmup=warmup,
-                             seed=seed, steps=steps, batch=batch) if method != "mean_field" else \
-            predict(net, method="mean_field")
+        prediction = (
+            predict(
+                net,
+                None if (x is None and task is None and method == "mean_field") else x_used,
+                method=method,
+                h0=h0_used,
+                band=0.01,
+                warmup=warmup,
+                seed=seed,
+                steps=steps,
+                batch=batch,
+            )
+            if method != "mean_field"
+            else predict(net, method="mean_field")
+        )
     probe = None
     if grad_outputs is None:
         probe = rng.normal(size=(traj.states.shape[1], net.n_state))
@@ -177,14 +207,36 @@ def verify(net, x=None, task=None, *, prediction: Prediction | None = None, meth
         agrees = rate <= prediction.rate + tolerance
     else:
         agrees = abs(rate - prediction.rate) <= tolerance
-    return Verification(prediction, rate, stderr, bool(agrees), float(tolerance),
-                        np.mean(log_norms, axis=1), (start, stop), per_layer,
-                        details={"T": T, "batch": int(traj.states.shape[1]),
-                                 "loss": "task" if grad_outputs is not None else "probe"})
+    return Verification(
+        prediction,
+        rate,
+        stderr,
+        bool(agrees),
+        float(tolerance),
+        np.mean(log_norms, axis=1),
+        (start, stop),
+        per_layer,
+        details={
+            "T": T,
+            "batch": int(traj.states.shape[1]),
+            "loss": "task" if grad_outputs is not None else "probe",
+        },
+    )
 
 
-def track(net, task, *, steps: int, every: int, method: str = "auto", verify_steps: int | None = None,
-          batch: int = 16, seed: int = 0, progress: bool = True, **train_kwargs) -> dict:
+def track(
+    net,
+    task,
+    *,
+    steps: int,
+    every: int,
+    method: str = "auto",
+    verify_steps: int | None = None,
+    batch: int = 16,
+    seed: int = 0,
+    progress: bool = True,
+    **train_kwargs,
+) -> dict:
     """Train ``net`` on ``task`` and verify the prediction every ``every`` steps.
 
     Returns
@@ -198,13 +250,37 @@ def track(net, task, *, steps: int, every: int, method: str = "auto", verify_ste
     rows = []
 
     def checkpoint(step, current, history):
-        check = verify(current, task=task if verify_steps is None else None, method=method,
-                       steps=verify_steps or 200, batch=batch, seed=seed + step)
-        rows.append((step, check.predicted.rate, check.measured_rate, check.measured_stderr,
-                     check.agrees, check.predicted.regime))
+        check = verify(
+            current,
+            task=task if verify_steps is None else None,
+            method=method,
+            steps=verify_steps or 200,
+            batch=batch,
+            seed=seed + step,
+        )
+        rows.append(
+            (
+                step,
+                check.predicted.rate,
+                check.measured_rate,
+                check.measured_stderr,
+                check.agrees,
+                check.predicted.regime,
+            )
+        )
 
-    history = train(net, task, steps=steps, seed=seed, progress=progress, callback=checkpoint,
-                    callback_every=every, **train_kwargs)
+    history = train(
+        net,
+        task,
+        steps=steps,
+        seed=seed,
+        progress=progress,
+        callback=checkpoint,
+        callback_every=every,
+        **train_kwargs,
+    )
     checkpoint(steps, net, history)
     names = ("step", "predicted", "measured", "stderr", "agrees", "regime")
-    return {name: np.array([r[i] for r in rows]) for i, name in enumerate(names)} | {"history": history}
+    return {name: np.array([r[i] for r in rows]) for i, name in enumerate(names)} | {
+        "history": history
+    }

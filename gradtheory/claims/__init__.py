@@ -16,11 +16,29 @@ __all__ = ["CLAIMS", "Claim", "ClaimResult", "claim", "load_all", "run_claim"]
 
 #: Report order: the lecture notes' story first, then the quantitative predictors.
 ORDER = [
-    "chain_rule", "linear_power", "spectral_conditions", "jacobian_eigenvalues",
-    "input_sensitivity", "lstm_carousel", "gru_gates", "logistic_map", "single_unit_bifurcation",
-    "basins_gradient", "loss_cliff", "lyapunov_gain", "mean_field_phase", "depth_gradients",
-    "lstm_forget_gate", "regime_during_training", "adding_learning_curves", "tbptt_window",
-    "reverse_input", "clipping_pathological", "latching", "flipflop_gru", "digits_sequential",
+    "chain_rule",
+    "linear_power",
+    "spectral_conditions",
+    "jacobian_eigenvalues",
+    "input_sensitivity",
+    "lstm_carousel",
+    "gru_gates",
+    "logistic_map",
+    "single_unit_bifurcation",
+    "basins_gradient",
+    "loss_cliff",
+    "lyapunov_gain",
+    "mean_field_phase",
+    "depth_gradients",
+    "lstm_forget_gate",
+    "regime_during_training",
+    "adding_learning_curves",
+    "tbptt_window",
+    "reverse_input",
+    "clipping_pathological",
+    "latching",
+    "flipflop_gru",
+    "digits_sequential",
 ]
 
 

@@ -74,7 +74,9 @@ def claim(name: str, title: str, source: str, statement: str, *, ci: bool = Fals
     return register
 
 
-def run_claim(name: str, outdir: str | Path = "figures", *, quick: bool = False, seed: int = 0) -> dict:
+def run_claim(
+    name: str, outdir: str | Path = "figures", *, quick: bool = False, seed: int = 0
+) -> dict:
     """Run one claim and write ``outdir/name.{png,svg,json}`` (and ``.npz`` if it has arrays)."""
     from . import load_all
 
@@ -88,10 +90,19 @@ def run_claim(name: str, outdir: str | Path = "figures", *, quick: bool = False,
     outdir = Path(outdir)
     save_figure(result.figure, outdir / name)
     meta = {
-        "name": name, "title": entry.title, "source": entry.source, "statement": entry.statement,
-        "summary": result.summary, "numbers": result.numbers, "settings": result.settings,
-        "comparisons": result.comparisons, "latex": result.latex, "seed": seed, "quick": quick,
-        "version": __version__, "seconds": round(elapsed, 2),
+        "name": name,
+        "title": entry.title,
+        "source": entry.source,
+        "statement": entry.statement,
+        "summary": result.summary,
+        "numbers": result.numbers,
+        "settings": result.settings,
+        "comparisons": result.comparisons,
+        "latex": result.latex,
+        "seed": seed,
+        "quick": quick,
+        "version": __version__,
+        "seconds": round(elapsed, 2),
     }
     save_result(outdir / name, result.arrays, meta)
     if not result.arrays:

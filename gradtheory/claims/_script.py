@@ -10,8 +10,9 @@ def main(name: str, argv: list[str] | None = None) -> int:
     """Run claim ``name``: ``python analyses/<name>.py [--quick] [--seed N] [--outdir DIR]``."""
     from ._registry import run_claim
 
-    parser = argparse.ArgumentParser(prog=f"analyses/{name}.py",
-                                     description=f"Reproduce the claim '{name}' into figures/.")
+    parser = argparse.ArgumentParser(
+        prog=f"analyses/{name}.py", description=f"Reproduce the claim '{name}' into figures/."
+    )
     parser.add_argument("--quick", action="store_true", help="reduced size, same shape of result")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--outdir", default="figures")

@@ -12,9 +12,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from ..io import write_atomic  # noqa: E402
+from ..io import write_atomic
 
 __all__ = ["PALETTE", "apply_style", "new_figure", "save_figure"]
 
@@ -49,8 +49,14 @@ def apply_style() -> None:
     matplotlib.rcParams.update(_RC)
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, *, width: float | None = None,
-               height: float | None = None, **kwargs):
+def new_figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    width: float | None = None,
+    height: float | None = None,
+    **kwargs,
+):
     """``plt.subplots`` in the house style; width/height in inches default to 6.4 x 4.2 per panel.
 
     Examples
@@ -58,8 +64,10 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float | None = None,
     >>> fig, ax = new_figure()
     """
     apply_style()
-    size = (width or 6.4 * ncols if ncols > 1 else width or 6.4,
-            height or 4.2 * nrows if nrows > 1 else height or 4.2)
+    size = (
+        width or 6.4 * ncols if ncols > 1 else width or 6.4,
+        height or 4.2 * nrows if nrows > 1 else height or 4.2,
+    )
     return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True, **kwargs)
 
 

@@ -40,11 +40,25 @@ def finite(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains NaN or Inf; expected finite values")
 
 
-def array(value, name: str, dtype_) -> np.ndarray:
-    """A finite real array of ``dtype_``; complex or non-numeric input is refused."""
+def array(value, name: str, dtype_, *, floating: bool = False) -> np.ndarray:
+    """A finite real array of ``dtype_``; complex or non-numeric input is refused.
+
+    With ``floating=True`` integer and boolean arrays are refused too (used for ``x``, so that
+    an array of labels or token ids is not silently taken as the input).
+
+    Examples
+    --------
+    >>> array([1.0, 2.0], "x", np.float32, floating=True).dtype
+    dtype('float32')
+    """
     out = np.asarray(value)
     if out.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real numeric array, got dtype {out.dtype}")
+    if floating and out.dtype.kind != "f":
+        raise TypeError(
+            f"{name} must be a floating-point array, got dtype {out.dtype}; integer arrays are "
+            f"refused so that labels are not taken as inputs (cast with .astype(float))"
+        )
     out = out.astype(dtype_, copy=False)
     finite(out, name)
     return out

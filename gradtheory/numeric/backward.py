@@ -3,24 +3,26 @@
 The adjoint ``delta_t = dL/ds_t`` is carried backward step by step: through each kernel by its
 partials (``adj[in] += adj[out] * d out / d in``) and through each affine op by its weight
 (``adj[source] += adj[out] @ W``). Each sequence keeps its adjoint as ``exp(log_scale) * v``
-and rescales ``v`` when its norm leaves [1e-100, 1e100], so the recorded
-``ln ||dL/ds_t||`` stays exact over chains whose gradient leaves the floating-point range.
+and rescales ``v`` when its norm leaves [LOW, HIGH] (1e-100 and 1e100 in float64, 1e-15 and
+1e15 in float32), so the recorded ``ln ||dL/ds_t||`` stays exact over chains whose gradient
+leaves the floating-point range.
 
-For tied weights the per-step weight gradients are gathered into one large matrix product
-after the loop (``sum_t delta_t^T s_{t-1}`` as a (T B)-long GEMM), which is where most of the
-time would otherwise go.
+The adjoint of every affine op's output at every step is written straight into one
+preallocated (T, B, width) array; the weight, bias and input gradients are then a few large
+matrix products after the loop (``sum_t g_t^T s_{t-1}`` as one (T B)-long GEMM when tied, one
+batched product over layers when untied), which is where most of the time would otherwise go.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .program import AffineOp
+from .program import TO_AFFINE, TO_SINK
 from .trajectory import Gradients, Trajectory
 
 __all__ = ["backward"]
 
-_HIGH, _LOW = 1e100, 1e-100
+_RANGE = {np.dtype(np.float64): (1e100, 1e-100), np.dtype(np.float32): (1e15, 1e-15)}
 
 
 def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gradients:
@@ -49,176 +51,202 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     >>> net.backward(traj, np.ones_like(traj.outputs)).adjoint_norms.shape
     (5, 2)
     """
-    program, dtype = net.program, net.dtype
+    plan, dtype, n = net.plan, np.dtype(net.dtype), net.n_hidden
     steps, batch = traj.steps, traj.states.shape[1]
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before backward")
     grads = {k: np.zeros_like(v) for k, v in net.params.items()}
-    g_hidden = _hidden_gradient(net, traj, grad_outputs, grads)
+    local = _hidden_gradient(net, traj, grad_outputs, grads)
     delta = np.zeros((batch, net.n_state), dtype=dtype)
     if grad_state is not None:
         grad_state = np.asarray(grad_state, dtype=dtype)
         if grad_state.shape != (batch, net.n_state):
-            raise ValueError(f"grad_state must have shape ({batch}, {net.n_state}), got {grad_state.shape}")
+            raise ValueError(f"grad_state must have shape ({batch}, {net.n_state}), "
+                             f"got {grad_state.shape}")
         delta += grad_state
+    spare = np.empty_like(delta)
+    high, low = _RANGE[dtype]
+    high2, low2 = high * high, low * low
+    squares = np.empty((steps + 1, batch), dtype=dtype)
     log_scale = np.zeros(batch)
-    log_norms = np.empty((steps + 1, batch))
-    grad_inputs = np.zeros_like(traj.inputs)
-    deferred = {i: np.zeros(traj.input_terms[i].shape[:2] + (traj.input_terms[i].shape[2],), dtype)
-                for i in traj.input_terms} if net.tied else {}
-    affine_sources = _state_sources(program)
-    tied_grads = {i: np.zeros((steps, batch, _width(net, op)), dtype)
-                  for i, op in enumerate(program.ops) if isinstance(op, AffineOp) and net.tied}
-    for t in range(steps, 0, -1):
-        if g_hidden is not None:
-            delta, log_scale = _add_local(delta, log_scale, g_hidden[t - 1], net.n_hidden)
-        delta, log_scale, log_norms[t] = _rescale(delta, log_scale)
-        scale = None if not log_scale.any() else np.exp(log_scale)[:, None].astype(dtype)
-        entry = traj.tape[t - 1]
-        delta = _step_backward(net, entry, delta, scale, grads, grad_inputs[t - 1], tied_grads, t - 1)
-    delta, log_scale, log_norms[0] = _rescale(delta, log_scale)
-    if net.tied:
-        _gather_tied(net, traj, tied_grads, affine_sources, grads, grad_inputs)
-    del deferred
+    scaled = False  # True once some sequence's adjoint has been rescaled
+    scale_norm = np.zeros((steps + 1, batch))  # log_scale at each recorded norm
+    scale_step = np.zeros((steps, batch))  # log_scale of the adjoints stored for step t
+    g_affine = {i: np.zeros((steps, batch, w), dtype) for i, w in plan.widths.items()}
+    g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
+    weights = net.params if net.tied else None
+    blocks = net._blocks
+    for t in range(steps - 1, -1, -1):
+        if local is not None:
+            if scaled:
+                log_scale = _add_scaled(delta, log_scale, local[t], n)
+            else:
+                delta[:, :n] += local[t]
+        sq = np.einsum("ij,ij->i", delta, delta, out=squares[t + 1])
+        if sq.max() > high2 or sq.min() < low2:
+            if scaled:
+                scale_norm[t + 1] = log_scale
+            changed, log_scale = _rescale(delta, sq, log_scale, high2, low2)
+            if changed and not scaled:
+                scaled = True
+                scale_norm[t + 1] = 0.0
+        elif scaled:
+            scale_norm[t + 1] = log_scale
+        if scaled:
+            scale_step[t] = log_scale
+        entry = traj.tape[t]
+        if weights is None:
+            weights = net.layer_params(entry["layer"])
+        partials = entry["partials"]
+        adj = {name: delta[:, sl] for (block, sl), name in zip(blocks, net.program.next_state)}
+        written: set = set()
+        for name, index, sl in plan.seeds:
+            view = g_affine[index][t] if sl is None else g_affine[index][t][:, sl]
+            view += adj[name]
+            written.update((name, index))
+        for ins in plan.reverse:
+            if ins[0] == "K":
+                values = partials[ins[1]]
+                for out, inp, k, const, kind, index, sl in ins[2]:
+                    a = adj.get(out)
+                    if a is None:
+                        continue
+                    p = values[k] if k >= 0 else const
+                    if kind == TO_AFFINE:
+                        view = g_affine[index][t] if sl is None else g_affine[index][t][:, sl]
+                        if inp in written:
+                            view += a * p
+                        else:
+                            np.multiply(a, p, out=view)
+                            written.add(inp)
+                            written.add(index)
+                    elif kind == TO_SINK:
+                        g_sink[inp][t] += a * p
+                    else:
+                        c = a if (k < 0 and const == 1.0) else a * p
+                        adj[inp] = c if inp not in adj else adj[inp] + c
+            elif ins[1] in written:
+                g = g_affine[ins[1]][t]
+                for weight, source in ins[2]:
+                    c = g @ weights[weight]
+                    adj[source] = c if source not in adj else adj[source] + c
+        if not net.tied:
+            weights = None
+        for block, sl in blocks:
+            spare[:, sl] = adj.get(block, 0.0)
+        delta, spare = spare, delta
+    sq = np.einsum("ij,ij->i", delta, delta, out=squares[0])
+    if scaled:
+        scale_norm[0] = log_scale
+    with np.errstate(divide="ignore"):
+        log_norms = 0.5 * np.log(squares.astype(np.float64)) + scale_norm
+    if scaled:
+        _unscale(g_affine, g_sink, scale_step, dtype)
+    grad_inputs = _gather(net, traj, g_affine, g_sink, grads)
     with np.errstate(over="ignore"):
-        initial = delta * np.exp(log_scale)[:, None]
+        initial = delta * np.exp(log_scale)[:, None].astype(dtype)
     return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs,
                      initial_state=initial)
-
-
-def _width(net, op: AffineOp) -> int:
-    return len(op.outputs) * net.n_hidden
-
-
-def _state_sources(program) -> dict[int, list[tuple[str, str]]]:
-    return {i: [(w, s) for w, s in op.terms if s not in program.inputs]
-            for i, op in enumerate(program.ops) if isinstance(op, AffineOp)}
 
 
 def _hidden_gradient(net, traj, grad_outputs, grads):
     """dL/dh_t from dL/dy_t through the readout; fills the readout's own gradients."""
     if grad_outputs is None:
         return None
-    grad_outputs = np.asarray(grad_outputs, dtype=net.dtype)
+    grad_outputs = np.asarray(grad_outputs)
+    if grad_outputs.dtype.kind not in "fiu":
+        raise TypeError(f"grad_outputs must be a real array, got dtype {grad_outputs.dtype}")
+    grad_outputs = grad_outputs.astype(net.dtype, copy=False)
     if grad_outputs.shape != traj.outputs.shape:
         raise ValueError(f"grad_outputs must have the shape of traj.outputs {traj.outputs.shape}, "
                          f"got {grad_outputs.shape}")
     if not net.n_out:
         return grad_outputs
-    hidden = traj.hidden[1:]
     flat_g = grad_outputs.reshape(-1, net.n_out)
-    grads["W_out"] += flat_g.T @ hidden.reshape(-1, net.n_hidden)
+    grads["W_out"] += flat_g.T @ traj.hidden[1:].reshape(-1, net.n_hidden)
     grads["b_out"] += flat_g.sum(axis=0)
     return grad_outputs @ net.params["W_out"]
 
 
-def _add_local(delta, log_scale, local, n_hidden):
-    """delta_scaled * e^log_scale + local, kept in scaled form without overflow."""
-    if not log_scale.any():
-        delta[:, :n_hidden] += local
-        return delta, log_scale
-    local_norm = np.linalg.norm(local, axis=1)
+def _add_scaled(delta, log_scale, local, n_hidden):
+    """delta * e^log_scale + local, kept in scaled form without overflow; returns log_scale."""
+    local_norm = np.linalg.norm(local.astype(np.float64), axis=1)
     rows = local_norm > 0
     if rows.any():
         new_scale = np.maximum(log_scale[rows], np.log(local_norm[rows]))
-        delta[rows] *= np.exp(log_scale[rows] - new_scale)[:, None]
-        delta[rows, :n_hidden] += local[rows] * np.exp(-new_scale)[:, None]
+        with np.errstate(under="ignore"):
+            delta[rows] *= np.exp(log_scale[rows] - new_scale)[:, None].astype(delta.dtype)
+            delta[rows, :n_hidden] += local[rows] * np.exp(-new_scale)[:, None].astype(delta.dtype)
         log_scale = log_scale.copy()
         log_scale[rows] = new_scale
-    return delta, log_scale
+    return log_scale
 
 
-def _rescale(delta, log_scale):
-    norm = np.linalg.norm(delta.astype(np.float64), axis=1)
-    with np.errstate(divide="ignore"):
-        log_norm = np.log(norm) + log_scale
-    out = (norm > _HIGH) | ((norm < _LOW) & (norm > 0))
-    if out.any():
-        delta = delta.copy()
-        delta[out] /= norm[out, None].astype(delta.dtype)
-        log_scale = log_scale.copy()
-        log_scale[out] += np.log(norm[out])
-    return delta, log_scale, log_norm
+def _rescale(delta, sq, log_scale, high2, low2):
+    """Rescale (in place) the rows of ``delta`` whose squared norm left [low2, high2]."""
+    out = (sq > high2) | ((sq < low2) & (sq > 0))
+    if not out.any():
+        return False, log_scale
+    norm = np.sqrt(sq[out].astype(np.float64))
+    delta[out] /= norm[:, None].astype(delta.dtype)
+    log_scale = log_scale.copy()
+    log_scale[out] += np.log(norm)
+    return True, log_scale
 
 
-def _accumulate(adj: dict, name: str, value) -> None:
-    adj[name] = value if name not in adj else adj[name] + value
+def _unscale(g_affine, g_sink, scale_step, dtype) -> None:
+    """Multiply the stored (scaled) adjoints of every step by their scale, in place."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        factor = np.exp(scale_step)[:, :, None].astype(dtype)
+        for g in (*g_affine.values(), *g_sink.values()):
+            g *= factor
 
 
-def _step_backward(net, entry, delta, scale, grads, grad_input_t, tied_grads, t):
-    program, n = net.program, net.n_hidden
-    env, layer = entry["env"], entry["layer"]
-    params = net.layer_params(layer)
-    adj = {}
-    for block, name in zip(program.state, program.next_state):
-        adj[name] = net.split_state(delta)[block]
-    kernels = [op for op in program.ops if not isinstance(op, AffineOp)]
-    kernel_number = len(kernels)
-    for index in range(len(program.ops) - 1, -1, -1):
-        op = program.ops[index]
-        if isinstance(op, AffineOp):
-            if not any(o in adj for o in op.outputs):
-                continue
-            g = np.concatenate([adj.get(o, np.zeros_like(env[o])) for o in op.outputs], axis=1) \
-                if len(op.outputs) > 1 else adj[op.outputs[0]]
-            true_g = g if scale is None else g * scale
-            if net.tied:
-                tied_grads[index][t] = true_g
-            else:
-                if op.bias:
-                    grads[op.bias][layer] += true_g.sum(axis=0)
-            for weight, source in op.terms:
-                if source in program.inputs:
-                    if not net.tied:
-                        grads[weight][layer] += true_g.T @ env[source]
-                        grad_input_t += true_g @ params[weight]
-                    continue
-                _accumulate(adj, source, g @ params[weight])
-                if not net.tied:
-                    grads[weight][layer] += true_g.T @ env[source]
-        else:
-            kernel_number -= 1
-            partial_values = entry["partials"][kernel_number]
-            pairs = list(zip(op.partials, partial_values)) + list(op.constants.items())
-            for (out, inp), value in pairs:
-                if out not in adj:
-                    continue
-                contribution = adj[out] if (np.ndim(value) == 0 and value == 1.0) else adj[out] * value
-                if inp in program.scalar_params:
-                    total = contribution if scale is None else contribution * scale
-                    if net.tied:
-                        grads[inp] += total.sum()
-                    else:
-                        grads[inp][layer] += total.sum()
-                elif program.scalar_block and inp in program.inputs:
-                    j = program.inputs.index(inp)
-                    total = contribution if scale is None else contribution * scale
-                    grad_input_t[:, j] += np.broadcast_to(total, (grad_input_t.shape[0], 1))[:, 0]
-                else:
-                    _accumulate(adj, inp, contribution)
-    blocks = []
-    for block in program.state:
-        value = adj.get(block)
-        size = net.block_sizes[block]
-        blocks.append(np.zeros((delta.shape[0], size), net.dtype) if value is None
-                      else np.broadcast_to(value, (delta.shape[0], size)))
-    return np.concatenate(blocks, axis=1) if len(blocks) > 1 else np.array(blocks[0], copy=True)
-
-
-def _gather_tied(net, traj, tied_grads, affine_sources, grads, grad_inputs):
-    """Weight and input gradients of a tied network as one (T B)-long product per weight."""
-    program = net.program
+def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
+    """Weight, bias, scalar-parameter and input gradients from the stored adjoints."""
+    program, plan = net.program, net.plan
     steps, batch = traj.steps, traj.states.shape[1]
-    for index, g_all in tied_grads.items():
-        op = program.ops[index]
-        flat_g = g_all.reshape(steps * batch, -1)
-        if op.bias:
-            grads[op.bias] += flat_g.sum(axis=0)
-        for weight, source in op.terms:
+    tied = net.tied
+    layers = None if tied else np.array([entry["layer"] for entry in traj.tape], dtype=int)
+    grad_inputs = np.zeros_like(traj.inputs)
+    blocks = dict(net._blocks)
+    for ins in plan.forward:
+        if ins[0] != "A":
+            continue
+        _, index, state_terms, input_terms, bias, _ = ins
+        g = g_affine[index]
+        if bias is not None:
+            _add(grads[bias], g.sum(axis=(0, 1)) if tied else g.sum(axis=1), layers)
+        for weight, source in state_terms + input_terms:
             if source in program.inputs:
-                flat_x = traj.inputs.reshape(steps * batch, -1)
-                grads[weight] += flat_g.T @ flat_x
-                grad_inputs += (flat_g @ net.params[weight]).reshape(steps, batch, -1)
+                values = traj.inputs
+            elif source in blocks:
+                values = traj.states[:-1, :, blocks[source]]
             else:
                 values = np.stack([entry["env"][source] for entry in traj.tape])
-                grads[weight] += flat_g.T @ values.reshape(steps * batch, -1)
+                values = np.broadcast_to(values, (steps, batch, values.shape[-1]))
+            if tied:
+                flat = g.reshape(steps * batch, -1)
+                grads[weight] += flat.T @ values.reshape(steps * batch, -1)
+            else:
+                _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
+        for weight, _ in input_terms:
+            w = net.params[weight]
+            if tied:
+                grad_inputs += (g.reshape(steps * batch, -1) @ w).reshape(grad_inputs.shape)
+            else:
+                grad_inputs += np.matmul(g, w[layers])
+    for j, name in enumerate(program.inputs if program.scalar_block else ()):
+        grad_inputs[:, :, j] += g_sink[name][:, :, 0]
+    for name in program.scalar_params:
+        g = g_sink[name][:, :, 0]
+        _add(grads[name], g.sum() if tied else g.sum(axis=1), layers)
+    return grad_inputs
+
+
+def _add(target: np.ndarray, value: np.ndarray, layers) -> None:
+    """``target += value`` (tied) or ``target[layers] += value`` (untied, distinct layers)."""
+    if layers is None:
+        target += value
+    else:
+        target[layers] += value

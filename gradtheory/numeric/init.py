@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INITS", "init_matrix"]
+__all__ = ["INITS", "init_matrix", "initial_params"]
 
 #: Initialisation name -> description.
 INITS = {
@@ -70,3 +70,84 @@ def init_matrix(
             block = np.zeros((per, cols))
         blocks.append(block)
     return np.concatenate(blocks, axis=0)
+
+
+def initial_params(cell, n_hidden: int, n_in: int, n_out: int | None, layers: int | None,
+                   init: str, gain: float, sigma_b2: float, rng: np.random.Generator,
+                   dtype) -> dict:
+    """All parameters of a network, initialised (``None`` for custom parameters without default).
+
+    Parameters
+    ----------
+    cell : Cell
+    n_hidden, n_in : int
+    n_out : int or None
+        Readout size; adds ``W_out`` (n_out, n_hidden), U(-1/sqrt(n), 1/sqrt(n)), and ``b_out`` = 0.
+    layers : int or None
+        None for a tied network; L for an untied one (a leading axis of length L on each
+        parameter except the readout).
+    init : str
+        One of :data:`INITS`.
+    gain, sigma_b2 : float
+    rng : numpy.random.Generator
+    dtype : NumPy floating type
+
+    Returns
+    -------
+    dict of str to ndarray or None
+
+    Examples
+    --------
+    >>> from gradtheory.cells import elman
+    >>> p = initial_params(elman("tanh"), 2, 1, None, None, "identity", 1.0, 0.0,
+    ...                    np.random.default_rng(0), np.float64)
+    >>> p["W"]
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    from ..symbolic.cell import Affine
+
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
+    n = n_hidden
+    shapes = cell.param_shapes(n, n_in)
+    on_state, chunks = {}, {}
+    for stage in cell.stages:
+        if isinstance(stage, Affine):
+            for weight, source in stage.terms:
+                on_state[weight] = source not in cell.inputs
+                chunks[weight] = len(stage.outputs)
+            if stage.bias:
+                chunks[stage.bias] = stage.outputs
+    params: dict = {}
+    for name in cell.matrix_params:
+        values = []
+        for _ in range(layers or 1):
+            if len(shapes[name]) == 2:
+                rows, cols = shapes[name]
+                values.append(init_matrix(rng, init, rows, cols, chunks[name], gain,
+                                          on_state[name], n))
+            else:
+                values.append(_initial_bias(cell, rng, name, chunks[name], n, init, sigma_b2))
+        params[name] = values[0] if layers is None else np.stack(values)
+    for name, default in cell.scalar_params.items():
+        params[name] = None if default is None else np.full(() if layers is None else (layers,),
+                                                            default)
+    if n_out:
+        bound = 1.0 / np.sqrt(n)
+        params["W_out"] = rng.uniform(-bound, bound, size=(n_out, n))
+        params["b_out"] = np.zeros(n_out)
+    return {k: (None if v is None else np.asarray(v, dtype=dtype)) for k, v in params.items()}
+
+
+def _initial_bias(cell, rng, name, outputs, n, init, sigma_b2) -> np.ndarray:
+    if init == "torch":
+        bias = rng.uniform(-1 / np.sqrt(n), 1 / np.sqrt(n), size=len(outputs) * n)
+    elif sigma_b2 > 0:
+        bias = rng.normal(0.0, np.sqrt(sigma_b2), size=len(outputs) * n)
+    else:
+        bias = np.zeros(len(outputs) * n)
+    for chunk, value in cell.bias_init.get(name, {}).items():
+        j = outputs.index(chunk)
+        bias[j * n : (j + 1) * n] = value
+    return bias

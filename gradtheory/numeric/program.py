@@ -17,7 +17,7 @@ from typing import Callable
 
 from .. import __version__
 
-__all__ = ["AffineOp", "KernelOp", "Program", "cache_dir", "load_program"]
+__all__ = ["AffineOp", "KernelOp", "Plan", "Program", "build_plan", "cache_dir", "load_program"]
 
 _MEMORY: dict[str, Program] = {}
 
@@ -164,3 +164,85 @@ def _assemble(cell, module) -> Program:
         scalar_params=tuple(cell.scalar_params),
         ops=tuple(ops),
     )
+
+
+# -- execution plan ----------------------------------------------------------------------------
+#: Kinds of target of a partial derivative in the reverse pass.
+TO_AFFINE, TO_SINK, TO_ADJ = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A program laid out for the executor at one block size (no per-step lookups).
+
+    Attributes
+    ----------
+    forward : tuple
+        ``("A", index, state_terms, input_terms, bias, chunks)`` for an affine op (``chunks``:
+        ``(name, slice)`` per output, or None for a single output) and
+        ``("K", number, op)`` for kernel ``number``.
+    reverse : tuple
+        The same ops in reverse order: ``("K", number, pairs)`` with ``pairs`` a tuple of
+        ``(out, inp, partial index or -1, constant, target kind, op index, slice)``, and
+        ``("A", index, state_terms)``.
+    widths : dict of int to int
+        Row count of every affine op (its number of outputs times the block size).
+    sinks : tuple of str
+        Names whose adjoint leaves the step: scalar parameters and scalar inputs.
+    seeds : tuple
+        ``(name, op index, slice)`` for next-state names that are affine outputs themselves.
+    """
+
+    forward: tuple
+    reverse: tuple
+    widths: dict
+    sinks: tuple
+    seeds: tuple = ()
+
+
+def build_plan(program: Program, n: int) -> Plan:
+    """Lay out ``program`` for block size ``n`` (1 for custom maps).
+
+    Examples
+    --------
+    >>> from gradtheory.cells import elman
+    >>> build_plan(load_program(elman("tanh")), 3).widths
+    {0: 3}
+    """
+    forward, reverse, widths = [], [], {}
+    chunk_of: dict[str, tuple[int, slice | None]] = {}
+    sinks = tuple(program.scalar_params) + (program.inputs if program.scalar_block else ())
+    number = 0
+    for index, op in enumerate(program.ops):
+        if isinstance(op, AffineOp):
+            state_terms = tuple((w, s) for w, s in op.terms if s not in program.inputs)
+            input_terms = tuple((w, s) for w, s in op.terms if s in program.inputs)
+            single = len(op.outputs) == 1
+            chunks = None if single else tuple(
+                (name, slice(j * n, (j + 1) * n)) for j, name in enumerate(op.outputs))
+            for j, name in enumerate(op.outputs):
+                chunk_of[name] = (index, None if single else slice(j * n, (j + 1) * n))
+            widths[index] = len(op.outputs) * n
+            forward.append(("A", index, state_terms, input_terms, op.bias, chunks))
+            reverse.append(("A", index, state_terms))
+        else:
+            pairs = []
+            varying = {pair: k for k, pair in enumerate(op.partials)}
+            for out in op.outputs:
+                for inp in op.inputs:
+                    if (out, inp) not in varying and (out, inp) not in op.constants:
+                        continue
+                    k = varying.get((out, inp), -1)
+                    const = op.constants.get((out, inp), 0.0)
+                    if inp in chunk_of:
+                        target = (TO_AFFINE, *chunk_of[inp])
+                    elif inp in sinks:
+                        target = (TO_SINK, None, None)
+                    else:
+                        target = (TO_ADJ, None, None)
+                    pairs.append((out, inp, k, const, *target))
+            forward.append(("K", number, op))
+            reverse.append(("K", number, tuple(pairs)))
+            number += 1
+    seeds = tuple((name, *chunk_of[name]) for name in program.next_state if name in chunk_of)
+    return Plan(tuple(forward), tuple(reversed(reverse)), widths, sinks, seeds)

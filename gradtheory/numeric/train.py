@@ -47,19 +47,29 @@ class History:
 
     def save(self, stem) -> None:
         """Write ``stem.npz`` and ``stem.json`` atomically (no pickle)."""
-        arrays = {"loss": self.loss, "grad_norm": self.grad_norm,
-                  "grad_norm_clipped": self.grad_norm_clipped, "clipped": self.clipped}
+        arrays = {
+            "loss": self.loss,
+            "grad_norm": self.grad_norm,
+            "grad_norm_clipped": self.grad_norm_clipped,
+            "clipped": self.clipped,
+        }
         for step, values in self.snapshots.items():
             arrays[f"snapshot_{step}"] = values
-        meta = {"diverged_at": self.diverged_at, "message": self.message,
-                "settings": self.settings, "scores": self.scores}
+        meta = {
+            "diverged_at": self.diverged_at,
+            "message": self.message,
+            "settings": self.settings,
+            "scores": self.scores,
+        }
         save_result(stem, arrays, meta)
 
 
 def _window(traj: Trajectory, start: int, stop: int) -> Trajectory:
     return Trajectory(
-        states=traj.states[start : stop + 1], hidden=traj.hidden[start : stop + 1],
-        outputs=traj.outputs[start:stop], inputs=traj.inputs[start:stop],
+        states=traj.states[start : stop + 1],
+        hidden=traj.hidden[start : stop + 1],
+        outputs=traj.outputs[start:stop],
+        inputs=traj.inputs[start:stop],
         tape=traj.tape[start:stop],
         input_terms={k: v[start:stop] for k, v in traj.input_terms.items()},
     )
@@ -154,19 +164,32 @@ def train(
             raise ValueError(f"{name} must be a positive number or None, got {value!r}")
     expected_out = net.n_out or net.n_hidden
     if net.n_in != task.n_in or expected_out != task.n_out:
-        raise ValueError(f"task needs n_in={task.n_in}, n_out={task.n_out}; the network has "
-                         f"n_in={net.n_in}, outputs of size {expected_out}")
+        raise ValueError(
+            f"task needs n_in={task.n_in}, n_out={task.n_out}; the network has "
+            f"n_in={net.n_in}, outputs of size {expected_out}"
+        )
     opt = make_optimizer(optimizer, lr)
     rng = np.random.default_rng(seed)
     score_rng = np.random.default_rng([seed, 1])
-    settings = {"steps": steps, "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
-                "clip": clip, "clip_value": clip_value, "tbptt": tbptt,
-                "reverse_input": reverse_input, "seed": seed, "cell": net.cell.name,
-                "n_hidden": net.n_hidden, "task": type(task).__name__}
+    settings = {
+        "steps": steps,
+        "batch_size": batch_size,
+        "optimizer": optimizer,
+        "lr": lr,
+        "clip": clip,
+        "clip_value": clip_value,
+        "tbptt": tbptt,
+        "reverse_input": reverse_input,
+        "seed": seed,
+        "cell": net.cell.name,
+        "n_hidden": net.n_hidden,
+        "task": type(task).__name__,
+    }
     record = {k: np.zeros(steps) for k in ("loss", "grad_norm", "grad_norm_clipped")}
     clipped = np.zeros(steps, dtype=bool)
-    history = History(record["loss"], record["grad_norm"], record["grad_norm_clipped"], clipped,
-                      settings=settings)
+    history = History(
+        record["loss"], record["grad_norm"], record["grad_norm_clipped"], clipped, settings=settings
+    )
     done = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for step in tqdm(range(steps), disable=not progress, desc=f"train {net.cell.name}"):
@@ -178,7 +201,9 @@ def train(
             except (ValueError, FloatingPointError) as err:
                 history.diverged_at, history.message = step, f"diverged at step {step}: {err}"
                 break
-            norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
+            norm = float(
+                np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values()))
+            )
             history.loss[step], history.grad_norm[step] = loss, norm
             if not (np.isfinite(loss) and np.isfinite(norm)):
                 history.diverged_at = step
@@ -189,13 +214,17 @@ def train(
                 grads, _, clipped[step] = clip_by_norm(grads, clip)
             if clip_value is not None:
                 grads = clip_by_value(grads, clip_value)
-            history.grad_norm_clipped[step] = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+            history.grad_norm_clipped[step] = float(
+                np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+            )
             backup = {k: v.copy() for k, v in net.params.items()}
             opt.step(net.params, grads)
             if not all(np.all(np.isfinite(v)) for v in net.params.values()):
                 net.params.update(backup)
                 history.diverged_at = step
-                history.message = f"diverged at step {step}: parameters became non-finite (update undone)"
+                history.message = (
+                    f"diverged at step {step}: parameters became non-finite (update undone)"
+                )
                 done = step + 1
                 break
             done = step + 1

@@ -147,8 +147,13 @@ class Cell:
                 self.inputs,
                 tuple(sorted(self.scalar_params)),
                 tuple(
-                    (type(s).__name__, s.outputs, getattr(s, "terms", None), getattr(s, "bias", None),
-                     tuple(sp.srepr(e) for e in getattr(s, "exprs", ())))
+                    (
+                        type(s).__name__,
+                        s.outputs,
+                        getattr(s, "terms", None),
+                        getattr(s, "bias", None),
+                        tuple(sp.srepr(e) for e in getattr(s, "exprs", ())),
+                    )
                     for s in self.stages
                 ),
             )
@@ -191,10 +196,14 @@ def _validate(cell: Cell) -> None:
                 raise ValueError(f"stage {index}: an affine stage needs a term or a bias")
         elif isinstance(stage, Pointwise):
             if len(stage.exprs) != len(stage.outputs):
-                raise ValueError(f"stage {index}: {len(stage.outputs)} outputs but {len(stage.exprs)} expressions")
-            for out, expr in zip(stage.outputs, stage.exprs):
+                raise ValueError(
+                    f"stage {index}: {len(stage.outputs)} outputs, {len(stage.exprs)} expressions"
+                )
+            for out, expr in zip(stage.outputs, stage.exprs, strict=False):
                 if not isinstance(expr, sp.Expr):
-                    raise TypeError(f"stage {index}: expression for {out!r} must be a SymPy expression")
+                    raise TypeError(
+                        f"stage {index}: expression for {out!r} must be a SymPy expression"
+                    )
                 unknown = {s.name for s in expr.free_symbols} - defined
                 if unknown:
                     raise ValueError(
@@ -202,7 +211,9 @@ def _validate(cell: Cell) -> None:
                         f"{sorted(unknown)}; declared names are {sorted(defined)}"
                     )
         else:
-            raise TypeError(f"stage {index} must be Affine or Pointwise, got {type(stage).__name__}")
+            raise TypeError(
+                f"stage {index} must be Affine or Pointwise, got {type(stage).__name__}"
+            )
         for out in stage.outputs:
             if out in defined:
                 raise ValueError(f"stage {index}: name {out!r} is defined twice")

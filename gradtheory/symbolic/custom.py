@@ -18,14 +18,29 @@ from .functions import hardtanh, relu, sigmoid
 __all__ = ["custom", "parse_expression"]
 
 _FUNCTIONS = {
-    "tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu, "hardtanh": hardtanh, "exp": sp.exp,
-    "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "sqrt": sp.sqrt, "abs": sp.Abs,
-    "sinh": sp.sinh, "cosh": sp.cosh, "atan": sp.atan,
+    "tanh": sp.tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "hardtanh": hardtanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "atan": sp.atan,
 }
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _BINARY = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b, ast.BitXor: lambda a, b: a**b,
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+    ast.BitXor: lambda a, b: a**b,
 }
 
 
@@ -57,7 +72,11 @@ def parse_expression(text: str, names: Sequence[str]) -> sp.Expr:
 
 def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return sp.Rational(repr(node.value)) if isinstance(node.value, float) else sp.Integer(node.value)
+        return (
+            sp.Rational(repr(node.value))
+            if isinstance(node.value, float)
+            else sp.Integer(node.value)
+        )
     if isinstance(node, ast.Name):
         if node.id in symbols:
             return symbols[node.id]
@@ -68,8 +87,9 @@ def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:
             f"{sorted(symbols)}"
         )
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_build(node.left, symbols, text),
-                                      _build(node.right, symbols, text))
+        return _BINARY[type(node.op)](
+            _build(node.left, symbols, text), _build(node.right, symbols, text)
+        )
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _build(node.operand, symbols, text)
         return -operand if isinstance(node.op, ast.USub) else operand
@@ -188,6 +208,7 @@ def custom(
         inputs=input_names,
         scalar_params=defaults,
         latex_names=latex,
-        description="custom map " + ", ".join(f"{s} <- {e}" for s, e in zip(state_names, exprs)),
+        description="custom map "
+        + ", ".join(f"{s} <- {e}" for s, e in zip(state_names, exprs, strict=True)),
         default_init="zeros",
     )

@@ -284,6 +284,9 @@ class Derivation:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def __repr__(self) -> str:
+        return f"Derivation({self.cell.name!r}, blocks={list(self.blocks)})"
+
     # -- numbers ----------------------------------------------------------------------------
     def forward_values(self, values: Mapping[str, object]) -> dict[str, np.ndarray]:
         """Every name of the cell evaluated numerically (one step, one example).

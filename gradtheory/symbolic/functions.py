@@ -14,8 +14,8 @@ import sympy as sp
 __all__ = ["ACTIVATIONS", "activation", "box", "hardtanh", "relu", "sigmoid", "step"]
 
 
-class sigmoid(sp.Function):  # noqa: N801  (SymPy function classes are lower case)
-    r"""Logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})`; :math:`\sigma' = \sigma (1 - \sigma)`."""
+class sigmoid(sp.Function):
+    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`; its derivative is sigma (1 - sigma)."""
 
     nargs = 1
 
@@ -33,8 +33,8 @@ class sigmoid(sp.Function):  # noqa: N801  (SymPy function classes are lower cas
         return body if exp is None else rf"{body}^{{{exp}}}"
 
 
-class step(sp.Function):  # noqa: N801
-    r"""Indicator :math:`\mathbb{1}[x > 0]`: the ReLU derivative with the convention ReLU'(0) = 0."""
+class step(sp.Function):
+    r"""Indicator :math:`\mathbb{1}[x > 0]`: the ReLU derivative, with ReLU'(0) = 0."""
 
     nargs = 1
 
@@ -48,7 +48,7 @@ class step(sp.Function):  # noqa: N801
         return rf"\mathbb{{1}}\left[{printer._print(self.args[0])} > 0\right]"
 
 
-class relu(sp.Function):  # noqa: N801
+class relu(sp.Function):
     r"""Rectifier :math:`\max(x, 0)` with derivative :math:`\mathbb{1}[x > 0]` (0 at the kink)."""
 
     nargs = 1
@@ -64,7 +64,7 @@ class relu(sp.Function):  # noqa: N801
         return body if exp is None else rf"{body}^{{{exp}}}"
 
 
-class box(sp.Function):  # noqa: N801
+class box(sp.Function):
     r"""Indicator :math:`\mathbb{1}[|x| < 1]`: the hard-tanh derivative (0 at x = +-1)."""
 
     nargs = 1
@@ -79,7 +79,7 @@ class box(sp.Function):  # noqa: N801
         return rf"\mathbb{{1}}\left[\left|{printer._print(self.args[0])}\right| < 1\right]"
 
 
-class hardtanh(sp.Function):  # noqa: N801
+class hardtanh(sp.Function):
     r"""Hard tanh :math:`\max(-1, \min(1, x))` with derivative :math:`\mathbb{1}[|x| < 1]`."""
 
     nargs = 1
@@ -127,7 +127,5 @@ def activation(name: str):
     tanh(a)
     """
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}"
-        )
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]

@@ -100,8 +100,9 @@ def lstm() -> Cell:
     a = {k: _s(f"a_{k}") for k in "ifgo"}
     i, f, g, o, c, c_new = (_s(k) for k in ("i", "f", "g", "o", "c", "c_new"))
     latex = dict(_HIDDEN_LATEX)
-    latex.update({"c": "c_{t-1}", "c_new": "c_{t}", "i": "i_{t}", "f": "f_{t}", "g": "g_{t}",
-                  "o": "o_{t}"})
+    latex.update(
+        {"c": "c_{t-1}", "c_new": "c_{t}", "i": "i_{t}", "f": "f_{t}", "g": "g_{t}", "o": "o_{t}"}
+    )
     latex.update({f"a_{k}": rf"\tilde{{{k}}}_{{t}}" for k in "ifgo"})
     return Cell(
         name="lstm",
@@ -109,8 +110,10 @@ def lstm() -> Cell:
         next_state=("h_new", "c_new"),
         stages=(
             Affine(tuple(f"a_{k}" for k in "ifgo"), (("W", "h"), ("U", "x")), "b"),
-            Pointwise(("i", "f", "g", "o"),
-                      (sigmoid(a["i"]), sigmoid(a["f"]), sp.tanh(a["g"]), sigmoid(a["o"]))),
+            Pointwise(
+                ("i", "f", "g", "o"),
+                (sigmoid(a["i"]), sigmoid(a["f"]), sp.tanh(a["g"]), sigmoid(a["o"])),
+            ),
             Pointwise(("c_new",), (f * c + i * g,)),
             Pointwise(("h_new",), (o * sp.tanh(c_new),)),
         ),

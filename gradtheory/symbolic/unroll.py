@@ -242,6 +242,9 @@ class Unrolled:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def __repr__(self) -> str:
+        return f"Unrolled({self.cell.name!r}, steps={self.steps}, params={list(self.params)})"
+
 
 def unroll(cell: Cell, steps: int) -> Unrolled:
     """Unroll a one-state scalar recurrence for ``steps`` steps (at most :data:`MAX_UNROLL_STEPS`).

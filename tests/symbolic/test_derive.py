@@ -9,7 +9,7 @@ matrices for n <= 4 are the test oracle).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -25,7 +25,10 @@ from gradtheory.symbolic.latex import chunk_suffix
 
 N_IN = 2
 CELLS = {
-    **{f"elman-{a}": (lambda a=a: elman(a)) for a in ("tanh", "sigmoid", "relu", "linear", "hardtanh")},
+    **{
+        f"elman-{a}": (lambda a=a: elman(a))
+        for a in ("tanh", "sigmoid", "relu", "linear", "hardtanh")
+    },
     "irnn": irnn,
     "lstm": lstm,
     "gru": gru,
@@ -51,21 +54,25 @@ def _vector(name: str, size: int) -> sp.Matrix:
     return sp.Matrix(size, 1, lambda i, _: sp.Symbol(f"{name}_{i}", real=True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def oracle(cell_name: str, n: int):
     """Explicit next state, its Jacobian in the state symbols and all symbols by name."""
     cell = CELLS[cell_name]()
     env = {}
     for name, shape in cell.param_shapes(n, N_IN).items():
         rows, cols = shape if len(shape) == 2 else (shape[0], 1)
-        env[name] = sp.Matrix(rows, cols, lambda i, j, nm=name: sp.Symbol(f"{nm}_{i}_{j}", real=True))
+        env[name] = sp.Matrix(
+            rows, cols, lambda i, j, nm=name: sp.Symbol(f"{nm}_{i}_{j}", real=True)
+        )
     for s in cell.state:
         env[s] = _vector(s, n)
     env["x"] = _vector("x", N_IN)
     symbols = {k: v for k, v in env.items()}
     for stage in cell.stages:
         if isinstance(stage, Affine):
-            total = sum((env[w] * env[src] for w, src in stage.terms), sp.zeros(len(stage.outputs) * n, 1))
+            total = sum(
+                (env[w] * env[src] for w, src in stage.terms), sp.zeros(len(stage.outputs) * n, 1)
+            )
             if stage.bias:
                 total += env[stage.bias]
             for k, out in enumerate(stage.outputs):
@@ -73,7 +80,10 @@ def oracle(cell_name: str, n: int):
         else:
             for out, expr in zip(stage.outputs, stage.exprs, strict=True):
                 env[out] = sp.Matrix(
-                    [_independent(expr).xreplace({s: env[s.name][i] for s in expr.free_symbols}) for i in range(n)]
+                    [
+                        _independent(expr).xreplace({s: env[s.name][i] for s in expr.free_symbols})
+                        for i in range(n)
+                    ]
                 )
     nxt = sp.Matrix.vstack(*(env[name] for name in cell.next_state))
     state = sp.Matrix.vstack(*(env[s] for s in cell.state))
@@ -81,7 +91,8 @@ def oracle(cell_name: str, n: int):
 
 
 def _random_values(cell, n: int, seed: int):
-    """Random parameters, state and input with pre-activations away from the kinks 0 and +-1."""
+    """Random parameters, state and input with pre-activations away from the kinks 0 and +-1
+    and at least one unit in (0, 1), where ReLU and hard tanh both pass gradient."""
     rng = np.random.default_rng(seed)
     d = derive(cell)
     affine_outputs = [o for s in cell.stages if isinstance(s, Affine) for o in s.outputs]
@@ -91,7 +102,9 @@ def _random_values(cell, n: int, seed: int):
         values["x"] = rng.uniform(-1, 1, N_IN)
         env = d.forward_values(values)
         pre = np.concatenate([env[o] for o in affine_outputs])
-        if np.min(np.abs(np.abs(pre) - 1)) > 1e-3 and np.min(np.abs(pre)) > 1e-3:
+        away = np.min(np.abs(np.abs(pre) - 1)) > 1e-3 and np.min(np.abs(pre)) > 1e-3
+        active = np.any((pre > 0) & (pre < 1))  # some ReLU / hard-tanh unit passes gradient
+        if away and active:
             return values
     raise AssertionError("could not draw values away from the kinks")
 
@@ -100,7 +113,9 @@ def _substitution(symbols: dict, values: dict) -> dict:
     out = {}
     for name, matrix in symbols.items():
         value = np.asarray(values[name], dtype=float).reshape(matrix.shape)
-        out.update({matrix[i, j]: value[i, j] for i in range(matrix.rows) for j in range(matrix.cols)})
+        out.update(
+            {matrix[i, j]: value[i, j] for i in range(matrix.rows) for j in range(matrix.cols)}
+        )
     return out
 
 
@@ -176,7 +191,11 @@ def test_param_gradients_equal_explicit_gradient(cell_name):
     rng = np.random.default_rng(11)
     deltas = {f"delta_{s}": rng.normal(size=n) for s in cell.state}
     loss = sum(
-        (nxt[k * n + i] * deltas[f"delta_{s}"][i] for k, s in enumerate(cell.state) for i in range(n)),
+        (
+            nxt[k * n + i] * deltas[f"delta_{s}"][i]
+            for k, s in enumerate(cell.state)
+            for i in range(n)
+        ),
         sp.S.Zero,
     )
     subs = _substitution(symbols, values)
@@ -185,7 +204,10 @@ def test_param_gradients_equal_explicit_gradient(cell_name):
     for name, grad in d.param_gradients.items():
         target = symbols[name]
         expected = np.array(
-            [[float(sp.diff(loss, target[i, j]).xreplace(subs)) for j in range(target.cols)] for i in range(target.rows)]
+            [
+                [float(sp.diff(loss, target[i, j]).xreplace(subs)) for j in range(target.cols)]
+                for i in range(target.rows)
+            ]
         )
         got = _evaluate_matrix(grad, cell, values, env, n).reshape(expected.shape)
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, err_msg=name)
@@ -260,4 +282,13 @@ def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="missing"):
         d.evaluate_jacobian({"W": np.eye(2)})
     with pytest.raises(ValueError, match="n=3"):
-        d.evaluate_jacobian({"W": np.eye(2), "U": np.ones((2, 1)), "b": np.zeros(2), "h": np.zeros(2), "x": np.ones(1)}, n=3)
+        d.evaluate_jacobian(
+            {
+                "W": np.eye(2),
+                "U": np.ones((2, 1)),
+                "b": np.zeros(2),
+                "h": np.zeros(2),
+                "x": np.ones(1),
+            },
+            n=3,
+        )

@@ -1,0 +1,7 @@
+"""``python -m gradtheory``: the same as the ``gradtheory`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

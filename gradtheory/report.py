@@ -1,0 +1,102 @@
+"""One Markdown document: each claim, its derivation, its figure and predicted-vs-measured numbers.
+
+The report is assembled from what ``reproduce`` wrote (``<outdir>/<name>.json`` and ``.png``),
+so it shows exactly the numbers of the last run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .io import write_atomic
+
+__all__ = ["write_report"]
+
+
+def _format(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _section(meta: dict) -> list[str]:
+    lines = [
+        f"## {meta['title']}",
+        "",
+        f"*Claim.* {meta['statement']}",
+        "",
+        f"*Source.* {meta['source']}",
+        "",
+        f"*Result.* {meta['summary']}",
+        "",
+    ]
+    if meta.get("latex"):
+        lines += ["$$", meta["latex"].strip(), "$$", ""]
+    lines += [f"![{meta['name']}]({meta['name']}.png)", ""]
+    rows = meta.get("comparisons") or []
+    if rows:
+        lines += ["| quantity | predicted | measured | agrees |", "|---|---|---|---|"]
+        for row in rows:
+            lines.append(
+                "| "
+                + " | ".join(
+                    _format(row.get(k, "")) for k in ("quantity", "predicted", "measured", "agrees")
+                )
+                + " |"
+            )
+        lines.append("")
+    settings = ", ".join(f"{k}={v}" for k, v in meta.get("settings", {}).items())
+    lines += [
+        f"<sub>seed {meta['seed']}, {'quick' if meta['quick'] else 'full'} run, "
+        f"gradtheory {meta['version']}, {meta['seconds']} s; settings: {settings}</sub>",
+        "",
+    ]
+    return lines
+
+
+def write_report(outdir: str | Path = "figures", output: str | Path | None = None) -> Path:
+    """Write ``outdir/REPORT.md`` from the claims' JSON files and return its path.
+
+    Examples
+    --------
+    >>> write_report("figures")  # doctest: +SKIP
+    PosixPath('figures/REPORT.md')
+    """
+    from .claims import load_all
+
+    outdir = Path(outdir)
+    output = Path(output) if output else outdir / "REPORT.md"
+    claims = load_all()
+    lines = [
+        "# gradtheory: claims reproduced",
+        "",
+        "Each section states a claim, shows its derivation and figure, and compares what "
+        "theory predicts with what the executor measures. Regenerate with "
+        "`gradtheory reproduce --all` and `gradtheory report`.",
+        "",
+    ]
+    missing = []
+    agreed = total = 0
+    sections = []
+    for name in claims:
+        path = outdir / f"{name}.json"
+        if not path.exists():
+            missing.append(name)
+            continue
+        meta = json.loads(path.read_text())
+        rows = meta.get("comparisons") or []
+        total += len(rows)
+        agreed += sum(bool(r.get("agrees")) for r in rows)
+        sections += _section(meta)
+    lines += [f"Predicted and measured agree in {agreed} of {total} comparisons.", ""]
+    if missing:
+        lines += [
+            "Not reproduced yet: " + ", ".join(missing) + " (run `gradtheory reproduce NAME`).",
+            "",
+        ]
+    lines += sections
+    write_atomic(output, "\n".join(lines).encode())
+    return output
