@@ -1,6 +1,7 @@
 """Depth: plain deep networks change the gradient norm exponentially, residual ones keep it.
 
-Run: python analyses/depth_gradients.py [--quick]  (writes figures/depth_gradients.{png,svg,json})
+Run: python analyses/depth_gradients.py [--quick]
+(writes figures/depth_gradients.png, .svg and .json)
 """
 
 import sys

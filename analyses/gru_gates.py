@@ -1,6 +1,7 @@
 """GRU update gate: with z -> 1 the state is copied and the gradient passes through unchanged.
 
-Run: python analyses/gru_gates.py [--quick]  (writes figures/gru_gates.{png,svg,json})
+Run: python analyses/gru_gates.py [--quick]
+(writes figures/gru_gates.png, .svg and .json)
 """
 
 import sys

@@ -1,6 +1,7 @@
 """Sensitivity of the state to the first input over time for tanh RNN, LSTM, GRU and IRNN.
 
-Run: python analyses/input_sensitivity.py [--quick]  (writes figures/input_sensitivity.{png,svg,json})
+Run: python analyses/input_sensitivity.py [--quick]
+(writes figures/input_sensitivity.png, .svg and .json)
 """
 
 import sys

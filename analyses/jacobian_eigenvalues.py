@@ -1,6 +1,7 @@
 """Eigenvalues of W and of the step Jacobian against the unit circle for each initialisation.
 
-Run: python analyses/jacobian_eigenvalues.py [--quick]  (writes figures/jacobian_eigenvalues.{png,svg,json})
+Run: python analyses/jacobian_eigenvalues.py [--quick]
+(writes figures/jacobian_eigenvalues.png, .svg and .json)
 """
 
 import sys

@@ -1,6 +1,7 @@
 """LSTM constant error carousel: dc_T/dc_0 = 1 when f = 1 and i = 0, prod f_t otherwise.
 
-Run: python analyses/lstm_carousel.py [--quick]  (writes figures/lstm_carousel.{png,svg,json})
+Run: python analyses/lstm_carousel.py [--quick]
+(writes figures/lstm_carousel.png, .svg and .json)
 """
 
 import sys

@@ -1,6 +1,7 @@
 """LSTM with forget gate near 1: predicted and measured gradient growth rates both near zero.
 
-Run: python analyses/lstm_forget_gate.py [--quick]  (writes figures/lstm_forget_gate.{png,svg,json})
+Run: python analyses/lstm_forget_gate.py [--quick]
+(writes figures/lstm_forget_gate.png, .svg and .json)
 """
 
 import sys

@@ -1,6 +1,7 @@
 """Predicted and measured gradient regime at checkpoints during training.
 
-Run: python analyses/regime_during_training.py [--quick]  (writes figures/regime_during_training.{png,svg,json})
+Run: python analyses/regime_during_training.py [--quick]
+(writes figures/regime_during_training.png, .svg and .json)
 """
 
 import sys

@@ -1,6 +1,7 @@
-"""Pascanu et al. 2013: sigma_max(W) < 1/gamma suffices for vanishing, > 1/gamma is needed to explode.
+"""Pascanu et al. 2013: sigma_max(W) < 1/gamma: vanishing; > 1/gamma: needed to explode.
 
-Run: python analyses/spectral_conditions.py [--quick]  (writes figures/spectral_conditions.{png,svg,json})
+Run: python analyses/spectral_conditions.py [--quick]
+(writes figures/spectral_conditions.png, .svg and .json)
 """
 
 import sys

@@ -4,18 +4,54 @@ The public names are re-exported here; everything else is private.
 
 >>> import gradtheory as gt
 >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=4)
+>>> gt.predict(net).regime in ("vanishing", "exploding", "critical")
+True
 """
 
 __version__ = "0.1.0"
 
 from . import cells
+from .analysis.fixed_points import FixedPoints, fixed_points
+from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
+from .analysis.lyapunov import LyapunovResult, lyapunov
+from .analysis.mean_field import MeanField, critical_sigma_w2, mean_field, rnn_mean_field
+from .analysis.predict import Prediction, predict
+from .analysis.verify import Verification, track, verify
+from .numeric import tasks
 from .numeric.network import Network
+from .numeric.train import History, train
 from .numeric.trajectory import Gradients, Trajectory
+from .symbolic.derive import Derivation, derive
+from .symbolic.unroll import Unrolled, unroll
 
 __all__ = [
+    "Derivation",
+    "FixedPoints",
     "Gradients",
+    "History",
+    "LyapunovResult",
+    "MeanField",
     "Network",
+    "Prediction",
     "Trajectory",
+    "Unrolled",
+    "Verification",
     "__version__",
     "cells",
+    "critical_sigma_w2",
+    "derive",
+    "fixed_points",
+    "jacobians",
+    "lyapunov",
+    "mean_field",
+    "pascanu_conditions",
+    "predict",
+    "product_log_singular_values",
+    "rnn_mean_field",
+    "spectra",
+    "tasks",
+    "track",
+    "train",
+    "unroll",
+    "verify",
 ]

@@ -31,7 +31,9 @@ def _square_stack(value, name: str, min_ndim: int = 2) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be a real numeric array, got dtype {array.dtype}")
     if array.ndim < min_ndim or array.shape[-1] != array.shape[-2] or array.shape[-1] == 0:
-        raise ValueError(f"{name} must be a stack of square matrices (..., n, n), got {array.shape}")
+        raise ValueError(
+            f"{name} must be a stack of square matrices (..., n, n), got {array.shape}"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or Inf; expected finite values")
     return array.astype(np.float64, copy=False)
@@ -159,7 +161,9 @@ def product_log_singular_values(
     if single:
         factors = factors[:, None]
     if factors.ndim != 4:
-        raise ValueError(f"jacobians must have shape (T, B, n, n) or (T, n, n), got {factors.shape}")
+        raise ValueError(
+            f"jacobians must have shape (T, B, n, n) or (T, n, n), got {factors.shape}"
+        )
     if sweeps is not None and (isinstance(sweeps, bool) or int(sweeps) != sweeps or sweeps < 1):
         raise ValueError(f"sweeps must be a positive integer or None, got {sweeps!r}")
     limit = int(sweeps) if sweeps is not None else int(max_sweeps)
@@ -169,7 +173,9 @@ def product_log_singular_values(
         logs = np.sort(logs, axis=-1)[..., ::-1]
         if sweeps is None and previous is not None:
             # rounding floor: each sweep re-sums T logs, so agreement is limited to ~eps sum|log|
-            floor = np.maximum(tol, 64 * np.finfo(float).eps * np.max(scale, axis=-1, keepdims=True))
+            floor = np.maximum(
+                tol, 64 * np.finfo(float).eps * np.max(scale, axis=-1, keepdims=True)
+            )
             with np.errstate(invalid="ignore"):
                 change = np.abs(logs - previous)
             if np.all((change <= floor) | (logs == previous)):
@@ -256,7 +262,9 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
         weight = net_or_W
     weight = _square_stack(weight, "net_or_W (the recurrent weight W)")
     if weight.ndim > 3:
-        raise ValueError(f"net_or_W must be a matrix (n, n) or a stack (L, n, n), got {weight.shape}")
+        raise ValueError(
+            f"net_or_W must be a matrix (n, n) or a stack (L, n, n), got {weight.shape}"
+        )
     if act not in ACTIVATION_GAMMA:
         raise ValueError(f"activation must be one of {sorted(ACTIVATION_GAMMA)}, got {act!r}")
     gamma = float(ACTIVATION_GAMMA[act])
@@ -265,5 +273,7 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
     boundary = bool(np.isclose(sigma, threshold, rtol=1e-12, atol=0.0))
     vanishing = sigma < threshold and not boundary
     exploding = sigma > threshold and not boundary
-    regime = "vanishing guaranteed" if vanishing else ("exploding possible" if exploding else "boundary")
+    regime = (
+        "vanishing guaranteed" if vanishing else ("exploding possible" if exploding else "boundary")
+    )
     return PascanuConditions(sigma, gamma, threshold, vanishing, exploding, regime)

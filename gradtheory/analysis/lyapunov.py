@@ -67,7 +67,10 @@ class LyapunovResult:
 
     @property
     def kaplan_yorke_dimension(self) -> float:
-        """j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|, j the largest with a non-negative sum."""
+        """Kaplan-Yorke dimension j + (lambda_1 + ... + lambda_j) / |lambda_{j+1}|.
+
+        j is the largest index whose partial sum of exponents is non-negative.
+        """
         cumulative = np.cumsum(self.exponents)
         j = int(np.sum(cumulative >= 0))
         if j == 0:
@@ -82,7 +85,9 @@ def _inputs(net, x, steps, warmup, batch):
     if x is None:
         if net.tied:
             if steps is None:
-                raise ValueError("steps is required for an autonomous run (x=None) of a tied network")
+                raise ValueError(
+                    "steps is required for an autonomous run (x=None) of a tied network"
+                )
             steps = _positive(steps, "steps")
             warmup = 100 if warmup is None else _nonnegative(warmup, "warmup")
             return np.zeros((warmup + steps, batch, net.n_in), net.dtype), warmup
@@ -106,8 +111,10 @@ def _inputs(net, x, steps, warmup, batch):
         warmup = min(100, total // 10) if net.tied else 0
     warmup = _nonnegative(warmup, "warmup")
     if total <= warmup:
-        raise ValueError(f"x has {total} steps but warmup={warmup} discards them all; "
-                         "pass a smaller warmup or a longer x")
+        raise ValueError(
+            f"x has {total} steps but warmup={warmup} discards them all; "
+            "pass a smaller warmup or a longer x"
+        )
     if steps is not None and steps != total - warmup:
         raise ValueError(f"steps={steps} disagrees with len(x) - warmup = {total - warmup}")
     return x.astype(net.dtype, copy=False), warmup
@@ -132,7 +139,9 @@ def _initial_state(net, h0, batch, rng):
     if h0.ndim == 1:
         h0 = h0[None]
     if h0.ndim != 2 or h0.shape[1] != net.n_state:
-        raise ValueError(f"h0 must have shape ({net.n_state},) or (B, {net.n_state}), got {h0.shape}")
+        raise ValueError(
+            f"h0 must have shape ({net.n_state},) or (B, {net.n_state}), got {h0.shape}"
+        )
     if not np.all(np.isfinite(h0)):
         raise ValueError("h0 contains NaN or Inf; expected finite values")
     return h0
@@ -233,7 +242,9 @@ def lyapunov(
                     bad = start + int(np.argmin(finite)) + 1
                     raise DivergenceError(
                         f"the trajectory diverged: the state is non-finite at step {bad} "
-                        f"(of {total}, warm-up {warmup}); try another h0 or parameters", bad)
+                        f"(of {total}, warm-up {warmup}); try another h0 or parameters",
+                        bad,
+                    )
                 state = traj.states[-1]
                 logs = np.empty((stop - start, batch, k))
                 for offset, entry in enumerate(traj.tape):
@@ -244,7 +255,9 @@ def lyapunov(
                 step = start + int(np.argmax(bad.reshape(len(logs), -1).any(axis=1))) + 1
                 raise DivergenceError(
                     f"the tangent frame became non-finite at step {step} (an infinite or undefined "
-                    "step-Jacobian entry)", step)
+                    "step-Jacobian entry)",
+                    step,
+                )
             t = np.arange(start, stop) - warmup  # index of each step among the measured ones
             keep = t >= 0
             sums += logs[keep].sum(axis=0)
@@ -258,10 +271,18 @@ def lyapunov(
     order = np.argsort(-mean, kind="stable")
     finite_time = (block_sums / block).mean(axis=1)[:, order]
     with np.errstate(invalid="ignore"):
-        stderr = (finite_time.std(axis=0, ddof=1) / np.sqrt(n_blocks) if n_blocks > 1
-                  else np.full(k, np.nan))
+        stderr = (
+            finite_time.std(axis=0, ddof=1) / np.sqrt(n_blocks)
+            if n_blocks > 1
+            else np.full(k, np.nan)
+        )
     result = LyapunovResult(
-        exponents=mean[order], finite_time=finite_time, stderr=stderr,
-        per_sequence=per_sequence[:, order], steps=measured, warmup=warmup, block=block,
+        exponents=mean[order],
+        finite_time=finite_time,
+        stderr=stderr,
+        per_sequence=per_sequence[:, order],
+        steps=measured,
+        warmup=warmup,
+        block=block,
     )
     return result if return_details else result.exponents

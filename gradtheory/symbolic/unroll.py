@@ -17,6 +17,7 @@ one step and loop numerically (``gt.Network(...).forward`` / ``.backward``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import sympy as sp
 
@@ -157,9 +158,9 @@ class Unrolled:
 
     def _check_t(self, t: int | None) -> int:
         t = self.steps if t is None else t
-        if not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= self.steps:
+        if not isinstance(t, Integral) or isinstance(t, bool) or not 1 <= t <= self.steps:
             raise ValueError(f"t must be an integer in 1..{self.steps}, got {t!r}")
-        return t
+        return int(t)
 
     # -- gradients ---------------------------------------------------------------------------
     def gradient(
@@ -262,8 +263,9 @@ def unroll(cell: Cell, steps: int) -> Unrolled:
             f"cell must have one state variable to unroll; {cell.name!r} has "
             f"state {cell.state} (derive(cell) handles several blocks)"
         )
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+    if not isinstance(steps, Integral) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = int(steps)
     if steps > MAX_UNROLL_STEPS:
         raise ValueError(
             f"steps={steps} exceeds MAX_UNROLL_STEPS={MAX_UNROLL_STEPS}; for long "

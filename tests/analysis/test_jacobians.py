@@ -19,9 +19,16 @@ def _networks():
     yield "elman-tanh", gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=4, seed=1), None
     yield "lstm", gt.Network(gt.cells.lstm(), n_in=2, n_hidden=3, seed=2), None
     yield "gru", gt.Network(gt.cells.gru(), n_in=2, n_hidden=3, seed=3), None
-    yield "untied-elman", gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False,
-                                     steps=5, sigma_b2=0.1, seed=4), None
-    henon = gt.cells.custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3})
+    yield (
+        "untied-elman",
+        gt.Network(
+            gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False, steps=5, sigma_b2=0.1, seed=4
+        ),
+        None,
+    )
+    henon = gt.cells.custom(
+        ["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3}
+    )
     yield "henon", gt.Network(henon), rng.uniform(-0.5, 0.5, size=(3, 2))
 
 
@@ -48,7 +55,9 @@ def test_jacobians_match_central_differences(case):
         for j in range(net.n_state):
             e = np.zeros(net.n_state)
             e[j] = eps
-            fd[:, :, j] = (net.step(s + e, x[t], layer=t) - net.step(s - e, x[t], layer=t)) / (2 * eps)
+            fd[:, :, j] = (net.step(s + e, x[t], layer=t) - net.step(s - e, x[t], layer=t)) / (
+                2 * eps
+            )
         np.testing.assert_allclose(J[t], fd, atol=1e-8, rtol=0)
 
 
@@ -105,8 +114,9 @@ def test_product_log_singular_values_beyond_float_range():
     T = 3000
     rot = np.array([[0.0, 1.0], [-1.0, 0.0]])  # orthogonal factors do not change the values
     J = np.stack([rot @ np.diag([2.0, 0.5]) @ rot.T for _ in range(T)])
-    np.testing.assert_allclose(product_log_singular_values(J), [T * np.log(2), -T * np.log(2)],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        product_log_singular_values(J), [T * np.log(2), -T * np.log(2)], rtol=1e-12
+    )
 
 
 def test_pascanu_classification_on_hand_built_matrices():

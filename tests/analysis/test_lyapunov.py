@@ -15,8 +15,9 @@ def _logistic(r: float):
 
 
 def _random_tanh(gain: float, n: int = 200, seed: int = 1):
-    return gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=n, init="gaussian", gain=gain,
-                      seed=seed)
+    return gt.Network(
+        gt.cells.elman("tanh"), n_in=0, n_hidden=n, init="gaussian", gain=gain, seed=seed
+    )
 
 
 def test_linear_normal_map_gives_log_moduli():
@@ -27,8 +28,12 @@ def test_linear_normal_map_gives_log_moduli():
     """
     d = np.array([1.2, -0.9, 0.6, 0.3, -0.1])
     q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(5, 5)))
-    net = gt.Network(gt.cells.elman("linear"), n_in=0, n_hidden=5,
-                     params={"W": q @ np.diag(d) @ q.T, "b": np.zeros(5)})
+    net = gt.Network(
+        gt.cells.elman("linear"),
+        n_in=0,
+        n_hidden=5,
+        params={"W": q @ np.diag(d) @ q.T, "b": np.zeros(5)},
+    )
     exps = lyapunov(net, steps=400, progress=False)
     np.testing.assert_allclose(exps, np.sort(np.log(np.abs(d)))[::-1], rtol=1e-10)
 
@@ -96,8 +101,9 @@ def test_henon_exponents():
     det J = -b at every point, so the sum of all exponents is the mean ln|det J| = ln 0.3
     (to rounding, 1e-8). lambda1 over 2e4 steps has stderr ~2e-3: atol 1e-2.
     """
-    net = gt.Network(gt.cells.custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"],
-                                     params={"a": 1.4, "b": 0.3}))
+    net = gt.Network(
+        gt.cells.custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3})
+    )
     result = lyapunov(net, steps=20000, h0=[0.1, 0.1], progress=False, return_details=True)
     assert abs(result.exponents[0] - 0.41922) < 1e-2
     assert abs(result.sum - np.log(0.3)) < 1e-8
@@ -131,8 +137,9 @@ def test_lyapunov_matches_adjoint_growth():
     """
     net = _random_tanh(2.0, seed=0)
     rng = np.random.default_rng(0)
-    start = net.forward(np.zeros((200, 1, 0)), h0=rng.uniform(-1, 1, (1, 200)),
-                        record=False).states[-1]
+    start = net.forward(
+        np.zeros((200, 1, 0)), h0=rng.uniform(-1, 1, (1, 200)), record=False
+    ).states[-1]
     steps = 2000
     exps = lyapunov(net, np.zeros((steps, 0)), h0=start, k=1, warmup=0, progress=False)
     traj = net.forward(np.zeros((steps, 1, 0)), h0=start)
@@ -163,19 +170,27 @@ def test_untied_equals_tied_with_equal_layers():
     rng = np.random.default_rng(1)
     W, U = 1.2 * rng.normal(size=(5, 5)) / np.sqrt(5), rng.normal(size=(5, 1))
     tied = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=5, params={"W": W, "U": U})
-    untied = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=5, tied=False, steps=50,
-                        params={"W": np.stack([W] * 50), "U": np.stack([U] * 50),
-                                "b": np.zeros((50, 5))})
+    untied = gt.Network(
+        gt.cells.elman("tanh"),
+        n_in=1,
+        n_hidden=5,
+        tied=False,
+        steps=50,
+        params={"W": np.stack([W] * 50), "U": np.stack([U] * 50), "b": np.zeros((50, 5))},
+    )
     h0 = np.full(5, 0.3)
-    np.testing.assert_allclose(lyapunov(untied, h0=h0, progress=False),
-                               lyapunov(tied, steps=50, warmup=0, h0=h0, progress=False),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        lyapunov(untied, h0=h0, progress=False),
+        lyapunov(tied, steps=50, warmup=0, h0=h0, progress=False),
+        rtol=1e-12,
+    )
 
 
 def test_batch_and_details():
     """B independent initial states: per-sequence exponents, their mean, blocks and stderr."""
-    result = lyapunov(_logistic(4.0), steps=5000, batch=3, block=500, progress=False,
-                      return_details=True)
+    result = lyapunov(
+        _logistic(4.0), steps=5000, batch=3, block=500, progress=False, return_details=True
+    )
     assert result.per_sequence.shape == (3, 1) and result.finite_time.shape == (10, 1)
     np.testing.assert_allclose(result.exponents, result.per_sequence.mean(axis=0))
     assert result.warmup == 100 and result.steps == 5000 and np.all(result.stderr > 0)
@@ -196,7 +211,11 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="steps is required"):
         lyapunov(net, progress=False)
     with pytest.raises(ValueError, match="warmup"):
-        lyapunov(gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2), np.zeros((10, 1)),
-                 warmup=10, progress=False)
+        lyapunov(
+            gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2),
+            np.zeros((10, 1)),
+            warmup=10,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="h0"):
         lyapunov(net, steps=10, h0=[0.1, 0.2], progress=False)
