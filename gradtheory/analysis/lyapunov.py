@@ -12,7 +12,7 @@ propagated back through the same chain (the adjoint obeys delta_{t-1} = J_t^T de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -44,8 +44,8 @@ class LyapunovResult:
     finite_time : ndarray, shape (n_blocks, k)
         Exponents estimated on consecutive blocks of ``block`` measured steps (sequence mean).
     stderr : ndarray, shape (k,)
-        Standard error of the block means, std / sqrt(n_blocks) (NaN with fewer than 2 blocks);
-        it assumes blocks longer than the correlation time.
+        Standard error of the block means, std / sqrt(n_blocks) (NaN with fewer than 2 blocks,
+        0 when every block agrees); it assumes blocks longer than the correlation time.
     per_sequence : ndarray, shape (B, k)
         Exponents of every sequence of the batch.
     steps, warmup, block : int
@@ -53,9 +53,9 @@ class LyapunovResult:
     """
 
     exponents: np.ndarray
-    finite_time: np.ndarray
+    finite_time: np.ndarray = field(repr=False)
     stderr: np.ndarray
-    per_sequence: np.ndarray
+    per_sequence: np.ndarray = field(repr=False)
     steps: int
     warmup: int
     block: int
@@ -276,6 +276,8 @@ def lyapunov(
             if n_blocks > 1
             else np.full(k, np.nan)
         )
+        if n_blocks > 1:  # blocks that all agree (also all -inf) have no spread
+            stderr[np.all(finite_time == finite_time[:1], axis=0)] = 0.0
     result = LyapunovResult(
         exponents=mean[order],
         finite_time=finite_time,

@@ -74,8 +74,12 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     scale_step = np.zeros((steps, batch))  # log_scale of the adjoints stored for step t
     g_affine = {i: np.zeros((steps, batch, w), dtype) for i, w in plan.widths.items()}
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
+    tape = traj.tape
+    actions = _actions(plan, tape.partials(), g_affine, g_sink)
+    seeds = [(name, _chunk(g_affine, index, sl), index) for name, index, sl in plan.seeds]
     weights = net.params if net.tied else None
     blocks = net._blocks
+    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks)))
     for t in range(steps - 1, -1, -1):
         if local is not None:
             if scaled:
@@ -94,40 +98,35 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
             scale_norm[t + 1] = log_scale
         if scaled:
             scale_step[t] = log_scale
-        entry = traj.tape[t]
         if weights is None:
-            weights = net.layer_params(entry["layer"])
-        partials = entry["partials"]
-        adj = {name: delta[:, sl] for (block, sl), name in zip(blocks, net.program.next_state)}
+            weights = net.layer_params(int(tape.layers[t]))
+        adj = {name: delta[:, sl] for name, sl in seed_names}
         written: set = set()
-        for name, index, sl in plan.seeds:
-            view = g_affine[index][t] if sl is None else g_affine[index][t][:, sl]
-            view += adj[name]
-            written.update((name, index))
-        for ins in plan.reverse:
+        for name, target, index in seeds:
+            target[t] += adj[name]
+            written.update((id(target), index))
+        for ins in actions:
             if ins[0] == "K":
-                values = partials[ins[1]]
-                for out, inp, k, const, kind, index, sl in ins[2]:
+                for out, inp, p_all, const, kind, target, index in ins[1]:
                     a = adj.get(out)
                     if a is None:
                         continue
-                    p = values[k] if k >= 0 else const
+                    p = const if p_all is None else p_all[t]
                     if kind == TO_AFFINE:
-                        view = g_affine[index][t] if sl is None else g_affine[index][t][:, sl]
-                        if inp in written:
+                        view = target[t]
+                        if id(target) in written:
                             view += a * p
                         else:
                             np.multiply(a, p, out=view)
-                            written.add(inp)
-                            written.add(index)
+                            written.update((id(target), index))
                     elif kind == TO_SINK:
-                        g_sink[inp][t] += a * p
+                        target[t] += a * p
                     else:
-                        c = a if (k < 0 and const == 1.0) else a * p
+                        c = a if (p_all is None and const == 1.0) else a * p
                         adj[inp] = c if inp not in adj else adj[inp] + c
-            elif ins[1] in written:
-                g = g_affine[ins[1]][t]
-                for weight, source in ins[2]:
+            elif ins[3] in written:
+                g = ins[2][t]
+                for weight, source in ins[1]:
                     c = g @ weights[weight]
                     adj[source] = c if source not in adj else adj[source] + c
         if not net.tied:
@@ -147,6 +146,28 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         initial = delta * np.exp(log_scale)[:, None].astype(dtype)
     return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs,
                      initial_state=initial)
+
+
+def _chunk(g_affine, index, sl):
+    return g_affine[index] if sl is None else g_affine[index][:, :, sl]
+
+
+def _actions(plan, partials, g_affine, g_sink) -> list:
+    """The reverse plan with its arrays resolved once: (T, ...) partials and adjoint targets."""
+    actions = []
+    for ins in plan.reverse:
+        if ins[0] == "K":
+            values = partials[ins[1]]
+            pairs = []
+            for out, inp, k, const, kind, index, sl in ins[2]:
+                target = (_chunk(g_affine, index, sl) if kind == TO_AFFINE
+                          else g_sink[inp] if kind == TO_SINK else None)
+                pairs.append((out, inp, values[k] if k >= 0 else None, const, kind, target, index))
+            actions.append(("K", tuple(pairs)))
+        else:
+            g = g_affine[ins[1]]
+            actions.append(("A", ins[2], g, ins[1]))
+    return actions
 
 
 def _hidden_gradient(net, traj, grad_outputs, grads):
@@ -207,7 +228,7 @@ def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
     program, plan = net.program, net.plan
     steps, batch = traj.steps, traj.states.shape[1]
     tied = net.tied
-    layers = None if tied else np.array([entry["layer"] for entry in traj.tape], dtype=int)
+    layers = None if tied else np.asarray(traj.tape.layers)
     grad_inputs = np.zeros_like(traj.inputs)
     blocks = dict(net._blocks)
     for ins in plan.forward:
@@ -223,8 +244,7 @@ def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
             elif source in blocks:
                 values = traj.states[:-1, :, blocks[source]]
             else:
-                values = np.stack([entry["env"][source] for entry in traj.tape])
-                values = np.broadcast_to(values, (steps, batch, values.shape[-1]))
+                values = traj.tape.env[source]
             if tied:
                 flat = g.reshape(steps * batch, -1)
                 grads[weight] += flat.T @ values.reshape(steps * batch, -1)

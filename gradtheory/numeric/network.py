@@ -15,6 +15,7 @@ import numpy as np
 from ..symbolic.cell import Cell
 from . import _checks
 from .init import INITS, initial_params
+from ._execute import execute as _execute
 from .program import build_plan, load_program
 from .trajectory import Trajectory
 
@@ -212,27 +213,16 @@ class Network:
         Trajectory
         """
         x = self.prepare_inputs(x)
-        steps, batch = x.shape[0], x.shape[1]
         self._check_params()
-        states = np.empty((steps + 1, batch, self.n_state), dtype=self.dtype)
-        states[0] = self.initial_state(batch, h0)
-        pre = self._input_terms(x)
-        tape = []
-        weights = self._transposed(None)
-        for t in range(steps):
-            layer = 0 if self.tied else t
-            if not self.tied:
-                weights = self._transposed(t)
-            entry = self._run(states[t], states[t + 1], x[t], {k: v[t] for k, v in pre.items()},
-                              weights, layer, record)
-            if record:
-                tape.append(entry)
+        state = self.initial_state(x.shape[1], h0)
+        layers = None if self.tied else np.arange(x.shape[0])
+        states, tape, totals = _execute(self, x, state, layers, record)
         hidden = states[..., : self.n_hidden]
         outputs = hidden[1:]
         if self.n_out:
             outputs = outputs @ self.params["W_out"].T + self.params["b_out"]
-        return Trajectory(states=states, hidden=hidden, outputs=outputs, inputs=x, tape=tape,
-                          input_terms=pre)
+        return Trajectory(states=states, hidden=hidden, outputs=outputs, inputs=x,
+                          tape=tape if record else [], input_terms=totals)
 
     def step(self, state, x=None, layer: int = 0) -> np.ndarray:
         """One step of the map: s_t (B, n_state) from s_{t-1} (B, n_state) and x_t (B, n_in)."""
@@ -244,105 +234,28 @@ class Network:
         x = np.broadcast_to(_checks.array(x, "x", self.dtype), (state.shape[0], self.n_in))
         return self._step(state, x, layer, {}, record=False)["new_state"]
 
+    def _step(self, state, x_t, t, input_terms=None, record: bool = True) -> dict:
+        """One step from ``state`` (B, n_state); ``t`` picks the layer of an untied network.
+
+        Returns the tape entry of the step (``env``, ``partials``, ``layer``) with
+        ``new_state`` added; only ``new_state`` when ``record`` is False.
+        """
+        layers = None if self.tied else np.array([t])
+        x = np.asarray(x_t)[None]
+        states, tape, _ = _execute(self, x, state, layers, record)
+        if not record:
+            return {"new_state": states[1]}
+        entry = tape[0]
+        entry["new_state"] = states[1]
+        return entry
+
     def _check_params(self) -> None:
         for name, value in self.params.items():
             _checks.finite(value, f"params[{name!r}]")
 
-    def _transposed(self, layer: int | None) -> dict:
-        """Weights of affine ops acting on the state, transposed (views), for one layer."""
-        params = self.layer_params(0 if layer is None else layer)
-        return {w: params[w].T for ins in self.plan.forward if ins[0] == "A" for w, _ in ins[2]}
-
-    def _input_terms(self, x: np.ndarray, layer: int | None = None) -> dict[int, np.ndarray]:
-        """Input part plus bias of every affine op for all steps at once, (T, B, width) each.
-
-        One (T B)-long product per weight (tied, or one ``layer`` of an untied network) or one
-        batched product over layers (untied). Ops with a bias but no input term get the bias
-        broadcast (a read-only view); the other arrays are fresh and the forward pass adds the
-        state terms to them in place.
-        """
-        terms = {}
-        steps, batch = x.shape[:2]
-        flat = self.tied or layer is not None
-        params = self.layer_params(layer) if layer is not None else self.params
-        for ins in self.plan.forward:
-            if ins[0] != "A" or not (ins[3] or ins[4]):
-                continue
-            _, index, _, input_terms, bias, _ = ins
-            width = self.plan.widths[index]
-            total = None
-            for weight, _ in input_terms:
-                if flat:
-                    part = x.reshape(steps * batch, self.n_in) @ params[weight].T
-                    part = part.reshape(steps, batch, width)
-                else:
-                    part = np.matmul(x, np.swapaxes(params[weight], 1, 2))
-                total = part if total is None else total + part
-            if bias is not None:
-                b = params[bias] if flat else params[bias][:, None, :]
-                if total is None:
-                    total = np.broadcast_to(b, (steps, batch, width))
-                else:
-                    total += b
-            terms[index] = total
-        return terms
-
     def split_state(self, state: np.ndarray) -> dict[str, np.ndarray]:
         """Views of the state blocks of a (..., n_state) array."""
         return {name: state[..., sl] for name, sl in self._blocks}
-
-    def _step(self, state, x_t, t, input_terms, record: bool) -> dict:
-        """One step from ``state`` (B, n_state); ``t`` picks the layer of an untied network.
-
-        Returns a tape entry (``env``, ``partials``, ``layer``) with ``new_state`` added.
-        """
-        layer = 0 if self.tied else t
-        pre = {k: v[0] for k, v in self._input_terms(x_t[None], layer).items()}
-        new = np.empty(state.shape, dtype=np.result_type(state, self.dtype))
-        return self._run(state, new, x_t, pre, self._transposed(layer), layer, record)
-
-    def _run(self, state, new, x_t, pre, weights, layer, record: bool) -> dict:
-        """Execute the plan for one step, writing s_t into ``new``; returns the tape entry."""
-        program = self.program
-        env = {name: state[:, sl] for name, sl in self._blocks}
-        if program.scalar_block:
-            params = self.layer_params(layer)
-            for j, name in enumerate(program.inputs):
-                env[name] = x_t[:, j : j + 1]
-            for name in program.scalar_params:
-                env[name] = params[name]
-        partials = []
-        for ins in self.plan.forward:
-            if ins[0] == "A":
-                _, index, state_terms, _, _, chunks = ins
-                total = pre.get(index)
-                own = total is not None and total.flags.writeable  # a row of our own terms
-                for weight, source in state_terms:
-                    part = env[source] @ weights[weight]
-                    if total is None:
-                        total, own = part, True
-                    elif own:
-                        total += part
-                    else:
-                        total, own = total + part, True
-                if chunks is None:
-                    env[program.ops[index].outputs[0]] = total
-                else:
-                    for name, sl in chunks:
-                        env[name] = total[:, sl]
-            else:
-                op = ins[2]
-                args = [env[name] for name in op.inputs]
-                if record:
-                    result = op.with_partials(*args)
-                    partials.append(result[len(op.outputs) :])
-                else:
-                    result = op.values(*args)
-                for name, value in zip(op.outputs, result):
-                    env[name] = value
-        for (_, sl), name in zip(self._blocks, program.next_state):
-            new[:, sl] = env[name]
-        return {"env": env, "partials": partials, "layer": layer, "new_state": new}
 
     def backward(self, traj: Trajectory, grad_outputs=None, *, grad_state=None):
         """Backpropagation through time; see :func:`gradtheory.numeric.backward.backward`."""

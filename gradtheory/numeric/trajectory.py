@@ -1,12 +1,124 @@
-"""Results of a forward and a backward pass."""
+"""Results of a forward and a backward pass, and the tape that links them.
+
+The :class:`Tape` keeps every named value of a forward pass as one (T, B, size) array (the
+state blocks are views of ``Trajectory.states``, the affine outputs views of one buffer per
+affine op). The partial derivatives of the kernels depend only on these values, so they are
+computed for all steps at once, in chunks of steps, the first time they are needed (by
+:func:`~gradtheory.numeric.backward.backward` or a step Jacobian), not step by step in the
+forward loop. ``tape[t]`` is the step s_t -> s_{t+1} as a dict with ``env`` (name -> (B, size)),
+``partials`` (per kernel, its non-constant partials in the kernel's order) and ``layer``;
+``tape[a:b]`` is a tape of those steps.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Gradients", "Trajectory"]
+__all__ = ["Gradients", "Tape", "Trajectory"]
+
+#: Elements per array in one chunk of the vectorised partials (keeps temporaries in cache).
+CHUNK_ELEMENTS = 1 << 17
+
+
+class Tape(Sequence):
+    """What a forward pass recorded, as arrays over steps; indexable like a list of steps.
+
+    Parameters
+    ----------
+    net : Network
+    env : dict of str to ndarray
+        Every named value: (T, B, size) arrays, or arrays that broadcast against them
+        (0-d scalar parameters of a tied custom map, (T, 1, 1) for an untied one).
+    layers : ndarray of int, shape (T,)
+        Parameter layer used at each step (all zero when tied).
+    partials : list of tuple of ndarray, optional
+        Already computed partials (T, B, size), per kernel.
+
+    Examples
+    --------
+    >>> import numpy as np, gradtheory as gt
+    >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2)
+    >>> tape = net.forward(np.ones((3, 1, 1))).tape
+    >>> len(tape), tape[0]["partials"][0][0].shape
+    (3, (1, 2))
+    """
+
+    def __init__(self, net, env: dict, layers: np.ndarray, partials: list | None = None):
+        self.net = net
+        self.env = env
+        self.layers = layers
+        self._partials = partials
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def partials(self) -> list[tuple[np.ndarray, ...]]:
+        """Partials of every kernel at every step, (T, B, size) each (computed once)."""
+        if self._partials is None:
+            self._partials = _all_partials(self.net, self.env, len(self))
+        return self._partials
+
+    def __getitem__(self, index):
+        steps = len(self)
+        if isinstance(index, slice):
+            start, stop, stride = index.indices(steps)
+            if stride != 1:
+                raise ValueError("a tape can only be sliced with step 1")
+            cut = slice(start, stop)
+            env = {k: (v[cut] if _per_step(v, steps) else v) for k, v in self.env.items()}
+            partials = None if self._partials is None else [
+                tuple(p[cut] for p in kernel) for kernel in self._partials]
+            return Tape(self.net, env, self.layers[cut], partials)
+        t = int(index)
+        if t < 0:
+            t += steps
+        if not 0 <= t < steps:
+            raise IndexError(f"step {index} out of range for a tape of {steps} steps")
+        env = {k: (v[t] if _per_step(v, steps) else v) for k, v in self.env.items()}
+        partials = [tuple(p[t] for p in kernel) for kernel in self.partials()]
+        return {"env": env, "partials": partials, "layer": int(self.layers[t])}
+
+    def __repr__(self) -> str:
+        return f"Tape({len(self)} steps, {len(self.env)} names)"
+
+
+def _per_step(value, steps: int) -> bool:
+    return np.ndim(value) == 3 and value.shape[0] == steps
+
+
+def _all_partials(net, env: dict, steps: int) -> list:
+    """Evaluate every kernel's partials over all steps, chunk by chunk of steps."""
+    from .program import KernelOp
+
+    kernels = [op for op in net.program.ops if isinstance(op, KernelOp)]
+    if not kernels:
+        return []
+    first = next(iter(env.values()))
+    batch = first.shape[1] if np.ndim(first) == 3 else 1
+    width = max([net.n_hidden, 1])
+    chunk = max(1, CHUNK_ELEMENTS // max(1, batch * width))
+    result = []
+    for op in kernels:
+        nout = len(op.outputs)
+        if not op.partials:
+            result.append(())
+            continue
+        outs: list = [None] * len(op.partials)
+        for start in range(0, max(steps, 1), chunk):
+            stop = min(start + chunk, steps)
+            args = [(env[name][start:stop] if _per_step(env[name], steps) else env[name])
+                    for name in op.inputs]
+            values = op.with_partials(*args)[nout:]
+            for k, value in enumerate(values):
+                if outs[k] is None:
+                    dtype = np.result_type(value, net.dtype)
+                    outs[k] = np.empty((steps, batch, width), dtype=dtype)
+                outs[k][start:stop] = value
+        result.append(tuple(outs))
+    return result
 
 
 @dataclass
@@ -22,13 +134,17 @@ class Trajectory:
     outputs : ndarray, shape (T, B, n_out)
         Readout of ``hidden[1:]`` if the network has one, else ``hidden[1:]``.
     inputs : ndarray, shape (T, B, n_in)
+    tape : Tape
+        Empty when the forward pass ran with ``record=False``.
+    input_terms : dict of int to ndarray
+        Pre-activation of every affine op, (T, B, width) (input terms, bias and state terms).
     """
 
     states: np.ndarray
     hidden: np.ndarray
     outputs: np.ndarray
     inputs: np.ndarray
-    tape: list = field(default_factory=list, repr=False)
+    tape: Sequence = field(default_factory=list, repr=False)
     input_terms: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -68,4 +184,5 @@ class Gradients:
     @property
     def norm(self) -> float:
         """Global norm of the parameter gradient."""
-        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in self.params.values())))
+        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+                                 for g in self.params.values())))

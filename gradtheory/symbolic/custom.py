@@ -40,7 +40,6 @@ _BINARY = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
-    ast.BitXor: lambda a, b: a**b,
 }
 
 
@@ -63,7 +62,8 @@ def parse_expression(text: str, names: Sequence[str]) -> sp.Expr:
     if not isinstance(text, str):
         raise TypeError(f"expression must be a string, got {type(text).__name__}")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # '^' is a power for mathematicians but a looser-binding xor for Python's parser
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as err:
         raise ValueError(f"cannot parse expression {text!r}: {err.msg}") from None
     symbols = {name: sp.Symbol(name, real=True) for name in names}

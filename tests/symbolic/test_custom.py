@@ -44,11 +44,6 @@ def test_parser_accepts_arithmetic_and_caret_power():
     assert parse_expression("sigmoid(r*h)", ["r", "h"]) == sigmoid(r * h)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="custom.py reads '^' as ast.BitXor, which binds looser than + and -, so "
-    "'1 - a*x^2 + y' parses as (1 - a*x)**(2 + y); replace '^' by '**' before parsing",
-)
 def test_caret_power_has_power_precedence():
     """'^' must bind like '**': 1 - a*x^2 + y is 1 - a x^2 + y (Hénon map as usually written)."""
     a, x, y = (sp.Symbol(k, real=True) for k in "axy")

@@ -1,0 +1,11 @@
+"""Linear scalar RNN: the gradient through T steps is w^T (117.4 at w = 1.1, 0.00515 at w = 0.9).
+
+Run: python analyses/mean_field_phase.py [--quick]  (writes figures/linear_power.{png,svg,json})
+"""
+
+import sys
+
+from gradtheory.claims._script import main
+
+if __name__ == "__main__":
+    sys.exit(main("mean_field_phase", sys.argv[1:]))

@@ -1,0 +1,182 @@
+"""The forward loop: evaluate a network's plan over T steps into preallocated arrays.
+
+Every value the backward pass needs ends up in a (T, B, size) array without per-step copies
+of the state: each affine op writes its pre-activation into one (T, B, width) buffer (its input
+terms and bias are computed for all steps first, as one large product, and the state terms are
+added in place), kernels write the next state straight into ``states[t + 1]``, and only the
+kernels' ``values`` functions run inside the loop; their partial derivatives are evaluated
+later for all steps at once (see :class:`~gradtheory.numeric.trajectory.Tape`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .trajectory import Tape
+
+__all__ = ["execute", "input_terms"]
+
+
+def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
+    """Input part plus bias of every affine op for all steps, (T, B, width) each.
+
+    Parameters
+    ----------
+    net : Network
+    x : ndarray, shape (T, B, n_in)
+    layers : ndarray of int (T,) or None
+        Layer of each step of an untied network (None when tied).
+
+    Returns
+    -------
+    dict of int to ndarray
+        One (T B)-long product per weight when tied, one batched product over steps when
+        untied. Ops with a bias but no input term get the bias broadcast (a read-only view);
+        the other arrays are fresh and writeable.
+
+    Examples
+    --------
+    >>> import numpy as np, gradtheory as gt
+    >>> net = gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3)
+    >>> input_terms(net, np.ones((4, 5, 2)), None)[0].shape
+    (4, 5, 3)
+    """
+    terms = {}
+    steps, batch, n_in = x.shape
+    for ins in net.plan.forward:
+        if ins[0] != "A" or not (ins[3] or ins[4]):
+            continue
+        _, index, _, inputs, bias, _ = ins
+        width = net.plan.widths[index]
+        total = None
+        for weight, _ in inputs:
+            w = net.params[weight]
+            if layers is None:
+                part = (x.reshape(steps * batch, n_in) @ w.T).reshape(steps, batch, width)
+            else:
+                part = np.matmul(x, np.swapaxes(w[layers], 1, 2))
+            total = part if total is None else total + part
+        if bias is not None:
+            b = net.params[bias] if layers is None else net.params[bias][layers][:, None, :]
+            if total is None:
+                total = np.broadcast_to(b, (steps, batch, width))
+            else:
+                total += b
+        terms[index] = total
+    return terms
+
+
+def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
+    """Run ``net`` over ``x`` (T, B, n_in) from ``state`` (B, n_state).
+
+    Returns
+    -------
+    states : ndarray, shape (T+1, B, n_state)
+    tape : Tape or None
+        None unless ``record``.
+    totals : dict of int to ndarray
+        Pre-activation of every affine op, (T, B, width).
+    """
+    program, plan, n = net.program, net.plan, net.n_hidden
+    steps, batch = x.shape[0], x.shape[1]
+    dtype = np.result_type(state, x, net.dtype)
+    states = np.empty((steps + 1, batch, net.n_state), dtype=dtype)
+    states[0] = state
+    pre = input_terms(net, x, layers)
+    totals, bias_rows = {}, {}
+    for ins in plan.forward:
+        if ins[0] == "A":
+            index = ins[1]
+            given = pre.get(index)
+            if given is not None and (not ins[2] or given.flags.writeable):
+                totals[index] = given
+            else:
+                totals[index] = np.empty((steps, batch, plan.widths[index]), dtype=dtype)
+                if given is not None:
+                    bias_rows[index] = given
+    next_slot = {name: sl for (_, sl), name in zip(net._blocks, program.next_state)}
+    kept = {name: np.empty((steps, batch, n), dtype=dtype)
+            for ins in plan.forward if ins[0] == "K" for name in ins[2].outputs
+            if name not in next_slot}
+    scalar = program.scalar_block
+    env_fixed = {}
+    if scalar:
+        for name in program.scalar_params:
+            value = net.params[name]
+            env_fixed[name] = value if layers is None else value[layers][:, None, None]
+    weights = _transposed(net, None) if layers is None else None
+    for t in range(steps):
+        if layers is not None:
+            weights = _transposed(net, int(layers[t]))
+        state_t, new = states[t], states[t + 1]
+        env = {name: state_t[:, sl] for name, sl in net._blocks}
+        if scalar:
+            for j, name in enumerate(program.inputs):
+                env[name] = x[t, :, j : j + 1]
+            for name, value in env_fixed.items():
+                env[name] = value if layers is None else value[t]
+        for ins in plan.forward:
+            if ins[0] == "A":
+                _, index, state_terms, _, _, chunks = ins
+                total = totals[index][t]
+                if state_terms:
+                    if index in pre and index not in bias_rows:
+                        for weight, source in state_terms:
+                            total += env[source] @ weights[weight]
+                    else:
+                        (weight, source), rest = state_terms[0], state_terms[1:]
+                        np.matmul(env[source], weights[weight], out=total)
+                        for weight, source in rest:
+                            total += env[source] @ weights[weight]
+                        if index in bias_rows:
+                            total += bias_rows[index][t]
+                if chunks is None:
+                    env[program.ops[index].outputs[0]] = total
+                else:
+                    for name, sl in chunks:
+                        env[name] = total[:, sl]
+            else:
+                op = ins[2]
+                result = op.values(*[env[name] for name in op.inputs])
+                for name, value in zip(op.outputs, result):
+                    slot = next_slot.get(name)
+                    if slot is not None:
+                        new[:, slot] = value
+                    else:
+                        kept[name][t] = value
+                    env[name] = value
+    tape = None
+    if record:
+        tape = Tape(net, _tape_env(net, x, states, totals, kept, env_fixed, next_slot),
+                    np.zeros(steps, dtype=int) if layers is None else np.asarray(layers))
+    return states, tape, totals
+
+
+def _transposed(net, layer: int | None) -> dict:
+    """Weights of the affine ops acting on the state, transposed (views), for one layer."""
+    params = net.layer_params(0 if layer is None else layer)
+    return {w: params[w].T for ins in net.plan.forward if ins[0] == "A" for w, _ in ins[2]}
+
+
+def _tape_env(net, x, states, totals, kept, env_fixed, next_slot) -> dict:
+    """Every named value of the run as a (T, B, size) array (views where possible)."""
+    program = net.program
+    env = {name: states[:-1, :, sl] for name, sl in net._blocks}
+    for name, sl in next_slot.items():
+        env.setdefault(name, states[1:, :, sl])
+    if program.scalar_block:
+        for j, name in enumerate(program.inputs):
+            env[name] = x[:, :, j : j + 1]
+        env.update(env_fixed)
+    else:
+        env["x"] = x
+    for ins in net.plan.forward:
+        if ins[0] == "A":
+            _, index, _, _, _, chunks = ins
+            if chunks is None:
+                env[program.ops[index].outputs[0]] = totals[index]
+            else:
+                for name, sl in chunks:
+                    env[name] = totals[index][:, :, sl]
+    env.update(kept)
+    return env
