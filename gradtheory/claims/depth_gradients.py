@@ -100,7 +100,6 @@ def _plain(label: str) -> str:
     "Going back through a deep plain network the gradient norm changes exponentially with "
     "depth (vanishing or exploding), while a residual network's Jacobian I + dF/dx keeps it "
     "of order one; highway carry gates interpolate.",
-    ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     depth, width = (50, 64) if quick else (100, 128)

@@ -105,7 +105,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     c0 = rng.normal(size=(batch, n_hidden))
     probe = rng.normal(size=(batch, n_hidden))
     probe /= np.linalg.norm(probe, axis=1, keepdims=True)
-    fig, ax = new_figure(width=8.0, height=5.0)
+    fig, (ax, zoom) = new_figure(1, 2, width=13.0, height=4.8)
     k = np.arange(T + 1)
     numbers, rows = {}, []
     for color, forget in zip(PALETTE, FORGET, strict=False):
@@ -115,6 +115,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         label = "f = 1 exactly" if forget >= 1.0 else rf"$\sigma(b_f)$ = {forget}"
         ax.plot(k, meas, color=color, label=f"{label} (mean f = {result['f'].mean():.4f})")
         ax.plot(k, prod, ":", color="black", lw=1.5)
+        if forget >= 0.99:
+            zoom.plot(k, meas, color=color, label=label)
+            zoom.plot(k, prod, ":", color="black", lw=1.5)
         m_end, p_end = float(result["measured"][-1].mean()), float(result["product"][-1].mean())
         numbers[f"ln |dL/ds_0| measured, sigma(b_f) = {forget}"] = m_end
         numbers[f"ln |prod f_t * probe|, sigma(b_f) = {forget}"] = p_end
@@ -149,19 +152,23 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                     "agrees": bool(abs(m_end - p_end) <= 0.05 * max(1.0, abs(p_end))),
                 }
             )
-    ax.plot([], [], ":", color="black", lw=1.5, label=r"$\|\prod_t f_t \odot \delta_T\|$")
+    ax.plot([], [], ":", color="black", lw=1.5, label="product of the $f_t$ times the probe")
     ax.set_xlabel("steps back $k$")
     ax.set_ylabel(r"$\log_{10}\|\partial L/\partial s_{T-k}\|$  (probe on $c_T$)")
-    ax.set_title(f"LSTM cell gradient, input gate shut ($b_i = -{SATURATE:g}$), n = {n_hidden}")
+    ax.set_title(f"LSTM, input gate shut ($b_i = -{SATURATE:g}$), n = {n_hidden}")
+    zoom.set_xlabel("steps back $k$")
+    zoom.set_ylabel(r"$\log_{10}\|\partial L/\partial s_{T-k}\|$")
+    zoom.set_title("Zoom: forget gate at or near 1")
+    zoom.legend(fontsize=10, loc="center left")
     ax.legend(fontsize=9, loc="lower left")
     dev = numbers["max |dc_T/dc_0 - I| (f = 1, i = 0)"]
-    ax.text(
-        0.98,
-        0.97,
+    zoom.text(
+        0.03,
+        0.05,
         f"f = 1, i = 0:  max $|\\partial c_T/\\partial c_0 - I|$ = {dev:.1e}",
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
+        transform=zoom.transAxes,
+        ha="left",
+        va="bottom",
         fontsize=11,
     )
     latex, latex_source = jacobian_latex()

@@ -75,8 +75,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     g_affine = {i: np.zeros((steps, batch, w), dtype) for i, w in plan.widths.items()}
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
-    actions = _actions(plan, tape.partials(), g_affine, g_sink)
-    seeds = [(name, _chunk(g_affine, index, sl), index) for name, index, sl in plan.seeds]
+    chunks: dict = {}  # one view per affine output name, so that id() identifies it
+    actions = _actions(plan, tape.partials(), g_affine, g_sink, chunks)
+    seeds = [(name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
+             for name, index, sl in plan.seeds]
     weights = net.params if net.tied else None
     blocks = net._blocks
     seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks)))
@@ -141,7 +143,8 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         log_norms = 0.5 * np.log(squares.astype(np.float64)) + scale_norm
     if scaled:
         _unscale(g_affine, g_sink, scale_step, dtype)
-    grad_inputs = _gather(net, traj, g_affine, g_sink, grads)
+    with np.errstate(over="ignore", invalid="ignore"):  # an exploding gradient may overflow
+        grad_inputs = _gather(net, traj, g_affine, g_sink, grads)
     with np.errstate(over="ignore"):
         initial = delta * np.exp(log_scale)[:, None].astype(dtype)
     return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs,
@@ -152,7 +155,7 @@ def _chunk(g_affine, index, sl):
     return g_affine[index] if sl is None else g_affine[index][:, :, sl]
 
 
-def _actions(plan, partials, g_affine, g_sink) -> list:
+def _actions(plan, partials, g_affine, g_sink, chunks) -> list:
     """The reverse plan with its arrays resolved once: (T, ...) partials and adjoint targets."""
     actions = []
     for ins in plan.reverse:
@@ -160,7 +163,9 @@ def _actions(plan, partials, g_affine, g_sink) -> list:
             values = partials[ins[1]]
             pairs = []
             for out, inp, k, const, kind, index, sl in ins[2]:
-                target = (_chunk(g_affine, index, sl) if kind == TO_AFFINE
+                if kind == TO_AFFINE and inp not in chunks:
+                    chunks[inp] = _chunk(g_affine, index, sl)
+                target = (chunks[inp] if kind == TO_AFFINE
                           else g_sink[inp] if kind == TO_SINK else None)
                 pairs.append((out, inp, values[k] if k >= 0 else None, const, kind, target, index))
             actions.append(("K", tuple(pairs)))

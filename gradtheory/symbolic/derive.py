@@ -1,178 +1,31 @@
 r"""Derive a cell's step Jacobian and parameter gradients in matrix form.
 
-A tiny path algebra does the work. A *path product* is a sequence of factors, each a weight
-chunk (``W_f``, possibly transposed) or ``diag(e)`` of an element-wise expression ``e``; a *path
-sum* (:data:`PathSum`) maps the sequence of factors after a leading diagonal to that diagonal's
-coefficient, so that ``diag(a) W + diag(b) W = diag(a + b) W`` and ``diag(a) diag(b) = diag(a b)``
-hold by construction; the identity is the empty product with coefficient 1. Forward mode through
-the stages gives every block ``d next_state / d state``:
-
-* affine stage: ``d a_k / d s = sum over terms  chunk_k(M) @ d source / d s`` (``x`` gives 0);
-* pointwise stage: ``d out / d s = sum over inputs  diag(d out / d in) @ d in / d s``, with the
-  partial taken of the stage's own expression, then ``tanh(a) -> h_t`` etc. substituted back.
-
-Reverse mode (the parameter gradients) transposes the path products from each affine chunk to
-each next-state block and applies them to that block's adjoint :math:`\delta_t = dL/ds_t`.
+Forward mode through the stages, in the path algebra of :mod:`gradtheory.symbolic._paths`
+(sums of products of weight chunks and ``diag(...)`` factors), gives every Jacobian block
+``d next_state / d state``. Reverse mode (the parameter gradients) transposes the path products
+from each affine chunk to each next-state block and applies them to that block's adjoint
+:math:`\delta_t = dL/ds_t`; for a stacked affine map (the gates) the adjoint of each chunk is
+named once (``delta_a_f``) and the weight gradient is the stacked column of chunk adjoints
+times the source transposed, as in the textbook LSTM equations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..numeric import _runtime
-from .cell import Affine, Cell, Pointwise
-from .latex import CellLatexPrinter, chunk_suffix, derivation_latex, derivation_names
+from ._evaluate import evaluate_jacobian, forward_values
+from ._paths import N_IN, Diag, Mat, N, PathSum, _factors, _product, _total, path_expr, paths
+from ._text import derivation_text
+from .cell import Affine, Cell
+from .latex import CellLatexPrinter, derivation_latex, derivation_names
 
-__all__ = ["Derivation", "Diag", "Mat", "PathSum", "derive", "paths"]
-
-#: Hidden size and input size of vector cells, as SymPy symbols (matrix shapes).
-N = sp.Symbol("n", integer=True, positive=True)
-N_IN = sp.Symbol("n_in", integer=True, positive=True)
-_NUMERIC = {k: getattr(_runtime, k) for k in ("sigmoid", "relu", "step", "hardtanh", "box")}
-
-
-class Diag(MatrixExpr):
-    r"""``diag(e)``: the n x n diagonal matrix of the element-wise expression ``e``.
-
-    Examples
-    --------
-    >>> sp.latex(Diag(sp.Symbol("z"), N))
-    '\\operatorname{diag}\\left(z\\right)'
-    """
-
-    def __new__(cls, expr, n=N):
-        return MatrixExpr.__new__(cls, sp.sympify(expr), sp.sympify(n))
-
-    @property
-    def expr(self) -> sp.Expr:
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return (self.args[1], self.args[1])
-
-    def _eval_transpose(self):
-        return self
-
-    def _latex(self, printer, exp=None):
-        return rf"\operatorname{{diag}}\left({printer._print(self.args[0])}\right)"
-
-
-@dataclass(frozen=True)
-class Mat:
-    """Row block ``chunk`` of weight ``weight`` (``label``: its matrix-symbol name)."""
-
-    weight: str
-    chunk: int
-    label: str
-    transposed: bool = False
-
-    def symbol(self) -> MatrixExpr:
-        m = sp.MatrixSymbol(self.label, N, N)
-        return m.T if self.transposed else m
-
-    def value(self, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        m = np.asarray(values[self.weight], dtype=float)[self.chunk * n : (self.chunk + 1) * n]
-        return m.T if self.transposed else m
-
-
-#: ``{factors after the leading diag: leading diag coefficient}``; factors are Mat or sp.Expr.
-PathSum = dict
-IDENTITY: PathSum = {(): sp.S.One}
-
-
-def _add(*sums: PathSum) -> PathSum:
-    out: PathSum = {}
-    for s in sums:
-        for key, coeff in s.items():
-            out[key] = out.get(key, 0) + coeff
-    return {k: c for k, c in out.items() if c != 0}
-
-
-def _scale(d: sp.Expr, s: PathSum) -> PathSum:
-    return {k: d * c for k, c in s.items()} if d != 0 else {}
-
-
-def _prepend(m: Mat, s: PathSum) -> PathSum:
-    return _add(*({(m, *(() if c == 1 else (c,)), *k): sp.S.One} for k, c in s.items()))
-
-
-def _defining_stage(cell: Cell, name: str) -> int:
-    for index, stage in enumerate(cell.stages):
-        if name in stage.outputs:
-            return index
-    return -1
-
-
-def paths(cell: Cell, seed: str, *, backsub: bool = True) -> dict[str, PathSum]:
-    """Forward mode: ``{name: d name / d seed}`` as path sums, for every name after ``seed``.
-
-    ``backsub`` replaces a stage's function-valued expressions by its output names in the
-    partials (``1 - tanh(a)**2 -> 1 - h_new**2``).
-
-    Examples
-    --------
-    >>> from gradtheory.cells import elman
-    >>> paths(elman("tanh"), "h")["h_new"]
-    {(Mat(weight='W', chunk=0, label='W', transposed=False),): 1 - h_new**2}
-    """
-    d: dict[str, PathSum] = {seed: IDENTITY}
-    names: dict[sp.Expr, sp.Symbol] = {}
-    for stage in cell.stages[_defining_stage(cell, seed) + 1 :]:
-        if isinstance(stage, Affine):
-            for index, out in enumerate(stage.outputs):
-                sfx = chunk_suffix(stage.outputs, out)
-                mats = [(Mat(w, index, f"{w}_{sfx}" if sfx else w), src) for w, src in stage.terms]
-                d[out] = _add(*(_prepend(m, d[src]) for m, src in mats if d.get(src)))
-            continue
-        assert isinstance(stage, Pointwise)
-        if backsub:
-            names.update(
-                {
-                    e: cell.symbol(o)
-                    for o, e in zip(stage.outputs, stage.exprs, strict=True)
-                    if isinstance(e, sp.Function)
-                }
-            )
-        for out, expr in zip(stage.outputs, stage.exprs, strict=True):
-            terms = []
-            for sym in sorted(expr.free_symbols, key=lambda s: s.name):
-                if d.get(sym.name):
-                    terms.append(_scale(sp.diff(expr, sym).xreplace(names), d[sym.name]))
-            d[out] = _add(*terms)
-    return d
-
-
-def _factors(key: tuple, coeff: sp.Expr, transpose: bool = False) -> list:
-    """Matrix factors of one path product, or of its transpose (reversed, ``W -> W^T``)."""
-    if transpose:
-        key = tuple(replace(f, transposed=True) if isinstance(f, Mat) else f for f in key[::-1])
-    out = [f.symbol() if isinstance(f, Mat) else Diag(f) for f in key]
-    diag = [] if coeff == 1 else [Diag(coeff)]
-    return out + diag if transpose else diag + out
-
-
-def _product(factors: list, n=N) -> MatrixExpr:
-    if not factors:
-        return sp.Identity(n)
-    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
-
-
-def _total(terms: list, cols=N) -> MatrixExpr:
-    if not terms:
-        return sp.ZeroMatrix(N, cols)
-    return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
-
-
-def path_expr(s: PathSum) -> MatrixExpr:
-    """The matrix expression of a path sum (``ZeroMatrix`` if empty)."""
-    return _total([_product(_factors(k, c)) for k, c in s.items()])
+__all__ = ["Derivation", "Diag", "Mat", "PathSum", "derive", "path_expr", "paths"]
 
 
 @dataclass
@@ -189,8 +42,10 @@ class Derivation:
         blocks (LSTM): a ``BlockMatrix`` in state order; scalar (custom) cells: an explicit
         ``sympy.Matrix`` of partial derivatives.
     param_gradients : dict
-        Parameter name -> contribution of one BPTT step, in the next state's adjoint
-        ``delta_<block>``; stacked weights are ``BlockMatrix`` columns of their chunks.
+        Parameter name -> contribution of one BPTT step. A single-chunk affine map gives
+        ``(chunk adjoint) source^T`` written out in the next state's adjoints ``delta_<block>``;
+        a stacked one (gates) gives the ``BlockMatrix`` column of its chunks' :meth:`adjoint`
+        symbols times ``source^T`` (see :attr:`stacked_adjoints`, :meth:`expand_adjoints`).
     chunk_adjoints : dict
         Affine output (``a_f``) -> its adjoint, a matrix expression in ``delta_<block>``.
 
@@ -239,6 +94,27 @@ class Derivation:
                     out[name] = _total(terms, 1)
         return out
 
+    def adjoint(self, chunk: str) -> MatrixExpr:
+        """``delta_<chunk>``: the symbol of the adjoint dL/d chunk of a stacked affine chunk."""
+        return sp.MatrixSymbol(f"delta_{chunk}", N, 1)
+
+    @cached_property
+    def stacked_adjoints(self) -> dict:
+        """:attr:`chunk_adjoints` of the affine stages with two or more chunks (the gates).
+
+        :attr:`param_gradients` refers to these through :meth:`adjoint` symbols.
+        """
+        return {
+            o: self.chunk_adjoints[o]
+            for stage in self.cell.stages
+            if isinstance(stage, Affine) and len(stage.outputs) > 1
+            for o in stage.outputs
+        }
+
+    def expand_adjoints(self, expr):
+        """``expr`` with every :meth:`adjoint` symbol replaced by its definition."""
+        return expr.xreplace({self.adjoint(o): a for o, a in self.stacked_adjoints.items()})
+
     @cached_property
     def param_gradients(self) -> dict:
         cell, grads = self.cell, {}
@@ -255,15 +131,13 @@ class Derivation:
         for stage in cell.stages:
             if not isinstance(stage, Affine):
                 continue
+            if len(stage.outputs) == 1:
+                column = self.chunk_adjoints[stage.outputs[0]]
+            else:
+                column = sp.BlockMatrix([[self.adjoint(o)] for o in stage.outputs])
             for w, src in [*stage.terms, *([(stage.bias, None)] if stage.bias else [])]:
                 rows = N_IN if src in cell.inputs else N
-                chunks = [
-                    self.chunk_adjoints[o]
-                    if src is None
-                    else sp.MatMul(self.chunk_adjoints[o], sp.MatrixSymbol(src, rows, 1).T)
-                    for o in stage.outputs
-                ]
-                g = chunks[0] if len(chunks) == 1 else sp.BlockMatrix([[c] for c in chunks])
+                g = column if src is None else sp.MatMul(column, sp.MatrixSymbol(src, rows, 1).T)
                 grads[w] = sp.MatAdd(grads[w], g) if w in grads else g
         return grads
 
@@ -284,6 +158,13 @@ class Derivation:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def text(self) -> str:
+        """Plain-text summary: update equations, Jacobian blocks, adjoints, gradients."""
+        return derivation_text(self)
+
+    def __str__(self) -> str:
+        return self.text()
+
     def __repr__(self) -> str:
         return f"Derivation({self.cell.name!r}, blocks={list(self.blocks)})"
 
@@ -294,22 +175,7 @@ class Derivation:
         ``values`` holds the parameters, the state blocks and the inputs; scalar parameters
         default to the cell's values.
         """
-        cell = self.cell
-        env = {k: float(v) for k, v in cell.scalar_params.items() if v is not None}
-        env.update({k: np.asarray(v, dtype=float) for k, v in values.items()})
-        missing = [k for k in (*cell.state, *cell.inputs) if k not in env]
-        if missing:
-            raise ValueError(f"values must give the state and inputs; missing {missing}")
-        for stage in cell.stages:
-            if isinstance(stage, Affine):
-                total = sum(env[w] @ env[s] for w, s in stage.terms)
-                total = total + (env[stage.bias] if stage.bias else 0)
-                for o, part in zip(stage.outputs, np.split(total, len(stage.outputs)), strict=True):
-                    env[o] = part
-            else:
-                for o, e in zip(stage.outputs, stage.exprs, strict=True):
-                    env[o] = _evaluate(e, env)
-        return env
+        return forward_values(self.cell, values)
 
     def evaluate_jacobian(self, values: Mapping[str, object], n: int | None = None) -> np.ndarray:
         """The step Jacobian as an array (blocks in state order) at the given values.
@@ -321,30 +187,7 @@ class Derivation:
         >>> d.evaluate_jacobian({"h": 0.25}).tolist()
         [[1.5]]
         """
-        env = self.forward_values(values)
-        size = np.size(env[self.cell.state[0]])
-        if n is not None and n != size:
-            raise ValueError(f"n={n} does not match the state size {size}")
-        k = len(self.cell.state)
-        out = np.zeros((k * size, k * size))
-        for a, o in enumerate(self.cell.state):
-            for b, i in enumerate(self.cell.state):
-                for key, coeff in self.blocks[(o, i)].items():
-                    m = np.diag(np.broadcast_to(_evaluate(coeff, env), (size,)).astype(float))
-                    for f in key:
-                        m = m @ (
-                            f.value(env, size)
-                            if isinstance(f, Mat)
-                            else np.diag(np.broadcast_to(_evaluate(f, env), (size,)))
-                        )
-                    out[a * size : (a + 1) * size, b * size : (b + 1) * size] += m
-        return out
-
-
-def _evaluate(expr: sp.Expr, env: Mapping[str, object]):
-    syms = sorted(expr.free_symbols, key=lambda s: s.name)
-    fn = sp.lambdify(syms, expr, modules=[_NUMERIC, "numpy"])
-    return np.asarray(fn(*(env[s.name] for s in syms)), dtype=float)
+        return evaluate_jacobian(self.cell, self.blocks, values, n)
 
 
 def derive(cell: Cell) -> Derivation:

@@ -190,6 +190,11 @@ def derivation_names(cell: Cell) -> dict[str, str]:
         names[f"delta_{s}"] = (
             r"\delta_{t}" if len(cell.state) == 1 else rf"\delta^{{{sp.latex(sp.Symbol(s))}}}_{{t}}"
         )
+    for stage in cell.stages:
+        if isinstance(stage, Affine) and len(stage.outputs) > 1:
+            for out in stage.outputs:
+                base = latex_name(cell, out).removesuffix("_{t}")
+                names[f"delta_{out}"] = rf"\delta^{{{base}}}_{{t}}"
     return names
 
 
@@ -197,7 +202,10 @@ def derivation_latex(derivation) -> str:
     r"""``aligned`` LaTeX of a :class:`~gradtheory.symbolic.derive.Derivation`.
 
     One line per stage output (per chunk for stacked affine maps), one per Jacobian block
-    (the whole matrix for scalar cells) and one per parameter gradient contribution.
+    (the whole matrix for scalar cells), one defining the adjoint of each chunk of a stacked
+    affine map (``\delta^{\tilde{f}}_{t}``; a chunk with the same adjoint as an earlier one
+    refers to it) and one per parameter gradient contribution, which for stacked maps is the
+    column of chunk adjoints times the source transposed.
 
     Examples
     --------
@@ -233,6 +241,11 @@ def derivation_latex(derivation) -> str:
         for (o, i), block in derivation.block_jacobians.items():
             num, den = after[cell.state.index(o)], latex_name(cell, i)
             lines.append(rf"\frac{{\partial {num}}}{{\partial {den}}} &= {tex(block)}")
+    defined: dict = {}  # adjoint expression -> LaTeX of the first chunk that has it
+    for chunk, adjoint in derivation.stacked_adjoints.items():
+        lhs = tex(derivation.adjoint(chunk))
+        lines.append(f"{lhs} &= {defined.get(adjoint) or tex(adjoint)}")
+        defined.setdefault(adjoint, lhs)
     for name, grad in derivation.param_gradients.items():
         label = derivation.names.get(name, latex_name(cell, name))
         lines.append(rf"\frac{{\partial L}}{{\partial {label}}} &\mathrel{{+}}= {tex(grad)}")

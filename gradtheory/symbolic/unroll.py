@@ -21,8 +21,9 @@ from numbers import Integral
 
 import sympy as sp
 
+from ._paths import Mat, PathSum, paths
+from ._text import unrolled_text
 from .cell import Affine, Cell
-from .derive import Mat, PathSum, paths
 from .latex import CellLatexPrinter, chunk_suffix
 
 __all__ = ["MAX_UNROLL_STEPS", "Unrolled", "unroll"]
@@ -242,6 +243,9 @@ class Unrolled:
 
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
+
+    def __str__(self) -> str:
+        return unrolled_text(self)
 
     def __repr__(self) -> str:
         return f"Unrolled({self.cell.name!r}, steps={self.steps}, params={list(self.params)})"

@@ -201,6 +201,12 @@ def test_param_gradients_equal_explicit_gradient(cell_name):
     subs = _substitution(symbols, values)
     d = derive(cell)
     env = {**d.forward_values(values), **deltas}
+    env.update(
+        {
+            f"delta_{chunk}": _evaluate_matrix(adjoint, cell, values, env, n).ravel()
+            for chunk, adjoint in d.stacked_adjoints.items()
+        }
+    )
     for name, grad in d.param_gradients.items():
         target = symbols[name]
         expected = np.array(
@@ -211,6 +217,32 @@ def test_param_gradients_equal_explicit_gradient(cell_name):
         )
         got = _evaluate_matrix(grad, cell, values, env, n).reshape(expected.shape)
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12, err_msg=name)
+        expanded = d.expand_adjoints(grad)
+        assert not any(s.name.startswith("delta_a") for s in expanded.free_symbols), name
+        got = _evaluate_matrix(expanded, cell, values, deltas | d.forward_values(values), n)
+        np.testing.assert_allclose(
+            got.reshape(expected.shape), expected, rtol=1e-10, atol=1e-12, err_msg=name
+        )
+
+
+def test_param_gradient_forms():
+    """Elman keeps the compact (diag(1 - h_t^2) delta_t) h_{t-1}^T; LSTM stacks the gate adjoints
+    delta_{a_i}, ..., delta_{a_o}, each defined once, times h_{t-1}^T (textbook BPTT form)."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    h_new = sp.Symbol("h_new", real=True)
+    d = derive(elman("tanh"))
+    delta, h = sp.MatrixSymbol("delta_h", n, 1), sp.MatrixSymbol("h", n, 1)
+    assert d.stacked_adjoints == {}
+    assert d.param_gradients["W"] == sp.MatMul(sp.MatMul(Diag(1 - h_new**2, n), delta), h.T)
+    d = derive(lstm())
+    column = sp.BlockMatrix([[sp.MatrixSymbol(f"delta_a_{k}", n, 1)] for k in "ifgo"])
+    assert d.param_gradients["W"] == sp.MatMul(column, h.T)
+    assert d.param_gradients["b"] == column
+    assert list(d.stacked_adjoints) == ["a_i", "a_f", "a_g", "a_o"]
+    o, c_new = sp.Symbol("o", real=True), sp.Symbol("c_new", real=True)
+    assert d.stacked_adjoints["a_o"] == sp.MatMul(
+        Diag(o * (1 - o) * sp.tanh(c_new), n), sp.MatrixSymbol("delta_h", n, 1)
+    )
 
 
 def test_elman_tanh_jacobian_structure():

@@ -101,3 +101,44 @@ def test_printer_pieces():
     assert CellLatexPrinter({"W_f": "W_{f}"}).doprint(w.T) == r"W_{f}^{\top}"
     assert chunk_latex("W", "f") == "W_{f}" and chunk_latex("b_{x}", "r") == "b_{x,r}"
     assert cell_latex(sp.Symbol("i") * sp.Symbol("g"), lstm()) == r"g_{t} \odot i_{t}"
+
+
+def test_stacked_parameter_gradients_define_each_chunk_adjoint_once():
+    r"""LSTM: one line \delta^{\tilde{f}}_{t} = ... per gate, then dL/dW += [\delta^{\tilde i}_t;
+    ...] h_{t-1}^T; no diag(...) repeated inside the gradient lines (textbook BPTT layout)."""
+    lines = derive(lstm()).latex().splitlines()
+    column = (
+        r"\left[\begin{matrix}\delta^{\tilde{i}}_{t}\\\delta^{\tilde{f}}_{t}\\"
+        r"\delta^{\tilde{g}}_{t}\\\delta^{\tilde{o}}_{t}\end{matrix}\right]"
+    )
+    assert (
+        rf"\frac{{\partial L}}{{\partial W}} &\mathrel{{+}}= {column} h_{{t-1}}^{{\top}} \\"
+        in lines
+    )
+    assert (
+        rf"\frac{{\partial L}}{{\partial U}} &\mathrel{{+}}= {column} x_{{t}}^{{\top}} \\" in lines
+    )
+    assert rf"\frac{{\partial L}}{{\partial b}} &\mathrel{{+}}= {column}" in lines
+    for gate in "ifgo":
+        (line,) = [ln for ln in lines if ln.startswith(rf"\delta^{{\tilde{{{gate}}}}}_{{t}} &= ")]
+        assert r"\operatorname{diag}" in line
+    assert not any(r"\partial L" in ln and r"\operatorname{diag}" in ln for ln in lines)
+
+
+def test_gru_shared_adjoints_refer_to_the_first_definition():
+    r"""GRU: r and z read a^x + a^h, so \delta^{\tilde{r}^{h}} = \delta^{\tilde{r}^{x}}; the
+    candidate's hidden chunk differs (it is gated by r_t)."""
+    text = derive(gru()).latex()
+    assert r"\delta^{\tilde{r}^{h}}_{t} &= \delta^{\tilde{r}^{x}}_{t} \\" in text
+    assert r"\delta^{\tilde{z}^{h}}_{t} &= \delta^{\tilde{z}^{x}}_{t} \\" in text
+    assert r"\delta^{\tilde{n}^{h}}_{t} &= \operatorname{diag}\left(r_{t} \odot" in text
+
+
+def test_elman_parameter_gradients_stay_compact():
+    """Single-chunk cells keep dL/dW += (diag(1 - h_t^2) delta_t) h_{t-1}^T, no adjoint lines."""
+    lines = derive(elman("tanh")).latex().splitlines()
+    assert (
+        r"\frac{\partial L}{\partial W} &\mathrel{+}= \left(\operatorname{diag}\left(1 - "
+        r"h_{t}^{2}\right) \delta_{t}\right) h_{t-1}^{\top} \\"
+    ) in lines
+    assert not any(ln.startswith(r"\delta") for ln in lines)

@@ -1,0 +1,126 @@
+"""Time one training step (forward + backward) of gradtheory against PyTorch on the CPU.
+
+One step is ``forward`` over a (T, B, n_in) batch and ``backward`` of a loss on every step's
+output (``grad_outputs`` = a fixed random array; PyTorch: ``out.backward(grad)``), for the
+Elman tanh RNN (``nn.RNN``), the GRU and the LSTM, at (n_in, hidden, batch, T) =
+(2, 32, 32, 100), (8, 128, 64, 100) and (64, 512, 64, 50), in float32 and float64. Both sides
+get the same parameters (``gradtheory.from_torch``) and inputs.
+
+Timing: each configuration is warmed up, then the two libraries are timed alternately
+(gradtheory, torch, gradtheory, ...) so that both see the same machine load; the table shows
+the minimum over the repetitions (the least disturbed run) in ms per step, and the ratio
+gradtheory / torch (below 1: gradtheory is faster).
+
+Threads, chosen on purpose: NumPy's BLAS is limited with ``threadpoolctl``
+(``threadpool_limits(k, user_api="blas")``) and PyTorch with ``torch.set_num_threads(k)``;
+both libraries always get the same k. The script measures k = 1 and k = 2 (``--threads``).
+On the 2-core machine this was written on, k = 1 is as fast or faster for every shape but the
+largest (a (64, 512) x (512, 2048) product is big enough to split), and a second thread costs
+most at the smallest shapes, where each product takes microseconds and waking a thread costs
+about as much (see DESIGN.md, BLAS threads). The recommended setting for training small RNNs
+is therefore one thread per process; the k = 2 rows show what the second core buys.
+
+Usage::
+
+    .venv/bin/python bench/bench_step.py            # full table (a few minutes)
+    .venv/bin/python bench/bench_step.py --quick    # smoke run: smallest shape, few repetitions
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import gradtheory as gt
+from gradtheory.numeric.torch_interop import from_torch
+
+SHAPES = ((2, 32, 32, 100), (8, 128, 64, 100), (64, 512, 64, 50))
+CELLS = ("elman", "gru", "lstm")
+
+
+def _torch_module(torch, cell: str, n_in: int, hidden: int, dtype):
+    torch.manual_seed(0)
+    if cell == "elman":
+        return torch.nn.RNN(n_in, hidden, nonlinearity="tanh", dtype=dtype)
+    return {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](n_in, hidden, dtype=dtype)
+
+
+def _steps(torch, cell, shape, dtype_name):
+    """The two step functions (gradtheory, torch) on identical parameters and data."""
+    n_in, hidden, batch, steps = shape
+    dtype = getattr(torch, dtype_name)
+    module = _torch_module(torch, cell, n_in, hidden, dtype)
+    net = from_torch(module)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(steps, batch, n_in)).astype(dtype_name)
+    grad = rng.normal(size=(steps, batch, hidden)).astype(dtype_name)
+    x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
+
+    def ours():
+        net.backward(net.forward(x), grad)
+
+    def theirs():
+        module.zero_grad(set_to_none=True)
+        out, _ = module(x_t)
+        out.backward(grad_t)
+
+    return ours, theirs
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(torch, cell, shape, dtype_name, reps: int, budget: float) -> tuple[float, float]:
+    """Minimum seconds per step of (gradtheory, torch), timed alternately."""
+    ours, theirs = _steps(torch, cell, shape, dtype_name)
+    ours(), theirs()  # warm-up (kernel cache, allocator, torch dispatch)
+    a, b = [], []
+    start = time.perf_counter()
+    while len(a) < reps or (time.perf_counter() - start < budget and len(a) < 50):
+        a.append(_time(ours))
+        b.append(_time(theirs))
+    return min(a), min(b)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smallest shape, few repetitions")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (1,2)")
+    parser.add_argument("--reps", type=int, default=None, help="minimum repetitions per entry")
+    parser.add_argument("--dtypes", default="float32,float64")
+    args = parser.parse_args(argv)
+    import torch
+
+    shapes = SHAPES[:1] if args.quick else SHAPES
+    reps = args.reps or (3 if args.quick else 7)
+    budget = 0.2 if args.quick else 1.5
+    threads = [int(k) for k in args.threads.split(",")]
+    blas = [f"{i['internal_api']} {i.get('version')}" for i in threadpool_info()
+            if i["user_api"] == "blas"]
+    print(f"gradtheory {gt.__version__}, numpy {np.__version__} ({', '.join(blas)}), "
+          f"torch {torch.__version__}, {platform.processor() or platform.machine()}")
+    header = (f"{'threads':>7} {'dtype':>7} {'(n_in, hidden, B, T)':>21} {'cell':>6} "
+              f"{'gradtheory ms':>13} {'torch ms':>9} {'ratio':>6}")
+    print(header)
+    print("-" * len(header))
+    for k in threads:
+        torch.set_num_threads(k)
+        with threadpool_limits(k, user_api="blas"):
+            for dtype_name in args.dtypes.split(","):
+                for shape in shapes:
+                    for cell in CELLS:
+                        ours, theirs = measure(torch, cell, shape, dtype_name, reps, budget)
+                        print(f"{k:>7} {dtype_name:>7} {str(shape):>21} {cell:>6} "
+                              f"{ours * 1e3:>13.2f} {theirs * 1e3:>9.2f} {ours / theirs:>6.2f}",
+                              flush=True)
+
+
+if __name__ == "__main__":
+    main()

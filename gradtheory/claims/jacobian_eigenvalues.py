@@ -1,0 +1,125 @@
+"""Eigenvalues of W and of the step Jacobian against the unit circle, per initialisation.
+
+For a tanh RNN the step Jacobian is J_t = diag(1 - h_t^2) W; at h = 0 it equals W, and along a
+trajectory the tanh' factors pull its eigenvalues inward. The spectrum of W at initialisation
+sets where the network starts: inside the unit circle (gradients vanish near h = 0), on it
+(orthogonal, identity) or outside (room for exploding). For each initialisation scheme of
+``gradtheory.numeric.init`` a 128-unit tanh RNN is drawn; the eigenvalues of W and of the
+executor's step Jacobian (after 50 steps of N(0, 1) input) are plotted with the unit circle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells import elman
+from ..figures import PALETTE, new_figure
+from ..numeric.network import Network
+from ..numeric.tangent import step_jacobian
+from ._registry import ClaimResult, claim
+
+INITS = ("gaussian", "glorot", "he", "orthogonal", "identity", "torch")
+
+
+def spectra(init: str, n: int, steps: int, seed: int) -> dict:
+    """Eigenvalues of W, of the step Jacobian at h = 0 and after ``steps`` driven steps."""
+    net = Network(elman("tanh"), n_in=1, n_hidden=n, init=init, seed=seed)
+    W = net.params["W"]
+    x = np.random.default_rng([seed, 37]).normal(size=(steps, 1, 1))
+    traj = net.forward(x)
+    J = step_jacobian(net, traj.tape[-1])[0]
+    at_zero = step_jacobian(net, net.forward(np.zeros((1, 1, 1))).tape[0])[0]
+    eig_w, eig_j = np.linalg.eigvals(W), np.linalg.eigvals(J)
+    return {
+        "W": eig_w,
+        "J": eig_j,
+        "rho_W": float(np.max(np.abs(eig_w))),
+        "rho_J": float(np.max(np.abs(eig_j))),
+        "sigma_W": float(np.linalg.norm(W, 2)),
+        "J0_minus_W": float(np.max(np.abs(at_zero - W))),
+    }
+
+
+@claim(
+    "jacobian_eigenvalues",
+    "Eigenvalues of W and of the step Jacobian for each initialisation",
+    "lecture notes 001 and 003 (spectral radius); Saxe et al. 2014; Le et al. 2015",
+    "The initialisation places the eigenvalues of W (= the step Jacobian at h = 0) inside, on "
+    "or outside the unit circle; along a trajectory tanh' pulls the Jacobian's spectrum inward.",
+    ci=True,
+)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    n, steps = 128, (50 if quick else 200)
+    fig, axes = new_figure(2, 3, width=13.0, height=9.0)
+    theta = np.linspace(0.0, 2.0 * np.pi, 400)
+    numbers, rows, arrays = {}, [], {}
+    for ax, init in zip(axes.flat, INITS, strict=True):
+        s = spectra(init, n, steps, seed)
+        ax.plot(np.cos(theta), np.sin(theta), color="black", lw=1.2)
+        ax.plot(s["W"].real, s["W"].imag, "o", mfc="none", color="grey", ms=5, label="eig(W)")
+        ax.plot(
+            s["J"].real, s["J"].imag, ".", color=PALETTE[3], ms=5, label=rf"eig($J_t$), t = {steps}"
+        )
+        ax.set_aspect("equal")
+        ax.set_xlim(-1.75, 1.75)
+        ax.set_ylim(-1.75, 1.75)
+        ax.set_title(init, fontsize=13)
+        ax.text(
+            0.03,
+            0.97,
+            f"$\\rho(W)$ = {s['rho_W']:.3f}\n$\\rho(J_t)$ = {s['rho_J']:.3f}",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=11,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+        numbers[f"{init}: spectral radius of W"] = s["rho_W"]
+        numbers[f"{init}: spectral radius of J_t (t = {steps})"] = s["rho_J"]
+        numbers[f"{init}: sigma_max(W)"] = s["sigma_W"]
+        rows.append(
+            {
+                "quantity": f"{init}: step Jacobian at h = 0 equals W (max |J_0 - W|)",
+                "predicted": 0.0,
+                "measured": s["J0_minus_W"],
+                "agrees": bool(s["J0_minus_W"] < 1e-12),
+            }
+        )
+        rows.append(
+            {
+                "quantity": f"{init}: rho(J_t) <= sigma_max(W) (tanh' <= 1)",
+                "predicted": s["sigma_W"],
+                "measured": s["rho_J"],
+                "agrees": bool(s["rho_J"] <= s["sigma_W"] + 1e-12),
+            }
+        )
+        arrays[f"{init}_W"] = s["W"]
+        arrays[f"{init}_J"] = s["J"]
+    for ax in axes[1]:
+        ax.set_xlabel(r"Re $\lambda$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"Im $\lambda$")
+    axes[0, 0].legend(fontsize=10, loc="lower left")
+    fig.suptitle(f"tanh RNN, n = {n}: eigenvalues against the unit circle", fontsize=14)
+    radii = ", ".join(f"{i} {numbers[f'{i}: spectral radius of W']:.2f}" for i in INITS)
+    summary = (
+        f"Spectral radius of W: {radii}. Along the driven trajectory the step Jacobian's "
+        "spectral radius is "
+        + ", ".join(
+            f"{i} {numbers[f'{i}: spectral radius of J_t (t = {steps})']:.2f}" for i in INITS
+        )
+        + "."
+    )
+    settings = {"n_hidden": n, "steps before J_t": steps, "inputs": "N(0, 1)", "inits": INITS}
+    latex = (
+        r"J_t = \frac{\partial h_t}{\partial h_{t-1}} = "
+        r"\operatorname{diag}\big(1 - h_t^{2}\big)\,W,\qquad J_t\big|_{h=0} = W"
+    )
+    return ClaimResult(
+        fig,
+        numbers,
+        settings=settings,
+        latex=latex,
+        comparisons=rows,
+        summary=summary,
+        arrays=arrays,
+    )

@@ -1,0 +1,58 @@
+"""Fast checks of the dynamical-systems claims: each asserts the claim's key fact at a tiny size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradtheory.claims import chain_rule, loss_cliff, lyapunov_gain, mean_field_phase
+
+
+def test_mean_field_phase_sign_follows_chi1():
+    """Poole et al. 2016 / Schoenholz et al. 2017: per-layer gradient growth is 1/2 ln chi_1,
+    negative in the ordered phase (sigma_w^2 = 1) and positive in the chaotic one (3)."""
+    sweep = mean_field_phase.measure_sweep([1.0, 3.0], 0.05, depth=15, width=60, batch=4, seed=0)
+    assert sweep["predicted"][0] < -0.1 and sweep["predicted"][1] > 0.05
+    assert sweep["measured"][0] < -0.08 and sweep["measured"][1] > 0.03
+    assert np.all(np.abs(sweep["measured"] - sweep["predicted"]) < 0.06)
+
+
+def test_loss_cliff_gradient_wall_and_clipping():
+    """Lecture notes 001 / Pascanu et al. 2013: |dL/db| at the cliff is >= 1000x the plateau's;
+    unclipped descent is thrown far away, clipped descent stays near the cliff edge."""
+    grid = np.linspace(2.5, 3.35, 1500)
+    _, grad, _ = loss_cliff.loss_curve(grid)
+    plateau = np.median(np.abs(grad[grid < 2.8]))
+    assert np.abs(grad).max() > 1e3 * plateau
+    plain = loss_cliff.descend(2.6, 2.0, 30)
+    clipped = loss_cliff.descend(2.6, 2.0, 30, clip=0.02)
+    assert np.abs(plain["b"][-1]) > 50
+    assert 2.9 < clipped["b"][-1] < 3.2 and clipped["loss"][-1] < 0.01
+
+
+@pytest.mark.parametrize("activation, bound", [("tanh", 1.0), ("sigmoid", 0.25), ("relu", 1.0)])
+def test_chain_rule_factor_bounds(activation, bound):
+    """Lecture notes 002: the per-step factor phi'(a) is <= 1 for tanh, <= 1/4 for sigmoid,
+    in {0, 1} for ReLU; the product of factors equals the BPTT gradient dh_n/dh_0."""
+    factors, bptt = chain_rule.step_factors(activation, steps=20, batch=50, seed=0)
+    assert factors.max() <= bound + 1e-12 and factors.min() >= 0
+    if activation == "relu":
+        assert set(np.unique(factors)) <= {0.0, 1.0}
+    np.testing.assert_allclose(np.prod(factors, axis=0), bptt, rtol=1e-10, atol=1e-300)
+
+
+def test_chain_rule_symbolic_sum_has_three_paths():
+    """Lecture notes 002: dh_3/dw is a sum of three products (one per step k = 1, 2, 3)."""
+    latex, dw_line, _ = chain_rule.symbolic_latex(3)
+    assert dw_line.count("+") == 2 and "h_{0}" in dw_line
+    assert "w" in latex
+
+
+def test_lyapunov_sign_changes_with_gain():
+    """Sompolinsky et al. 1988 (discrete time): lambda_1 < 0 at g = 0.5, > 0 at g = 2, and the
+    BPTT adjoint norm grows at lambda_1 per step back."""
+    low = lyapunov_gain.measure(0.5, 60, [0], 200, 150, warmup=50)
+    high = lyapunov_gain.measure(2.0, 60, [0], 200, 150, warmup=50)
+    assert low["lyapunov"] < -0.3 and high["lyapunov"] > 0.05
+    assert abs(low["bptt"] - low["lyapunov"]) < 0.03
+    assert abs(high["bptt"] - high["lyapunov"]) < 0.03
