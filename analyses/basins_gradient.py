@@ -1,6 +1,6 @@
-"""Linear scalar RNN: the gradient through T steps is w^T (117.4 at w = 1.1, 0.00515 at w = 0.9).
+"""Two-unit RNN basins of attraction with ||dh_T/dh_0||: small inside, large on boundaries.
 
-Run: python analyses/basins_gradient.py [--quick]  (writes figures/linear_power.{png,svg,json})
+Run: python analyses/basins_gradient.py [--quick]  (writes figures/basins_gradient.{png,svg,json})
 """
 
 import sys

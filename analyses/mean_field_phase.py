@@ -1,6 +1,6 @@
-"""Linear scalar RNN: the gradient through T steps is w^T (117.4 at w = 1.1, 0.00515 at w = 0.9).
+"""Mean-field phase diagram of deep tanh networks; per-layer gradient growth 1/2 ln chi_1 vs BPTT.
 
-Run: python analyses/mean_field_phase.py [--quick]  (writes figures/linear_power.{png,svg,json})
+Run: python analyses/mean_field_phase.py [--quick]  (writes figures/mean_field_phase.{png,svg,json})
 """
 
 import sys

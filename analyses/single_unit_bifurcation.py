@@ -1,6 +1,7 @@
-"""Linear scalar RNN: the gradient through T steps is w^T (117.4 at w = 1.1, 0.00515 at w = 0.9).
+"""Single-unit RNN tanh(w h + b): saddle-nodes, hysteresis, exploding dh_T/db.
 
-Run: python analyses/single_unit_bifurcation.py [--quick]  (writes figures/linear_power.{png,svg,json})
+Run: python analyses/single_unit_bifurcation.py [--quick]
+(writes figures/single_unit_bifurcation.{png,svg,json})
 """
 
 import sys

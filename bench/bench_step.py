@@ -9,7 +9,10 @@ get the same parameters (``gradtheory.from_torch``) and inputs.
 Timing: each configuration is warmed up, then the two libraries are timed alternately
 (gradtheory, torch, gradtheory, ...) so that both see the same machine load; the table shows
 the minimum over the repetitions (the least disturbed run) in ms per step, and the ratio
-gradtheory / torch (below 1: gradtheory is faster).
+gradtheory / torch (below 1: gradtheory is faster). With one thread the clock is the
+process's CPU time (``time.process_time``): everything runs in the calling thread, so on an
+idle machine it equals the wall time, and on a shared one it is not inflated by other
+processes taking the cores. With more threads it is the wall time (``--clock`` overrides).
 
 Threads, chosen on purpose: NumPy's BLAS is limited with ``threadpoolctl``
 (``threadpool_limits(k, user_api="blas")``) and PyTorch with ``torch.set_num_threads(k)``;
@@ -71,21 +74,21 @@ def _steps(torch, cell, shape, dtype_name):
     return ours, theirs
 
 
-def _time(fn) -> float:
-    start = time.perf_counter()
+def _time(fn, clock) -> float:
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def measure(torch, cell, shape, dtype_name, reps: int, budget: float) -> tuple[float, float]:
-    """Minimum seconds per step of (gradtheory, torch), timed alternately."""
+def measure(torch, cell, shape, dtype_name, reps: int, budget: float, clock) -> tuple:
+    """Minimum seconds per step of (gradtheory, torch), timed alternately with ``clock``."""
     ours, theirs = _steps(torch, cell, shape, dtype_name)
     ours(), theirs()  # warm-up (kernel cache, allocator, torch dispatch)
     a, b = [], []
     start = time.perf_counter()
     while len(a) < reps or (time.perf_counter() - start < budget and len(a) < 50):
-        a.append(_time(ours))
-        b.append(_time(theirs))
+        a.append(_time(ours, clock))
+        b.append(_time(theirs, clock))
     return min(a), min(b)
 
 
@@ -95,6 +98,12 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (1,2)")
     parser.add_argument("--reps", type=int, default=None, help="minimum repetitions per entry")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument(
+        "--clock",
+        choices=("auto", "cpu", "wall"),
+        default="auto",
+        help="auto: CPU time with one thread, wall time with more",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -102,24 +111,35 @@ def main(argv=None) -> None:
     reps = args.reps or (3 if args.quick else 7)
     budget = 0.2 if args.quick else 1.5
     threads = [int(k) for k in args.threads.split(",")]
-    blas = [f"{i['internal_api']} {i.get('version')}" for i in threadpool_info()
-            if i["user_api"] == "blas"]
-    print(f"gradtheory {gt.__version__}, numpy {np.__version__} ({', '.join(blas)}), "
-          f"torch {torch.__version__}, {platform.processor() or platform.machine()}")
-    header = (f"{'threads':>7} {'dtype':>7} {'(n_in, hidden, B, T)':>21} {'cell':>6} "
-              f"{'gradtheory ms':>13} {'torch ms':>9} {'ratio':>6}")
+    blas = [
+        f"{i['internal_api']} {i.get('version')}"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    print(
+        f"gradtheory {gt.__version__}, numpy {np.__version__} ({', '.join(blas)}), "
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}"
+    )
+    header = (
+        f"{'threads':>7} {'clock':>5} {'dtype':>7} {'(n_in, hidden, B, T)':>21} {'cell':>6} "
+        f"{'gradtheory ms':>13} {'torch ms':>9} {'ratio':>6}"
+    )
     print(header)
     print("-" * len(header))
     for k in threads:
         torch.set_num_threads(k)
+        name = args.clock if args.clock != "auto" else ("cpu" if k == 1 else "wall")
+        clock = time.process_time if name == "cpu" else time.perf_counter
         with threadpool_limits(k, user_api="blas"):
             for dtype_name in args.dtypes.split(","):
                 for shape in shapes:
                     for cell in CELLS:
-                        ours, theirs = measure(torch, cell, shape, dtype_name, reps, budget)
-                        print(f"{k:>7} {dtype_name:>7} {str(shape):>21} {cell:>6} "
-                              f"{ours * 1e3:>13.2f} {theirs * 1e3:>9.2f} {ours / theirs:>6.2f}",
-                              flush=True)
+                        ours, theirs = measure(torch, cell, shape, dtype_name, reps, budget, clock)
+                        print(
+                            f"{k:>7} {name:>5} {dtype_name:>7} {shape!s:>21} {cell:>6} "
+                            f"{ours * 1e3:>13.2f} {theirs * 1e3:>9.2f} {ours / theirs:>6.2f}",
+                            flush=True,
+                        )
 
 
 if __name__ == "__main__":

@@ -52,29 +52,58 @@ def minimise_q(ev: MapEval, starts: np.ndarray, max_iter: int = 300) -> np.ndarr
     return np.where((q_end <= q_start)[:, None], end, starts)
 
 
-def levenberg_marquardt(ev: MapEval, s: np.ndarray, max_iter: int = 60,
-                        q_stop: float = 1e-31) -> tuple[np.ndarray, np.ndarray]:
-    """Batched damped Newton on F(s) - s = 0 with Jacobian J - I; returns (s, q)."""
+def _merge(s: np.ndarray, q: np.ndarray, idx: np.ndarray, tol: float) -> np.ndarray:
+    """Rows of ``idx`` within ``tol`` of a row with lower q (they follow the same Newton path)."""
+    if idx.size < 2:
+        return np.zeros(0, dtype=int)
+    order = idx[np.argsort(q[idx], kind="stable")]
+    points = s[order]
+    dist = np.sqrt(np.maximum(
+        np.sum(points**2, 1)[:, None] + np.sum(points**2, 1)[None, :] - 2 * points @ points.T, 0))
+    near = np.triu(dist <= tol, k=1)
+    dropped = np.zeros(len(order), dtype=bool)
+    for i in np.flatnonzero(near.any(axis=1)):
+        if not dropped[i]:
+            dropped |= near[i]
+    return order[dropped]
+
+
+def levenberg_marquardt(ev: MapEval, s: np.ndarray, max_iter: int = 60, q_stop: float = 1e-28,
+                        merge_tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched damped Newton on F(s) - s = 0 with Jacobian J - I.
+
+    Rows that come within ``merge_tol`` of a better row are merged into it (stopped).
+
+    Returns
+    -------
+    s : ndarray (B, n)
+    q : ndarray (B,)
+        1/2 ||F(s) - s||^2 at the end (inf where F is not finite).
+    merged : ndarray (B,) of bool
+        Rows stopped as duplicates of another row.
+    """
     s = np.array(s, dtype=np.float64)
     m, n = s.shape
     eye = np.eye(n)
     value, jac = ev.value_jac(s)
     r = value - s
-    q = 0.5 * np.einsum("bi,bi->b", r, r)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = 0.5 * np.einsum("bi,bi->b", r, r)
     finite = np.isfinite(q) & np.all(np.isfinite(jac), axis=(1, 2))
     q[~finite] = np.inf
-    mu = np.full(m, 1e-3)
+    mu = np.full(m, 1e-8)
     active = finite & (q > q_stop)
+    merged = np.zeros(m, dtype=bool)
+    scale = 1.0 + np.abs(s[finite]).max(initial=0.0)
     for _ in range(max_iter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         a = jac[idx] - eye
-        at = np.swapaxes(a, 1, 2)
-        h = at @ a
+        h = np.swapaxes(a, 1, 2) @ a
         g = np.einsum("bji,bj->bi", a, r[idx])
-        scale = np.maximum(np.einsum("bii->b", h) / n, 1e-300)
-        damped = h + (mu[idx] * scale)[:, None, None] * eye
+        diag = np.maximum(np.einsum("bii->b", h) / n, 1e-300)
+        damped = h + (mu[idx] * diag)[:, None, None] * eye
         try:
             step = -np.linalg.solve(damped, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
@@ -83,16 +112,22 @@ def levenberg_marquardt(ev: MapEval, s: np.ndarray, max_iter: int = 60,
         r_new, q_new = _residual(ev, trial)
         good = q_new < q[idx]
         acc, rej = idx[good], idx[~good]
-        if acc.size:
-            s[acc], r[acc], q[acc] = trial[good], r_new[good], q_new[good]
-            _, jac_new = ev.value_jac(s[acc])
-            jac[acc] = jac_new
-            mu[acc] = np.maximum(mu[acc] / 5.0, 1e-12)
         mu[rej] *= 8.0
         tiny = np.linalg.norm(step, axis=1) <= 1e-15 * (1.0 + np.linalg.norm(s[idx], axis=1))
-        done = (q[idx] <= q_stop) | (mu[idx] > 1e12) | ~np.all(np.isfinite(jac[idx]), axis=(1, 2))
-        active[idx[done | (tiny & good)]] = False
-    return s, q
+        if acc.size:
+            s[acc], r[acc], q[acc] = trial[good], r_new[good], q_new[good]
+            mu[acc] = np.maximum(mu[acc] / 5.0, 1e-12)
+            active[idx[tiny & good]] = False
+            active[acc[q[acc] <= q_stop]] = False
+            dup = _merge(s, q, np.flatnonzero(active), merge_tol * scale)
+            active[dup], merged[dup] = False, True
+            live = acc[active[acc]]
+            if live.size:
+                jac[live] = ev.value_jac(s[live])[1]
+                bad = live[~np.all(np.isfinite(jac[live]), axis=(1, 2))]
+                active[bad] = False
+        active[idx[mu[idx] > 1e12]] = False
+    return s, q, merged
 
 
 def default_interval(ev: MapEval, reach: float = 100.0) -> tuple[float, float]:

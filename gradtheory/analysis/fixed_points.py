@@ -74,7 +74,7 @@ def classify(ev: MapEval, points: np.ndarray, q: np.ndarray, slow: np.ndarray, s
              marginal_tol: float = 1e-6, info: dict | None = None) -> FixedPoints:
     """Eigen-analysis of J at ``points`` (m, n) and the :class:`FixedPoints` record."""
     n = ev.n
-    order = np.lexsort(points.T[::-1]) if len(points) else np.arange(0)
+    order = np.lexsort(np.round(points, 9).T[::-1]) if len(points) else np.arange(0)
     points, q = points[order], q[order]
     if len(points):
         _, jac = ev.value_jac(points)
@@ -87,7 +87,7 @@ def classify(ev: MapEval, points: np.ndarray, q: np.ndarray, slow: np.ndarray, s
     marginal = np.abs(modulus.max(axis=1, initial=0.0) - 1.0) <= marginal_tol
     kind = ["stable" if u == 0 else "unstable" if u == n else "saddle" for u in n_unstable]
     if len(slow):
-        so = np.lexsort(slow.T[::-1])
+        so = np.lexsort(np.round(slow, 9).T[::-1])
         slow, slow_q = slow[so], slow_q[so]
     return FixedPoints(points=points, eigenvalues=eig.astype(complex), jacobians=jac, q=q,
                        n_unstable=n_unstable, stable=n_unstable == 0, marginal=marginal, kind=kind,
@@ -196,15 +196,15 @@ def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float 
     bar.update(1)
     s1 = minimise_q(ev, s0, max_iter=max_iter)
     bar.update(1)
-    s2, q = levenberg_marquardt(ev, s1)
+    s2, q, merged = levenberg_marquardt(ev, s1, q_stop=1e-8 * tol_q)
     bar.update(1)
     bar.close()
-    good = np.isfinite(q)
+    good = np.isfinite(q) & ~merged
     fixed = good & (q < tol_q)
     idx = np.flatnonzero(fixed)
     keep = idx[_dedup(s2[idx], q[idx], dedup_tol)]
     sidx = np.flatnonzero(good & ~fixed & (q < slow_q))
     skeep = sidx[_dedup(s2[sidx], q[sidx], np.sqrt(dedup_tol), avoid=s2[keep])]
     info = {"method": "L-BFGS-B + Levenberg-Marquardt", "n_starts": len(s0),
-            "n_converged": int(fixed.sum())}
+            "n_converged": int(fixed.sum()), "n_merged": int(merged.sum())}
     return classify(ev, s2[keep], q[keep], s2[skeep], q[skeep], marginal_tol, info)

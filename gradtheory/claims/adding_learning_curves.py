@@ -10,6 +10,8 @@ a fresh batch of 1000 sequences and divided by the baseline: below 0.9 counts as
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..figures import new_figure
 from ..numeric.tasks import adding
 from ..numeric.train import train
@@ -20,6 +22,7 @@ from ._train_common import COLORS, MODELS, evaluate, make_net, single_thread, sm
 LEARNING_RATES = {"tanh RNN": 1e-3, "IRNN": 1e-3, "LSTM": 1e-2, "GRU": 1e-2}
 CLIP = 1.0
 BEATS = 0.9
+YMAX = 30.0
 
 
 def run_cell(model: str, T: int, steps: int, clip: float | None, *, n_hidden: int = 32,
@@ -60,8 +63,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                     if res["diverged_at"] is not None:
                         numbers[f"diverged at step, {key}"] = res["diverged_at"]
                     arrays[f"loss_{model.replace(' ', '_')}_T{T}_{tag}"] = res["loss"]
-                    ax.semilogy(smooth(res["loss"], window), color=COLORS[model],
-                                label=f"{model} ({res['ratio']:.2g})")
+                    curve = smooth(res["loss"], window)
+                    ax.semilogy(curve, color=COLORS[model], label=f"{model} ({res['ratio']:.2g})")
+                    if curve.size and curve[window:].max(initial=0.0) > YMAX:
+                        peak = int(window + np.argmax(curve[window:]))
+                        ax.annotate(f"{model} off scale:\n{curve[peak]:.0e} at step {peak}",
+                                    (peak, YMAX), xytext=(0, -30), textcoords="offset points",
+                                    ha="center", fontsize=9, color=COLORS[model],
+                                    arrowprops={"arrowstyle": "->", "color": COLORS[model]})
                     if clip and model != "tanh RNN":
                         rows.append({"quantity": f"final MSE / baseline, {key}",
                                      "predicted": f"< {BEATS} (beats 1/6)",
@@ -74,7 +83,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                           loc="best", framealpha=0.9)
             axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
     for ax in axes.flat:
-        ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-4))
+        ax.set_ylim(max(ax.get_ylim()[0], 1e-4), YMAX)
     beat = [k.split(", ", 1)[1] for k, v in numbers.items() if k.startswith("MSE/") and v < BEATS]
     summary = (f"After {steps} Adam steps (batch 32, 32 units) the runs with test MSE below "
                f"{BEATS} x baseline are: " + ("; ".join(beat) if beat else "none") + ". "

@@ -10,6 +10,8 @@ z = 1). The z-gate bias is swept; BPTT's ||dL/dh_0|| for a unit probe on h_T is 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
+from threadpoolctl import threadpool_limits
 
 from ..cells import gru
 from ..figures import PALETTE, new_figure
@@ -29,6 +31,13 @@ def gate_network(n_hidden: int, n_in: int, bias: float, seed: int) -> Network:
     return net
 
 
+def log_norm_product(log_cum: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """ln||exp(log_cum) * probe|| over the last axis, in log space (no underflow)."""
+    with np.errstate(divide="ignore"):
+        terms = 2.0 * (log_cum + np.log(np.abs(probe)))
+    return 0.5 * logsumexp(terms, axis=-1)
+
+
 def through_time(net: Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray) -> dict:
     """Measured ln||dL/dh_{T-k}|| and the product-of-z estimate for k = 0..T.
 
@@ -40,10 +49,10 @@ def through_time(net: Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray)
     traj = net.forward(x, h0)
     grads = net.backward(traj, grad_state=probe)
     z = np.array([1.0 / (1.0 + np.exp(-(e["env"]["ax_z"] + e["env"]["ah_z"]))) for e in traj.tape])
-    cum = np.concatenate([np.ones((1, *z.shape[1:])), np.cumprod(z[::-1], axis=0)])
+    log_cum = np.concatenate([np.zeros((1, *z.shape[1:])), np.cumsum(np.log(z[::-1]), axis=0)])
     return {
         "measured": grads.adjoint_log_norms[::-1],
-        "product": np.log(np.linalg.norm(cum * probe, axis=2)),
+        "product": log_norm_product(log_cum, probe),
         "z": z,
     }
 
@@ -56,6 +65,12 @@ def through_time(net: Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray)
     "near z = 1 the gradient through T steps is the product of the z_t.",
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
+    with threadpool_limits(1):
+        return _run(quick, seed)
+
+
+def _run(quick: bool, seed: int) -> ClaimResult:
     n_hidden, n_in, T, batch = (32, 2, 100, 8) if quick else (64, 2, 200, 16)
     rng = np.random.default_rng([seed, 17])
     x = rng.normal(size=(T, batch, n_in))
@@ -101,11 +116,15 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                 "agrees": bool(abs(m - p) <= 0.05 * max(1.0, abs(p))),
             }
         )
-    close = [z for z, r in zip(mean_z, rows, strict=True) if r["agrees"]]
+    agree = np.array([r["agrees"] for r in rows])
+    order = np.argsort(mean_z)[::-1]  # from z = 1 downwards: the run of agreeing settings
+    run_length = int(np.argmin(agree[order])) if not agree.all() else agree.size
+    close = mean_z[order[:run_length]]
     summary = (
         f"At z = 1 (b_z = {BIASES[-1]:g}) BPTT gives |dL/dh_0| / |dL/dh_T| = {saturated:.15f} "
         f"over {T} steps. The product of the z_t matches the measured gradient within 5 % for "
-        f"mean z >= {min(close):.4f} ({len(close)} of {len(rows)} settings); at mean z = "
+        f"every mean z >= {close.min() if close.size else float('nan'):.4f} "
+        f"({int(agree.sum())} of {len(rows)} settings agree); at mean z = "
         f"{mean_z[0]:.3f} it predicts e^{prod[0]:.0f} against a measured e^{meas[0]:.0f}."
     )
     settings = {

@@ -43,8 +43,17 @@ def loss_curve(bias, w: float = W, steps: int = T, h0: float = H0, target: float
     return 0.5 * (h_T - target) ** 2, grads.inputs.sum(axis=0)[:, 0], h_T
 
 
-def descend(b0: float, lr: float, iters: int, clip: float | None = None, *, w: float = W,
-            steps: int = T, h0: float = H0, target: float = TARGET) -> dict:
+def descend(
+    b0: float,
+    lr: float,
+    iters: int,
+    clip: float | None = None,
+    *,
+    w: float = W,
+    steps: int = T,
+    h0: float = H0,
+    target: float = TARGET,
+) -> dict:
     """Gradient descent on the bias alone, with BPTT gradients of the network's own parameter.
 
     Parameters
@@ -73,11 +82,15 @@ def descend(b0: float, lr: float, iters: int, clip: float | None = None, *, w: f
     return {"b": np.array(bs), "loss": np.array(losses), "grad": np.array(gs)}
 
 
-@claim("loss_cliff", "Cliffs in the loss along the hidden bias; clipping keeps descent stable",
-       "lecture notes 001 (cliffs); Pascanu, Mikolov and Bengio 2013, Fig. 6",
-       "For a recurrent unit with a large weight, the loss as a function of the hidden bias has "
-       "a cliff where the dynamics bifurcate; unclipped gradient descent that hits it jumps far "
-       "away, clipped descent stays.", ci=True)
+@claim(
+    "loss_cliff",
+    "Cliffs in the loss along the hidden bias; clipping keeps descent stable",
+    "lecture notes 001 (cliffs); Pascanu, Mikolov and Bengio 2013, Fig. 6",
+    "For a recurrent unit with a large weight, the loss as a function of the hidden bias has "
+    "a cliff where the dynamics bifurcate; unclipped gradient descent that hits it jumps far "
+    "away, clipped descent stays.",
+    ci=True,
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     lo, hi = 2.5, 3.35
     grid = np.linspace(lo, hi, 3000 if quick else 20000)
@@ -99,21 +112,33 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax2 = fig.add_subplot(gs[:, 1])
     ax0.plot(grid, loss, color="black", lw=1.8, label=r"$L(b) = \frac{1}{2}(h_T - y)^2$")
     ax1.semilogy(grid, np.abs(grad), color="black", lw=1.5, label=r"$|\partial L/\partial b|$")
-    runs = ((plain, PALETTE[3], "o", 11, "plain GD"),
-            (clipped, PALETTE[2], "s", 5, f"GD clipped at norm {clip}"))
+    runs = (
+        (plain, PALETTE[3], "o", 11, "plain GD"),
+        (clipped, PALETTE[2], "s", 5, f"GD clipped at norm {clip}"),
+    )
     for r, color, marker, size, name in runs:
         inside = (r["b"] >= lo) & (r["b"] <= hi)
         style = {"color": color, "mfc": "none" if marker == "o" else color, "ms": size, "mew": 1.8}
         ax0.plot(r["b"][inside], r["loss"][inside], marker, **style, label=name)
         ax1.semilogy(r["b"][inside], np.abs(r["grad"][inside]) + 1e-300, marker, **style)
-        ax2.semilogy(np.arange(1, iters + 1), np.abs(r["b"][1:] - b0), marker + "-", lw=1,
-                     **style, label=name)
+        ax2.semilogy(
+            np.arange(1, iters + 1),
+            np.abs(r["b"][1:] - b0),
+            marker + "-",
+            lw=1,
+            **style,
+            label=name,
+        )
     away = np.flatnonzero((plain["b"] < lo) | (plain["b"] > hi))
     jump_at = int(away[0]) if away.size else None
     if jump_at is not None:
-        ax0.annotate(f"plain GD: step {jump_at} jumps to b = {plain['b'][jump_at]:.0f}",
-                     xy=(lo, plain["loss"][jump_at]), xytext=(lo + 0.02, 0.35),
-                     arrowprops={"arrowstyle": "->", "color": PALETTE[3]}, color=PALETTE[3])
+        ax0.annotate(
+            f"plain GD: step {jump_at} jumps to b = {plain['b'][jump_at]:.0f}",
+            xy=(lo, plain["loss"][jump_at]),
+            xytext=(lo + 0.02, 0.35),
+            arrowprops={"arrowstyle": "->", "color": PALETTE[3]},
+            color=PALETTE[3],
+        )
     for ax in (ax0, ax1):
         ax.axvline(b_c, color="grey", ls=":", lw=1.5)
     ax0.text(b_c - 0.01, 1.5, "saddle-node\n$b_c$", ha="right", color="dimgrey", fontsize=11)
@@ -144,22 +169,52 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "clipped GD final loss": float(clipped["loss"][-1]),
         "largest clipped GD step": float(np.max(np.abs(np.diff(clipped["b"])))),
     }
-    rows = [{"quantity": "dL/db along clipped iterates: batched-input BPTT vs parameter BPTT",
-             "predicted": float(clipped["grad"][-1]), "measured": float(check_g[-1]),
-             "agrees": consistent},
-            {"quantity": "cliff lies beyond the saddle-node b_c (finite T)",
-             "predicted": b_c, "measured": float(grid[peak]), "agrees": bool(grid[peak] > b_c)}]
-    jump = (f"plain GD jumped at step {jump_at} to b = {plain['b'][jump_at]:.1f} and ended at loss "
-            f"{plain['loss'][-1]:.3g}" if jump_at is not None else
-            f"plain GD stayed in view (final b = {plain['b'][-1]:.3f})")
-    summary = (f"|dL/db| peaks at {numbers['max |dL/db|']:.3g} at b = {grid[peak]:.3f} (saddle-node "
-               f"b_c = {b_c:.3f}), {numbers['cliff / plateau gradient ratio']:.3g} times the "
-               f"plateau median; {jump}; clipped GD ended at b = {clipped['b'][-1]:.3f} with loss "
-               f"{clipped['loss'][-1]:.3g}.")
-    settings = {"w": W, "T": T, "h0": H0, "target": TARGET, "b0": b0, "lr": lr, "clip": clip,
-                "iters": iters, "grid": [lo, hi, grid.size]}
-    latex = (r"\frac{\partial L}{\partial b} = (h_T - y)\sum_{k=1}^{T}\prod_{j=k+1}^{T}"
-             r"w\,(1 - h_j^2)\,(1 - h_k^2)")
-    arrays = {"b": grid, "loss": loss, "grad": grad, "plain_b": plain["b"],
-              "clipped_b": clipped["b"]}
+    rows = [
+        {
+            "quantity": "dL/db along clipped iterates: batched-input BPTT vs parameter BPTT",
+            "predicted": float(clipped["grad"][-1]),
+            "measured": float(check_g[-1]),
+            "agrees": consistent,
+        },
+        {
+            "quantity": "cliff lies beyond the saddle-node b_c (finite T)",
+            "predicted": b_c,
+            "measured": float(grid[peak]),
+            "agrees": bool(grid[peak] > b_c),
+        },
+    ]
+    jump = (
+        f"plain GD jumped at step {jump_at} to b = {plain['b'][jump_at]:.1f} and ended at loss "
+        f"{plain['loss'][-1]:.3g}"
+        if jump_at is not None
+        else f"plain GD stayed in view (final b = {plain['b'][-1]:.3f})"
+    )
+    summary = (
+        f"|dL/db| peaks at {numbers['max |dL/db|']:.3g} at b = {grid[peak]:.3f} (saddle-node "
+        f"b_c = {b_c:.3f}), {numbers['cliff / plateau gradient ratio']:.3g} times the "
+        f"plateau median; {jump}; clipped GD ended at b = {clipped['b'][-1]:.3f} with loss "
+        f"{clipped['loss'][-1]:.3g}."
+    )
+    settings = {
+        "w": W,
+        "T": T,
+        "h0": H0,
+        "target": TARGET,
+        "b0": b0,
+        "lr": lr,
+        "clip": clip,
+        "iters": iters,
+        "grid": [lo, hi, grid.size],
+    }
+    latex = (
+        r"\frac{\partial L}{\partial b} = (h_T - y)\sum_{k=1}^{T}\prod_{j=k+1}^{T}"
+        r"w\,(1 - h_j^2)\,(1 - h_k^2)"
+    )
+    arrays = {
+        "b": grid,
+        "loss": loss,
+        "grad": grad,
+        "plain_b": plain["b"],
+        "clipped_b": clipped["b"],
+    }
     return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

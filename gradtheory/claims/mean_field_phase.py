@@ -25,8 +25,9 @@ from ..numeric.network import Network
 from ._registry import ClaimResult, claim
 
 
-def measure_sweep(sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int,
-                  seed: int) -> dict:
+def measure_sweep(
+    sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int, seed: int
+) -> dict:
     """Predicted (mean field) and measured (BPTT) per-layer gradient growth for each sigma_w^2.
 
     Returns
@@ -37,8 +38,17 @@ def measure_sweep(sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int
     """
     out = {k: [] for k in ("predicted", "measured", "stderr", "agrees", "tolerance")}
     for sw2 in sigma_w2s:
-        net = Network(elman("tanh"), n_in=width, n_hidden=width, steps=depth, tied=False,
-                      init="gaussian", gain=float(np.sqrt(sw2)), sigma_b2=sigma_b2, seed=seed)
+        net = Network(
+            elman("tanh"),
+            n_in=width,
+            n_hidden=width,
+            steps=depth,
+            tied=False,
+            init="gaussian",
+            gain=float(np.sqrt(sw2)),
+            sigma_b2=sigma_b2,
+            seed=seed,
+        )
         check = verify(net, method="mean_field", batch=batch, seed=seed)
         out["predicted"].append(check.predicted.rate)
         out["measured"].append(check.measured_rate)
@@ -48,11 +58,15 @@ def measure_sweep(sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-@claim("mean_field_phase", "Mean-field order-to-chaos transition predicts deep gradient growth",
-       "Poole et al. 2016; Schoenholz et al. 2017",
-       "Deep random tanh networks have an ordered phase (chi_1 < 1, gradients vanish) and a "
-       "chaotic phase (chi_1 > 1, gradients explode) separated by the line chi_1 = 1; the "
-       "per-layer growth of backpropagated gradients is 1/2 ln chi_1.", ci=False)
+@claim(
+    "mean_field_phase",
+    "Mean-field order-to-chaos transition predicts deep gradient growth",
+    "Poole et al. 2016; Schoenholz et al. 2017",
+    "Deep random tanh networks have an ordered phase (chi_1 < 1, gradients vanish) and a "
+    "chaotic phase (chi_1 > 1, gradients explode) separated by the line chi_1 = 1; the "
+    "per-layer growth of backpropagated gradients is 1/2 ln chi_1.",
+    ci=False,
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sigma_b2 = 0.05
     n_w, n_b = (12, 5) if quick else (36, 16)
@@ -60,8 +74,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     grid_b = np.linspace(0.0, 0.4, n_b)
     line_b = 0.4 * np.linspace(0.0, 1.0, 7 if quick else 16) ** 2  # dense where the line bends
     depth, width, batch = (30, 120, 8) if quick else (50, 400, 16)
-    sweep_w2 = (np.array([0.8, 1.4, 1.8, 2.4, 3.2]) if quick
-                else np.array([0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0]))
+    sweep_w2 = (
+        np.array([0.8, 1.4, 1.8, 2.4, 3.2])
+        if quick
+        else np.array([0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0])
+    )
 
     diagram = phase_diagram("tanh", grid_w, grid_b)
     line_w = np.array([critical_sigma_w2("tanh", b) for b in line_b])
@@ -71,12 +88,24 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
     fig, (ax0, ax1) = new_figure(1, 2, width=12.8, height=4.6)
     growth = 0.5 * np.log(diagram["chi1"])
-    mesh = ax0.pcolormesh(grid_w, grid_b, growth, cmap="PuOr_r", shading="gouraud",
-                          norm=mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max()))
+    mesh = ax0.pcolormesh(
+        grid_w,
+        grid_b,
+        growth,
+        cmap="PuOr_r",
+        shading="gouraud",
+        norm=mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max()),
+    )
     fig.colorbar(mesh, ax=ax0, label=r"$\frac{1}{2}\ln\chi_1$ per layer")
     ax0.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
-    ax0.plot(sweep_w2, np.full(sweep_w2.shape, sigma_b2), "o", color=PALETTE[2], mec="black",
-             label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})")
+    ax0.plot(
+        sweep_w2,
+        np.full(sweep_w2.shape, sigma_b2),
+        "o",
+        color=PALETTE[2],
+        mec="black",
+        label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})",
+    )
     ax0.text(0.7, 0.33, "ordered\n(vanishing)", fontsize=12)
     ax0.text(3.0, 0.33, "chaotic\n(exploding)", fontsize=12)
     ax0.set_xlabel(r"weight variance $\sigma_w^2$")
@@ -88,43 +117,75 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
     theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2])["chi1"][0])
     ax1.plot(fine, theory, color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
-    ax1.errorbar(sweep_w2, sweep["measured"], yerr=np.maximum(3 * sweep["stderr"], 1e-9),
-                 fmt="o", color=PALETTE[0], capsize=4,
-                 label=f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)")
+    ax1.errorbar(
+        sweep_w2,
+        sweep["measured"],
+        yerr=np.maximum(3 * sweep["stderr"], 1e-9),
+        fmt="o",
+        color=PALETTE[0],
+        capsize=4,
+        label=f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)",
+    )
     ax1.axhline(0, color="grey", lw=1)
-    ax1.axvline(sw_crit, color="black", ls="--", lw=1.5,
-                label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}")
+    ax1.axvline(
+        sw_crit, color="black", ls="--", lw=1.5, label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}"
+    )
     ax1.set_xlabel(r"weight variance $\sigma_w^2$")
     ax1.set_ylabel(r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")
     ax1.set_title(rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}")
     ax1.legend(loc="upper left", fontsize=10)
 
-    rows = [{"quantity": f"per-layer gradient growth at sigma_w2 = {w:g}",
-             "predicted": float(p), "measured": float(m), "agrees": bool(a)}
-            for w, p, m, a in zip(sweep_w2, sweep["predicted"], sweep["measured"],
-                                  sweep["agrees"])]
+    rows = [
+        {
+            "quantity": f"per-layer gradient growth at sigma_w2 = {w:g}",
+            "predicted": float(p),
+            "measured": float(m),
+            "agrees": bool(a),
+        }
+        for w, p, m, a in zip(
+            sweep_w2, sweep["predicted"], sweep["measured"], sweep["agrees"], strict=True
+        )
+    ]
     err = np.abs(sweep["measured"] - sweep["predicted"])
     numbers = {
         "critical sigma_w2 at sigma_b2 = 0.05": sw_crit,
         "critical sigma_w2 at sigma_b2 = 0": float(line_w[0]),
         "agreeing sigma_w2 values": int(sweep["agrees"].sum()),
-        "sigma_w2 values": int(len(sweep_w2)),
+        "sigma_w2 values": len(sweep_w2),
         "max |measured - predicted|": float(err.max()),
-        "sign agreement away from critical": bool(np.all(
-            np.sign(sweep["measured"][np.abs(sweep_w2 - sw_crit) > 0.2])
-            == np.sign(sweep["predicted"][np.abs(sweep_w2 - sw_crit) > 0.2]))),
+        "sign agreement away from critical": bool(
+            np.all(
+                np.sign(sweep["measured"][np.abs(sweep_w2 - sw_crit) > 0.2])
+                == np.sign(sweep["predicted"][np.abs(sweep_w2 - sw_crit) > 0.2])
+            )
+        ),
     }
-    summary = (f"The order-to-chaos line passes sigma_w2 = {sw_crit:.3f} at sigma_b2 = {sigma_b2}; "
-               f"measured per-layer gradient growth agrees with 1/2 ln chi_1 (verify tolerance) "
-               f"for {numbers['agreeing sigma_w2 values']} of {len(sweep_w2)} sigma_w2 values, "
-               f"largest deviation {err.max():.3f} per layer.")
-    settings = {"sigma_b2": sigma_b2, "depth": depth, "width": width, "batch": batch,
-                "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
-                "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
-                "sweep_sigma_w2": sweep_w2.tolist()}
-    latex = (r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
-             r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
-             r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}")
-    arrays = {"sigma_w2": grid_w, "sigma_b2": grid_b, "chi1": diagram["chi1"],
-              "xi_c": diagram["xi_c"], "sweep_sigma_w2": sweep_w2, **sweep}
+    summary = (
+        f"The order-to-chaos line passes sigma_w2 = {sw_crit:.3f} at sigma_b2 = {sigma_b2}; "
+        f"measured per-layer gradient growth agrees with 1/2 ln chi_1 (verify tolerance) "
+        f"for {numbers['agreeing sigma_w2 values']} of {len(sweep_w2)} sigma_w2 values, "
+        f"largest deviation {err.max():.3f} per layer."
+    )
+    settings = {
+        "sigma_b2": sigma_b2,
+        "depth": depth,
+        "width": width,
+        "batch": batch,
+        "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
+        "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
+        "sweep_sigma_w2": sweep_w2.tolist(),
+    }
+    latex = (
+        r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
+        r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
+        r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}"
+    )
+    arrays = {
+        "sigma_w2": grid_w,
+        "sigma_b2": grid_b,
+        "chi1": diagram["chi1"],
+        "xi_c": diagram["xi_c"],
+        "sweep_sigma_w2": sweep_w2,
+        **sweep,
+    }
     return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

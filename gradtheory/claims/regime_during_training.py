@@ -47,12 +47,11 @@ class DeepDigits(tasks.Task):
         self.digits = tasks.digits()
 
     def _sample(self, B: int, rng: np.random.Generator):
-        images, labels = tasks._digits_data()
-        idx = self.digits.train_indices[rng.integers(0, self.digits.train_indices.size, B)]
+        pixels, labels, _ = self.digits.sample(B, rng)  # (64, B, 1) read pixel by pixel
         x = np.zeros((self.T, B, 64))
-        x[0] = images[idx]
+        x[0] = pixels[:, :, 0].T
         y = np.zeros((self.T, B, 10))
-        y[-1, np.arange(B), labels[idx]] = 1.0
+        y[-1] = labels[-1]
         mask = np.zeros((self.T, B))
         mask[-1] = 1.0
         return x, y, mask

@@ -55,11 +55,15 @@ def gradient_at(net: Network, biases: np.ndarray, steps: int, h0: float) -> np.n
     return grads.inputs.sum(axis=0)[:, 0]
 
 
-@claim("single_unit_bifurcation", "Single-unit RNN: saddle-node bifurcations, hysteresis and "
-       "exploding dh_T/db", "Pascanu, Mikolov and Bengio 2013, Sec. 2.2",
-       "The map h -> tanh(w h + b) with w = 5 is bistable for |b| < b_c = 3.03; sweeping b shows "
-       "hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations where "
-       "w (1 - h^2) = 1.", ci=True)
+@claim(
+    "single_unit_bifurcation",
+    "Single-unit RNN: saddle-node bifurcations, hysteresis and exploding dh_T/db",
+    "Pascanu, Mikolov and Bengio 2013, Sec. 2.2",
+    "The map h -> tanh(w h + b) with w = 5 is bistable for |b| < b_c = 3.03; sweeping b shows "
+    "hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations where "
+    "w (1 - h^2) = 1.",
+    ci=True,
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     net = unit()
     root = np.sqrt(1 - 1 / W)
@@ -88,19 +92,35 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax0.plot(grid, down, "-", color=PALETTE[0], lw=1.5, label=r"sweep $b\downarrow$ (from $h=+1$)")
     for sign, color in ((1, PALETTE[3]), (-1, PALETTE[0])):
         ax0.plot([sign * b_c], [-sign * root], "o", color="black", ms=9, mfc="white", mew=2)
-        ax0.annotate("", xy=(sign * b_c, sign * 0.8), xytext=(sign * b_c, -sign * 0.8),
-                     arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
+        ax0.annotate(
+            "",
+            xy=(sign * b_c, sign * 0.8),
+            xytext=(sign * b_c, -sign * 0.8),
+            arrowprops={"arrowstyle": "->", "color": color, "lw": 2},
+        )
     ax0.set_ylabel(r"state $h$")
     ax0.set_ylim(-1.15, 1.15)
-    ax0.set_title(rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
-                  r"($w(1-h^2)=1$, circles)")
+    ax0.set_title(
+        rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
+        r"($w(1-h^2)=1$, circles)"
+    )
     ax0.set_xlim(-5.2, 5.2)
     ax0.legend(loc="lower left", bbox_to_anchor=(0.24, 0.12), fontsize=9.5, framealpha=0.95)
 
-    ax1.semilogy(fine, np.abs(grad_lower), color=PALETTE[3], label=rf"BPTT, $h_0=-1$, $T$ = {steps}")
-    ax1.semilogy(fine, np.abs(grad_upper), color=PALETTE[0], label=rf"BPTT, $h_0=+1$, $T$ = {steps}")
-    ax1.semilogy(br["b"][lower], np.abs(sens), ":", color="black", lw=2,
-                 label=r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$")
+    ax1.semilogy(
+        fine, np.abs(grad_lower), color=PALETTE[3], label=rf"BPTT, $h_0=-1$, $T$ = {steps}"
+    )
+    ax1.semilogy(
+        fine, np.abs(grad_upper), color=PALETTE[0], label=rf"BPTT, $h_0=+1$, $T$ = {steps}"
+    )
+    ax1.semilogy(
+        br["b"][lower],
+        np.abs(sens),
+        ":",
+        color="black",
+        lw=2,
+        label=r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$",
+    )
     for ax in (ax0, ax1):
         for s in (-b_c, b_c):
             ax.axvline(s, color="grey", ls=":", lw=1.2)
@@ -115,32 +135,65 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     rows = []
     for b in (0.0, 2.0, 4.0):
         fp = fixed_points(net, x=np.array([b]), progress=False)
-        expected = int(np.sum(np.diff(np.sign(br["b"] - b)) != 0))
+        sign = np.sign(br["b"] - b)  # roots: sign changes plus exact zeros of b(u) - b
+        expected = int(np.sum(sign[:-1] * sign[1:] < 0) + np.sum(sign == 0))
         found[b] = fp
-        rows.append({"quantity": f"number of fixed points at b = {b:g} (analytic vs fixed_points)",
-                     "predicted": expected, "measured": len(fp), "agrees": expected == len(fp)})
-    rows.append({"quantity": "up-sweep jump location vs saddle-node b_c", "predicted": b_c,
-                 "measured": jump_up, "agrees": bool(abs(jump_up - b_c) <= 2 * (grid[1] - grid[0]))})
-    rows.append({"quantity": "down-sweep jump location vs -b_c", "predicted": -b_c,
-                 "measured": jump_down, "agrees": bool(abs(jump_down + b_c) <= 2 * (grid[1] - grid[0]))})
+        rows.append(
+            {
+                "quantity": f"number of fixed points at b = {b:g} (analytic vs fixed_points)",
+                "predicted": expected,
+                "measured": len(fp),
+                "agrees": expected == len(fp),
+            }
+        )
+    rows.append(
+        {
+            "quantity": "up-sweep jump location vs saddle-node b_c",
+            "predicted": b_c,
+            "measured": jump_up,
+            "agrees": bool(abs(jump_up - b_c) <= 2 * (grid[1] - grid[0])),
+        }
+    )
+    rows.append(
+        {
+            "quantity": "down-sweep jump location vs -b_c",
+            "predicted": -b_c,
+            "measured": jump_down,
+            "agrees": bool(abs(jump_down + b_c) <= 2 * (grid[1] - grid[0])),
+        }
+    )
     numbers = {
-        "b_c (analytic)": b_c, "h at saddle-node": float(root),
-        "up-sweep jump at b": jump_up, "down-sweep jump at b": jump_down,
+        "b_c (analytic)": b_c,
+        "h at saddle-node": float(root),
+        "up-sweep jump at b": jump_up,
+        "down-sweep jump at b": jump_down,
         "hysteresis width": jump_up - jump_down,
         "peak |dh_T/db| (from h_0 = -1)": float(np.abs(grad_lower[peak])),
         "b at peak": float(fine[peak]),
-        "median |dh_T/db| on the lower branch near b = -1": float(np.median(np.abs(grad_lower[far]))),
+        "median |dh_T/db| on the lower branch near b = -1": float(
+            np.median(np.abs(grad_lower[far]))
+        ),
         "stable fixed points at b = 0": [float(p) for p in found[0.0].points[found[0.0].stable, 0]],
     }
-    summary = (f"Saddle-nodes at b = +-{b_c:.3f}; the slow sweep jumps up at b = {jump_up:.3f} and "
-               f"down at b = {jump_down:.3f} (hysteresis width {jump_up - jump_down:.2f}); "
-               f"|dh_{steps}/db| peaks at {numbers['peak |dh_T/db| (from h_0 = -1)']:.3g} at "
-               f"b = {fine[peak]:.3f}, against "
-               f"{numbers['median |dh_T/db| on the lower branch near b = -1']:.2g} deep in the window.")
+    summary = (
+        f"Saddle-nodes at b = +-{b_c:.3f}; the slow sweep jumps up at b = {jump_up:.3f} and "
+        f"down at b = {jump_down:.3f} (hysteresis width {jump_up - jump_down:.2f}); "
+        f"|dh_{steps}/db| peaks at {numbers['peak |dh_T/db| (from h_0 = -1)']:.3g} at "
+        f"b = {fine[peak]:.3f}, against "
+        f"{numbers['median |dh_T/db| on the lower branch near b = -1']:.2g} deep in the window."
+    )
     settings = {"w": W, "grid": [-5, 5, n_b], "hold": hold, "T": steps}
-    latex = (r"h^* = \tanh(w h^* + b),\quad \frac{dh^*}{db} = \frac{1-h^{*2}}{1 - w(1-h^{*2})},"
-             r"\quad w(1-h^{*2}) = 1 \Rightarrow b_c = w\sqrt{1-1/w} - \operatorname{artanh}"
-             r"\sqrt{1-1/w}")
-    arrays = {"b": grid, "up": up, "down": down, "b_fine": fine, "grad_lower": grad_lower,
-              "grad_upper": grad_upper}
+    latex = (
+        r"h^* = \tanh(w h^* + b),\quad \frac{dh^*}{db} = \frac{1-h^{*2}}{1 - w(1-h^{*2})},"
+        r"\quad w(1-h^{*2}) = 1 \Rightarrow b_c = w\sqrt{1-1/w} - \operatorname{artanh}"
+        r"\sqrt{1-1/w}"
+    )
+    arrays = {
+        "b": grid,
+        "up": up,
+        "down": down,
+        "b_fine": fine,
+        "grad_lower": grad_lower,
+        "grad_upper": grad_upper,
+    }
     return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

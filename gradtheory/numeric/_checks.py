@@ -1,4 +1,4 @@
-"""Argument checks shared by the numeric side: each error names the argument and what was expected."""
+"""Argument checks of the numeric side: each error names the argument and what was expected."""
 
 from __future__ import annotations
 

@@ -10,11 +10,84 @@ later for all steps at once (see :class:`~gradtheory.numeric.trajectory.Tape`).
 
 from __future__ import annotations
 
+import sys
+from collections import OrderedDict
+
 import numpy as np
 
 from .trajectory import Tape
 
-__all__ = ["execute", "input_terms"]
+__all__ = ["Pool", "execute", "input_terms", "pool_of"]
+
+
+def _refcounts_work() -> bool:
+    """True if sys.getrefcount sees references from views (CPython with the GIL)."""
+    if getattr(sys, "_is_gil_enabled", lambda: True)() is False:
+        return False
+    a = np.empty(3)
+    base = sys.getrefcount(a)
+    view = a[1:]
+    return sys.getrefcount(a) == base + 1 and view.base is a
+
+
+class Pool:
+    """Work arrays of one network, reused across passes when nothing else refers to them.
+
+    Every forward and backward pass needs large (T, B, width) arrays. Fresh ones cost a page
+    fault per 4 KB on first touch (glibc serves large requests with mmap), which made up a third
+    of a training step on small networks. An array is handed out again only when no other
+    object (no Trajectory, view or user variable) refers to it, judged by its reference count,
+    so results returned earlier are never overwritten. At most two arrays are kept per
+    (role, shape, dtype) and 32 such keys (least recently used dropped). Pooling is off where
+    reference counts cannot be trusted (free-threaded Python).
+
+    Examples
+    --------
+    >>> pool = Pool()
+    >>> a = pool.empty("x", (2, 3), np.float64)
+    >>> pool.empty("x", (2, 3), np.float64) is a  # still referenced by ``a``
+    False
+    """
+
+    enabled = _refcounts_work()
+
+    def __init__(self, max_keys: int = 32):
+        self.max_keys = max_keys
+        self._arrays: OrderedDict = OrderedDict()
+
+    def empty(self, role: str, shape: tuple, dtype) -> np.ndarray:
+        """An uninitialised array, reused if a pooled one of this role and shape is free."""
+        if not self.enabled:
+            return np.empty(shape, dtype)
+        key = (role, tuple(shape), np.dtype(dtype).str)
+        arrays = self._arrays.get(key)
+        if arrays is None:
+            arrays = self._arrays[key] = []
+            while len(self._arrays) > self.max_keys:
+                self._arrays.popitem(last=False)
+        else:
+            self._arrays.move_to_end(key)
+            for array in arrays:
+                if sys.getrefcount(array) <= 3:  # the list, this loop variable, the call
+                    return array
+        array = np.empty(shape, dtype)
+        if len(arrays) < 2:
+            arrays.append(array)
+        return array
+
+    def zeros(self, role: str, shape: tuple, dtype) -> np.ndarray:
+        """Like :meth:`empty`, filled with zeros."""
+        array = self.empty(role, shape, dtype)
+        array.fill(0)
+        return array
+
+
+def pool_of(net) -> Pool:
+    """The network's pool (created on first use; copies of a network share it)."""
+    pool = net.__dict__.get("_pool")
+    if pool is None:
+        pool = net.__dict__["_pool"] = Pool()
+    return pool
 
 
 def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
@@ -43,6 +116,7 @@ def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
     """
     terms = {}
     steps, batch, n_in = x.shape
+    pool = pool_of(net)
     for ins in net.plan.forward:
         if ins[0] != "A" or not (ins[3] or ins[4]):
             continue
@@ -51,6 +125,12 @@ def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
         total = None
         for weight, _ in inputs:
             w = net.params[weight]
+            if layers is None and total is None:
+                total = pool.empty(f"total{index}", (steps, batch, width), np.result_type(x, w))
+                np.matmul(
+                    x.reshape(steps * batch, n_in), w.T, out=total.reshape(steps * batch, width)
+                )
+                continue
             if layers is None:
                 part = (x.reshape(steps * batch, n_in) @ w.T).reshape(steps, batch, width)
             else:
@@ -80,7 +160,8 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
     program, plan, n = net.program, net.plan, net.n_hidden
     steps, batch = x.shape[0], x.shape[1]
     dtype = np.result_type(state, x, net.dtype)
-    states = np.empty((steps + 1, batch, net.n_state), dtype=dtype)
+    pool = pool_of(net)
+    states = pool.empty("states", (steps + 1, batch, net.n_state), dtype)
     states[0] = state
     pre = input_terms(net, x, layers)
     totals, bias_rows = {}, {}
@@ -91,13 +172,19 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             if given is not None and (not ins[2] or given.flags.writeable):
                 totals[index] = given
             else:
-                totals[index] = np.empty((steps, batch, plan.widths[index]), dtype=dtype)
+                totals[index] = pool.empty(
+                    f"total{index}", (steps, batch, plan.widths[index]), dtype
+                )
                 if given is not None:
                     bias_rows[index] = given
-    next_slot = {name: sl for (_, sl), name in zip(net._blocks, program.next_state)}
-    kept = {name: np.empty((steps, batch, n), dtype=dtype)
-            for ins in plan.forward if ins[0] == "K" for name in ins[2].outputs
-            if name not in next_slot}
+    next_slot = {name: sl for (_, sl), name in zip(net._blocks, program.next_state, strict=True)}
+    kept = {
+        name: pool.empty(f"kept-{name}", (steps, batch, n), dtype)
+        for ins in plan.forward
+        if ins[0] == "K"
+        for name in ins[2].outputs
+        if name not in next_slot
+    }
     scalar = program.scalar_block
     env_fixed = {}
     if scalar:
@@ -105,6 +192,7 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             value = net.params[name]
             env_fixed[name] = value if layers is None else value[layers][:, None, None]
     weights = _transposed(net, None) if layers is None else None
+    scratch = {i: pool.empty(f"scratch{i}", (batch, w), dtype) for i, w in plan.widths.items()}
     for t in range(steps):
         if layers is not None:
             weights = _transposed(net, int(layers[t]))
@@ -122,12 +210,12 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
                 if state_terms:
                     if index in pre and index not in bias_rows:
                         for weight, source in state_terms:
-                            total += env[source] @ weights[weight]
+                            total += np.matmul(env[source], weights[weight], out=scratch[index])
                     else:
                         (weight, source), rest = state_terms[0], state_terms[1:]
                         np.matmul(env[source], weights[weight], out=total)
                         for weight, source in rest:
-                            total += env[source] @ weights[weight]
+                            total += np.matmul(env[source], weights[weight], out=scratch[index])
                         if index in bias_rows:
                             total += bias_rows[index][t]
                 if chunks is None:
@@ -138,7 +226,7 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             else:
                 op = ins[2]
                 result = op.values(*[env[name] for name in op.inputs])
-                for name, value in zip(op.outputs, result):
+                for name, value in zip(op.outputs, result, strict=True):
                     slot = next_slot.get(name)
                     if slot is not None:
                         new[:, slot] = value
@@ -147,8 +235,11 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
                     env[name] = value
     tape = None
     if record:
-        tape = Tape(net, _tape_env(net, x, states, totals, kept, env_fixed, next_slot),
-                    np.zeros(steps, dtype=int) if layers is None else np.asarray(layers))
+        tape = Tape(
+            net,
+            _tape_env(net, x, states, totals, kept, env_fixed, next_slot),
+            np.zeros(steps, dtype=int) if layers is None else np.asarray(layers),
+        )
     return states, tape, totals
 
 

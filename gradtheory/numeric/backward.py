@@ -2,27 +2,31 @@
 
 The adjoint ``delta_t = dL/ds_t`` is carried backward step by step: through each kernel by its
 partials (``adj[in] += adj[out] * d out / d in``) and through each affine op by its weight
-(``adj[source] += adj[out] @ W``). Each sequence keeps its adjoint as ``exp(log_scale) * v``
-and rescales ``v`` when its norm leaves [LOW, HIGH] (1e-100 and 1e100 in float64, 1e-15 and
-1e15 in float32), so the recorded ``ln ||dL/ds_t||`` stays exact over chains whose gradient
-leaves the floating-point range.
+(``adj[source] += adj[out] @ W``). Each sequence keeps its adjoint as ``exp(log_scale) * v``;
+every K steps (16 in float64, 4 in float32) rows whose norm left [LOW, HIGH] (1e-100 and 1e100
+in float64, 1e-15 and 1e15 in float32) are rescaled, so the recorded ``ln ||dL/ds_t||`` stays
+exact over chains whose gradient leaves the floating-point range (a row can leave the float
+range between checks only if one step multiplies it by more than 1e13, resp. 1e5).
 
-The adjoint of every affine op's output at every step is written straight into one
-preallocated (T, B, width) array; the weight, bias and input gradients are then a few large
-matrix products after the loop (``sum_t g_t^T s_{t-1}`` as one (T B)-long GEMM when tied, one
-batched product over layers when untied), which is where most of the time would otherwise go.
+Every delta_t is kept in one (T+1, B, n_state) array and the norms are taken in one pass at
+the end. The adjoint of every affine op's output at every step is written straight into one
+(T, B, width) array; the weight, bias and input gradients are then a few large matrix products
+after the loop (``sum_t g_t^T s_{t-1}`` as one (T B)-long GEMM when tied, one batched product
+over layers when untied), which is where most of the time would otherwise go.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._execute import pool_of
 from .program import TO_AFFINE, TO_SINK
 from .trajectory import Gradients, Trajectory
 
 __all__ = ["backward"]
 
-_RANGE = {np.dtype(np.float64): (1e100, 1e-100), np.dtype(np.float32): (1e15, 1e-15)}
+#: dtype -> (HIGH, LOW, K): rescaling bounds on ||v|| and steps between range checks.
+_RANGE = {np.dtype(np.float64): (1e100, 1e-100, 16), np.dtype(np.float32): (1e15, 1e-15, 4)}
 
 
 def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gradients:
@@ -51,59 +55,61 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     >>> net.backward(traj, np.ones_like(traj.outputs)).adjoint_norms.shape
     (5, 2)
     """
-    plan, dtype, n = net.plan, np.dtype(net.dtype), net.n_hidden
+    plan, dtype, n, pool = net.plan, np.dtype(net.dtype), net.n_hidden, pool_of(net)
     steps, batch = traj.steps, traj.states.shape[1]
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before backward")
-    grads = {k: np.zeros_like(v) for k, v in net.params.items()}
+    grads = {k: pool.zeros(f"grad-{k}", v.shape, v.dtype) for k, v in net.params.items()}
     local = _hidden_gradient(net, traj, grad_outputs, grads)
-    delta = np.zeros((batch, net.n_state), dtype=dtype)
+    history = pool.empty("adjoint", (steps + 1, batch, net.n_state), dtype)
+    history[steps] = 0.0
     if grad_state is not None:
         grad_state = np.asarray(grad_state, dtype=dtype)
         if grad_state.shape != (batch, net.n_state):
-            raise ValueError(f"grad_state must have shape ({batch}, {net.n_state}), "
-                             f"got {grad_state.shape}")
-        delta += grad_state
-    spare = np.empty_like(delta)
-    high, low = _RANGE[dtype]
-    high2, low2 = high * high, low * low
-    squares = np.empty((steps + 1, batch), dtype=dtype)
+            raise ValueError(
+                f"grad_state must have shape ({batch}, {net.n_state}), got {grad_state.shape}"
+            )
+        history[steps] += grad_state
+    high, low, every = _RANGE[dtype]
     log_scale = np.zeros(batch)
     scaled = False  # True once some sequence's adjoint has been rescaled
-    scale_norm = np.zeros((steps + 1, batch))  # log_scale at each recorded norm
-    scale_step = np.zeros((steps, batch))  # log_scale of the adjoints stored for step t
-    g_affine = {i: np.zeros((steps, batch, w), dtype) for i, w in plan.widths.items()}
+    scale_rec = np.zeros((steps + 1, batch))  # log_scale of each history row
+    g_affine = {i: pool.zeros(f"g{i}", (steps, batch, w), dtype) for i, w in plan.widths.items()}
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
+    scratch = pool.empty("scratch", (batch, n), dtype)
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
     actions = _actions(plan, tape.partials(), g_affine, g_sink, chunks)
-    seeds = [(name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
-             for name, index, sl in plan.seeds]
+    seeds = [
+        (name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
+        for name, index, sl in plan.seeds
+    ]
     weights = net.params if net.tied else None
     blocks = net._blocks
-    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks)))
+    block_of = dict(blocks)
+    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
+    countdown = 0
     for t in range(steps - 1, -1, -1):
+        delta = history[t + 1]
         if local is not None:
             if scaled:
                 log_scale = _add_scaled(delta, log_scale, local[t], n)
             else:
                 delta[:, :n] += local[t]
-        sq = np.einsum("ij,ij->i", delta, delta, out=squares[t + 1])
-        if sq.max() > high2 or sq.min() < low2:
-            if scaled:
-                scale_norm[t + 1] = log_scale
-            changed, log_scale = _rescale(delta, sq, log_scale, high2, low2)
-            if changed and not scaled:
-                scaled = True
-                scale_norm[t + 1] = 0.0
-        elif scaled:
-            scale_norm[t + 1] = log_scale
+        if countdown == 0:
+            countdown = every
+            changed, log_scale = _rescale(delta, log_scale, high, low)
+            scaled = scaled or changed
+        countdown -= 1
         if scaled:
-            scale_step[t] = log_scale
+            scale_rec[t + 1] = log_scale
         if weights is None:
             weights = net.layer_params(int(tape.layers[t]))
+        new = history[t]
         adj = {name: delta[:, sl] for name, sl in seed_names}
+        owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
         written: set = set()
+        direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
         for name, target, index in seeds:
             target[t] += adj[name]
             written.update((id(target), index))
@@ -117,38 +123,60 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                     if kind == TO_AFFINE:
                         view = target[t]
                         if id(target) in written:
-                            view += a * p
+                            view += np.multiply(a, p, out=scratch)
                         else:
                             np.multiply(a, p, out=view)
                             written.update((id(target), index))
                     elif kind == TO_SINK:
                         target[t] += a * p
+                    elif p_all is None and const == 1.0:
+                        _accumulate(adj, owned, inp, a, fresh=False)
                     else:
-                        c = a if (p_all is None and const == 1.0) else a * p
-                        adj[inp] = c if inp not in adj else adj[inp] + c
+                        _accumulate(adj, owned, inp, a * p, fresh=True)
             elif ins[3] in written:
                 g = ins[2][t]
                 for weight, source in ins[1]:
-                    c = g @ weights[weight]
-                    adj[source] = c if source not in adj else adj[source] + c
+                    if source in block_of and source not in adj:
+                        adj[source] = direct[source] = np.matmul(
+                            g, weights[weight], out=new[:, block_of[source]]
+                        )
+                        owned.add(source)
+                    else:
+                        _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
         if not net.tied:
             weights = None
         for block, sl in blocks:
-            spare[:, sl] = adj.get(block, 0.0)
-        delta, spare = spare, delta
-    sq = np.einsum("ij,ij->i", delta, delta, out=squares[0])
-    if scaled:
-        scale_norm[0] = log_scale
+            value = adj.get(block)
+            if value is None:
+                new[:, sl] = 0.0
+            elif value is not direct.get(block):
+                new[:, sl] = value
+    delta = history[0]
+    scale_rec[0] = log_scale
+    squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        log_norms = 0.5 * np.log(squares.astype(np.float64)) + scale_norm
+        log_norms = 0.5 * np.log(squares) + scale_rec
     if scaled:
-        _unscale(g_affine, g_sink, scale_step, dtype)
+        _unscale(g_affine, g_sink, scale_rec[1:], dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # an exploding gradient may overflow
         grad_inputs = _gather(net, traj, g_affine, g_sink, grads)
-    with np.errstate(over="ignore"):
         initial = delta * np.exp(log_scale)[:, None].astype(dtype)
-    return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs,
-                     initial_state=initial)
+    return Gradients(
+        params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs, initial_state=initial
+    )
+
+
+def _accumulate(adj: dict, owned: set, name: str, value, fresh: bool) -> None:
+    """adj[name] += value, in place only when adj[name] is this step's own array."""
+    if name not in adj:
+        adj[name] = value
+        if fresh:
+            owned.add(name)
+    elif name in owned:
+        adj[name] += value
+    else:
+        adj[name] = adj[name] + value
+        owned.add(name)
 
 
 def _chunk(g_affine, index, sl):
@@ -165,8 +193,9 @@ def _actions(plan, partials, g_affine, g_sink, chunks) -> list:
             for out, inp, k, const, kind, index, sl in ins[2]:
                 if kind == TO_AFFINE and inp not in chunks:
                     chunks[inp] = _chunk(g_affine, index, sl)
-                target = (chunks[inp] if kind == TO_AFFINE
-                          else g_sink[inp] if kind == TO_SINK else None)
+                target = (
+                    chunks[inp] if kind == TO_AFFINE else g_sink[inp] if kind == TO_SINK else None
+                )
                 pairs.append((out, inp, values[k] if k >= 0 else None, const, kind, target, index))
             actions.append(("K", tuple(pairs)))
         else:
@@ -184,8 +213,10 @@ def _hidden_gradient(net, traj, grad_outputs, grads):
         raise TypeError(f"grad_outputs must be a real array, got dtype {grad_outputs.dtype}")
     grad_outputs = grad_outputs.astype(net.dtype, copy=False)
     if grad_outputs.shape != traj.outputs.shape:
-        raise ValueError(f"grad_outputs must have the shape of traj.outputs {traj.outputs.shape}, "
-                         f"got {grad_outputs.shape}")
+        raise ValueError(
+            f"grad_outputs must have the shape of traj.outputs {traj.outputs.shape}, "
+            f"got {grad_outputs.shape}"
+        )
     if not net.n_out:
         return grad_outputs
     flat_g = grad_outputs.reshape(-1, net.n_out)
@@ -208,12 +239,15 @@ def _add_scaled(delta, log_scale, local, n_hidden):
     return log_scale
 
 
-def _rescale(delta, sq, log_scale, high2, low2):
-    """Rescale (in place) the rows of ``delta`` whose squared norm left [low2, high2]."""
-    out = (sq > high2) | ((sq < low2) & (sq > 0))
+def _rescale(delta, log_scale, high, low):
+    """Rescale (in place) the rows of ``delta`` whose norm left [low, high]."""
+    sq = np.einsum("ij,ij->i", delta, delta, dtype=np.float64)
+    if not (sq.max() > high * high or sq.min() < low * low):
+        return False, log_scale
+    out = (sq > high * high) | ((sq < low * low) & (sq > 0))
     if not out.any():
         return False, log_scale
-    norm = np.sqrt(sq[out].astype(np.float64))
+    norm = np.sqrt(sq[out])
     delta[out] /= norm[:, None].astype(delta.dtype)
     log_scale = log_scale.copy()
     log_scale[out] += np.log(norm)
@@ -231,18 +265,22 @@ def _unscale(g_affine, g_sink, scale_step, dtype) -> None:
 def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
     """Weight, bias, scalar-parameter and input gradients from the stored adjoints."""
     program, plan = net.program, net.plan
-    steps, batch = traj.steps, traj.states.shape[1]
-    tied = net.tied
+    tied, rows = net.tied, traj.steps * traj.states.shape[1]
     layers = None if tied else np.asarray(traj.tape.layers)
-    grad_inputs = np.zeros_like(traj.inputs)
+    grad_inputs = pool_of(net).zeros("grad-x", traj.inputs.shape, traj.inputs.dtype)
+    flat_inputs = grad_inputs.reshape(rows, -1)
     blocks = dict(net._blocks)
+    first = set(grads)  # gradients still zero: the first product can be written in place
+    x_first = True
     for ins in plan.forward:
         if ins[0] != "A":
             continue
         _, index, state_terms, input_terms, bias, _ = ins
         g = g_affine[index]
+        flat = g.reshape(rows, -1)
         if bias is not None:
-            _add(grads[bias], g.sum(axis=(0, 1)) if tied else g.sum(axis=1), layers)
+            _add(grads[bias], flat.sum(axis=0) if tied else g.sum(axis=1), layers)
+            first.discard(bias)
         for weight, source in state_terms + input_terms:
             if source in program.inputs:
                 values = traj.inputs
@@ -250,17 +288,22 @@ def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
                 values = traj.states[:-1, :, blocks[source]]
             else:
                 values = traj.tape.env[source]
-            if tied:
-                flat = g.reshape(steps * batch, -1)
-                grads[weight] += flat.T @ values.reshape(steps * batch, -1)
+            if tied and weight in first:
+                np.matmul(flat.T, values.reshape(rows, -1), out=grads[weight])
+            elif tied:
+                grads[weight] += flat.T @ values.reshape(rows, -1)
             else:
                 _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
+            first.discard(weight)
         for weight, _ in input_terms:
             w = net.params[weight]
-            if tied:
-                grad_inputs += (g.reshape(steps * batch, -1) @ w).reshape(grad_inputs.shape)
+            if tied and x_first:
+                np.matmul(flat, w, out=flat_inputs)
+            elif tied:
+                flat_inputs += flat @ w
             else:
                 grad_inputs += np.matmul(g, w[layers])
+            x_first = False
     for j, name in enumerate(program.inputs if program.scalar_block else ()):
         grad_inputs[:, :, j] += g_sink[name][:, :, 0]
     for name in program.scalar_params:

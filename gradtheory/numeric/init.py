@@ -52,7 +52,9 @@ def init_matrix(
         bound = gain * np.sqrt(6.0 / (per + cols)) if per + cols else 0.0
         return rng.uniform(-bound, bound, size=(rows, cols))
     if not on_state:
-        return rng.normal(0.0, 1.0 / np.sqrt(cols), size=(rows, cols)) if cols else np.zeros((rows, 0))
+        return (
+            rng.normal(0.0, 1.0 / np.sqrt(cols), size=(rows, cols)) if cols else np.zeros((rows, 0))
+        )
     per = rows // chunks
     blocks = []
     for _ in range(chunks):
@@ -72,9 +74,18 @@ def init_matrix(
     return np.concatenate(blocks, axis=0)
 
 
-def initial_params(cell, n_hidden: int, n_in: int, n_out: int | None, layers: int | None,
-                   init: str, gain: float, sigma_b2: float, rng: np.random.Generator,
-                   dtype) -> dict:
+def initial_params(
+    cell,
+    n_hidden: int,
+    n_in: int,
+    n_out: int | None,
+    layers: int | None,
+    init: str,
+    gain: float,
+    sigma_b2: float,
+    rng: np.random.Generator,
+    dtype,
+) -> dict:
     """All parameters of a network, initialised (``None`` for custom parameters without default).
 
     Parameters
@@ -125,14 +136,16 @@ def initial_params(cell, n_hidden: int, n_in: int, n_out: int | None, layers: in
         for _ in range(layers or 1):
             if len(shapes[name]) == 2:
                 rows, cols = shapes[name]
-                values.append(init_matrix(rng, init, rows, cols, chunks[name], gain,
-                                          on_state[name], n))
+                values.append(
+                    init_matrix(rng, init, rows, cols, chunks[name], gain, on_state[name], n)
+                )
             else:
                 values.append(_initial_bias(cell, rng, name, chunks[name], n, init, sigma_b2))
         params[name] = values[0] if layers is None else np.stack(values)
     for name, default in cell.scalar_params.items():
-        params[name] = None if default is None else np.full(() if layers is None else (layers,),
-                                                            default)
+        params[name] = (
+            None if default is None else np.full(() if layers is None else (layers,), default)
+        )
     if n_out:
         bound = 1.0 / np.sqrt(n)
         params["W_out"] = rng.uniform(-bound, bound, size=(n_out, n))

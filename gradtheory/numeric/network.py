@@ -14,8 +14,8 @@ import numpy as np
 
 from ..symbolic.cell import Cell
 from . import _checks
-from .init import INITS, initial_params
 from ._execute import execute as _execute
+from .init import INITS, initial_params
 from .program import build_plan, load_program
 from .trajectory import Trajectory
 
@@ -75,7 +75,9 @@ class Network:
         dtype: str = "float64",
     ):
         if not isinstance(cell, Cell):
-            raise TypeError(f"cell must be a gradtheory Cell (see gt.cells), got {type(cell).__name__}")
+            raise TypeError(
+                f"cell must be a gradtheory Cell (see gt.cells), got {type(cell).__name__}"
+            )
         self.cell = cell
         self.program = load_program(cell)
         self.dtype = _checks.dtype(dtype)
@@ -85,11 +87,15 @@ class Network:
                 raise ValueError("steps is the depth of an untied network: pass tied=False with it")
             self.steps = None
         else:
-            self.steps = _checks.positive_int(steps, "steps (the depth L, required with tied=False)")
+            self.steps = _checks.positive_int(
+                steps, "steps (the depth L, required with tied=False)"
+            )
         if cell.scalar_block:
             for given, what, size in ((n_in, "n_in", len(cell.inputs)), (n_hidden, "n_hidden", 1)):
                 if given is not None and given != size:
-                    raise ValueError(f"{what} of a custom map comes from the cell ({size}); got {given}")
+                    raise ValueError(
+                        f"{what} of a custom map comes from the cell ({size}); got {given}"
+                    )
             self.n_in, self.n_hidden = len(cell.inputs), 1
         else:
             self.n_hidden = _checks.positive_int(n_hidden, "n_hidden")
@@ -105,14 +111,27 @@ class Network:
         self.seed = seed
         self.init_stats_ = {"init": self.init, "sigma_w2": self.gain**2, "sigma_b2": self.sigma_b2}
         self.plan = build_plan(self.program, self.n_hidden)
-        self._blocks = tuple((name, slice(j * self.n_hidden, (j + 1) * self.n_hidden))
-                             for j, name in enumerate(cell.state))
-        self.params = initial_params(cell, self.n_hidden, self.n_in, self.n_out,
-                                     None if self.tied else self.steps, self.init, self.gain,
-                                     self.sigma_b2, np.random.default_rng(seed), self.dtype)
+        self._blocks = tuple(
+            (name, slice(j * self.n_hidden, (j + 1) * self.n_hidden))
+            for j, name in enumerate(cell.state)
+        )
+        self.params = initial_params(
+            cell,
+            self.n_hidden,
+            self.n_in,
+            self.n_out,
+            None if self.tied else self.steps,
+            self.init,
+            self.gain,
+            self.sigma_b2,
+            np.random.default_rng(seed),
+            self.dtype,
+        )
         if params is not None:
             if not isinstance(params, dict):
-                raise TypeError(f"params must be a dict of name -> value, got {type(params).__name__}")
+                raise TypeError(
+                    f"params must be a dict of name -> value, got {type(params).__name__}"
+                )
             self.set_params(params)
         missing = [k for k, v in self.params.items() if v is None]
         if missing:
@@ -133,13 +152,17 @@ class Network:
         shapes = self.param_shapes
         for name, value in values.items():
             if name not in shapes:
-                raise ValueError(f"params has unknown name {name!r}; this network has {sorted(shapes)}")
+                raise ValueError(
+                    f"params has unknown name {name!r}; this network has {sorted(shapes)}"
+                )
             array = _checks.array(value, f"params[{name!r}]", self.dtype)
             if array.shape != shapes[name]:
                 if array.ndim == 0 and not self.tied and len(shapes[name]) == 1:
                     array = np.full(shapes[name], array, dtype=self.dtype)
                 else:
-                    raise ValueError(f"params[{name!r}] must have shape {shapes[name]}, got {array.shape}")
+                    raise ValueError(
+                        f"params[{name!r}] must have shape {shapes[name]}, got {array.shape}"
+                    )
             self.params[name] = np.array(array, dtype=self.dtype, copy=True)
 
     def layer_params(self, layer: int = 0) -> dict:
@@ -156,7 +179,7 @@ class Network:
         return clone
 
     def to_torch(self, batch_first: bool | None = None):
-        """The equivalent ``torch.nn.RNN`` / ``LSTM`` / ``GRU``; see :func:`~.torch_interop.to_torch`."""
+        """The equivalent torch.nn.RNN, LSTM or GRU (see :func:`.torch_interop.to_torch`)."""
         from .torch_interop import to_torch
 
         return to_torch(self, batch_first=batch_first)
@@ -170,8 +193,9 @@ class Network:
         if h0.ndim == 1:
             h0 = np.broadcast_to(h0, (batch, h0.shape[0]))
         if h0.shape != (batch, self.n_state):
-            raise ValueError(f"h0 must have shape ({batch}, {self.n_state}) or ({self.n_state},), "
-                             f"got {h0.shape}")
+            raise ValueError(
+                f"h0 must have shape ({batch}, {self.n_state}) or ({self.n_state},), got {h0.shape}"
+            )
         return np.array(h0, dtype=self.dtype)
 
     def prepare_inputs(self, x, steps: int | None = None, batch: int | None = None) -> np.ndarray:
@@ -191,10 +215,13 @@ class Network:
             padded[0] = x
             x = padded
         if x.ndim != 3 or x.shape[2] != self.n_in:
-            raise ValueError(f"x must have shape (T, B, n_in={self.n_in}) (time-major), got {x.shape}")
+            raise ValueError(
+                f"x must have shape (T, B, n_in={self.n_in}) (time-major), got {x.shape}"
+            )
         if not self.tied and x.shape[0] != self.steps:
-            raise ValueError(f"x of an untied network must have T = steps = {self.steps}, "
-                             f"got {x.shape[0]}")
+            raise ValueError(
+                f"x of an untied network must have T = steps = {self.steps}, got {x.shape[0]}"
+            )
         return x
 
     # -- forward ---------------------------------------------------------------------------
@@ -221,8 +248,14 @@ class Network:
         outputs = hidden[1:]
         if self.n_out:
             outputs = outputs @ self.params["W_out"].T + self.params["b_out"]
-        return Trajectory(states=states, hidden=hidden, outputs=outputs, inputs=x,
-                          tape=tape if record else [], input_terms=totals)
+        return Trajectory(
+            states=states,
+            hidden=hidden,
+            outputs=outputs,
+            inputs=x,
+            tape=tape if record else [],
+            input_terms=totals,
+        )
 
     def step(self, state, x=None, layer: int = 0) -> np.ndarray:
         """One step of the map: s_t (B, n_state) from s_{t-1} (B, n_state) and x_t (B, n_in)."""
@@ -265,5 +298,7 @@ class Network:
 
     def __repr__(self) -> str:
         kind = "tied" if self.tied else f"untied, L={self.steps}"
-        return (f"Network({self.cell.name}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
-                f"n_out={self.n_out}, {kind}, {np.dtype(self.dtype).name})")
+        return (
+            f"Network({self.cell.name}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
+            f"n_out={self.n_out}, {kind}, {np.dtype(self.dtype).name})"
+        )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 
@@ -218,8 +218,11 @@ def build_plan(program: Program, n: int) -> Plan:
             state_terms = tuple((w, s) for w, s in op.terms if s not in program.inputs)
             input_terms = tuple((w, s) for w, s in op.terms if s in program.inputs)
             single = len(op.outputs) == 1
-            chunks = None if single else tuple(
-                (name, slice(j * n, (j + 1) * n)) for j, name in enumerate(op.outputs))
+            chunks = (
+                None
+                if single
+                else tuple((name, slice(j * n, (j + 1) * n)) for j, name in enumerate(op.outputs))
+            )
             for j, name in enumerate(op.outputs):
                 chunk_of[name] = (index, None if single else slice(j * n, (j + 1) * n))
             widths[index] = len(op.outputs) * n

@@ -31,7 +31,6 @@ def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
     """
     program, n = net.program, net.n_hidden
     params = net.layer_params(entry["layer"])
-    env = entry["env"]
     tangents = dict(net.split_state(np.swapaxes(tangent, 1, 2)))  # blocks as (B, k, size)
     tangents = {k: np.swapaxes(v, 1, 2) for k, v in tangents.items()}  # (B, size, k)
     kernel_number = 0
@@ -48,24 +47,33 @@ def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
         else:
             values = entry["partials"][kernel_number]
             kernel_number += 1
-            pairs = list(zip(op.partials, values)) + list(op.constants.items())
+            pairs = list(zip(op.partials, values, strict=True)) + list(op.constants.items())
             for out in op.outputs:
                 total = None
                 for (o, inp), value in pairs:
                     if o != out or inp not in tangents:
                         continue
                     factor = np.asarray(value)
-                    part = tangents[inp] if factor.ndim == 0 and factor == 1.0 else (
-                        factor[..., None] * tangents[inp] if factor.ndim else factor * tangents[inp])
+                    part = (
+                        tangents[inp]
+                        if factor.ndim == 0 and factor == 1.0
+                        else (
+                            factor[..., None] * tangents[inp]
+                            if factor.ndim
+                            else factor * tangents[inp]
+                        )
+                    )
                     total = part if total is None else total + part
                 if total is not None:
                     tangents[out] = total
     batch, _, k = tangent.shape
     blocks = []
-    for block, name in zip(program.state, program.next_state):
+    for block, name in zip(program.state, program.next_state, strict=True):
         value = tangents.get(name)
         shape = (batch, net.block_sizes[block], k)
-        blocks.append(np.zeros(shape, net.dtype) if value is None else np.broadcast_to(value, shape))
+        blocks.append(
+            np.zeros(shape, net.dtype) if value is None else np.broadcast_to(value, shape)
+        )
     return np.concatenate(blocks, axis=1)
 
 

@@ -63,21 +63,29 @@ def from_torch(module, *, dtype: str | None = None):
     if not isinstance(module, torch.nn.RNNBase) or module.mode not in _CELLS:
         raise TypeError(f"module must be a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
     if module.num_layers != 1:
-        raise ValueError(f"module has num_layers={module.num_layers}; only single-layer modules "
-                         f"map to one gradtheory cell (split it into one module per layer)")
+        raise ValueError(
+            f"module has num_layers={module.num_layers}; only single-layer modules "
+            f"map to one gradtheory cell (split it into one module per layer)"
+        )
     if module.bidirectional:
         raise ValueError("module is bidirectional; gradtheory cells run forward in time only")
     if getattr(module, "proj_size", 0):
-        raise ValueError(f"module has proj_size={module.proj_size}; LSTM projections have no "
-                         f"gradtheory counterpart")
+        raise ValueError(
+            f"module has proj_size={module.proj_size}; LSTM projections have no "
+            f"gradtheory counterpart"
+        )
     weight = module.weight_hh_l0
     if dtype is None:
         if weight.dtype not in (torch.float32, torch.float64):
             raise ValueError(f"module dtype {weight.dtype} is not float32 or float64; pass dtype=")
         dtype = "float64" if weight.dtype == torch.float64 else "float32"
     name = _CELLS[module.mode]
-    cell = {"elman-tanh": lambda: cells.elman("tanh"), "elman-relu": lambda: cells.elman("relu"),
-            "lstm": cells.lstm, "gru": cells.gru}[name]()
+    cell = {
+        "elman-tanh": lambda: cells.elman("tanh"),
+        "elman-relu": lambda: cells.elman("relu"),
+        "lstm": cells.lstm,
+        "gru": cells.gru,
+    }[name]()
 
     def value(tensor):
         return tensor.detach().cpu().double().numpy().copy()
@@ -91,8 +99,9 @@ def from_torch(module, *, dtype: str | None = None):
         params.update(b_x=b_ih, b_h=b_hh)
     else:
         params["b"] = b_ih + b_hh
-    net = Network(cell, n_in=module.input_size, n_hidden=n, params=params, init="torch",
-                  dtype=dtype)
+    net = Network(
+        cell, n_in=module.input_size, n_hidden=n, params=params, init="torch", dtype=dtype
+    )
     net.torch_batch_first_ = bool(module.batch_first)
     net.torch_bias_ = bool(module.bias)
     if name != "gru":
@@ -124,24 +133,39 @@ def to_torch(net, batch_first: bool | None = None):
     LSTM(2, 4, dtype=torch.float64)
     """
     torch = _torch()
-    kind = {"elman-tanh": "RNN_TANH", "elman-relu": "RNN_RELU", "irnn": "RNN_RELU",
-            "lstm": "LSTM", "gru": "GRU"}.get(net.cell.name)
+    kind = {
+        "elman-tanh": "RNN_TANH",
+        "elman-relu": "RNN_RELU",
+        "irnn": "RNN_RELU",
+        "lstm": "LSTM",
+        "gru": "GRU",
+    }.get(net.cell.name)
     if kind is None:
-        raise ValueError(f"net has cell {net.cell.name!r}; to_torch supports elman('tanh'), "
-                         f"elman('relu'), irnn(), lstm() and gru()")
+        raise ValueError(
+            f"net has cell {net.cell.name!r}; to_torch supports elman('tanh'), "
+            f"elman('relu'), irnn(), lstm() and gru()"
+        )
     if not net.tied:
         raise ValueError("net is untied (a depth network); PyTorch's recurrent modules are tied")
     if net.n_out:
-        raise ValueError(f"net has a readout (n_out={net.n_out}) that torch.nn.{kind[:4]} lacks; "
-                         f"build the network without n_out and use torch.nn.Linear")
+        raise ValueError(
+            f"net has a readout (n_out={net.n_out}) that torch.nn.{kind[:4]} lacks; "
+            f"build the network without n_out and use torch.nn.Linear"
+        )
     if batch_first is None:
         batch_first = getattr(net, "torch_batch_first_", False)
     p = net.params
     biases = [p["b_x"], p["b_h"]] if kind == "GRU" else [p["b"]]
     bias = not (getattr(net, "torch_bias_", True) is False and not any(np.any(b) for b in biases))
     dtype = torch.float64 if np.dtype(net.dtype) == np.float64 else torch.float32
-    options = dict(input_size=net.n_in, hidden_size=net.n_hidden, num_layers=1, bias=bias,
-                   batch_first=bool(batch_first), dtype=dtype)
+    options = dict(
+        input_size=net.n_in,
+        hidden_size=net.n_hidden,
+        num_layers=1,
+        bias=bias,
+        batch_first=bool(batch_first),
+        dtype=dtype,
+    )
     if kind.startswith("RNN"):
         module = torch.nn.RNN(nonlinearity=kind[4:].lower(), **options)
     else:

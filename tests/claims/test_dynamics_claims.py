@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradtheory.claims import chain_rule, loss_cliff, lyapunov_gain, mean_field_phase
+from gradtheory.analysis.fixed_points import fixed_points
+from gradtheory.claims import (
+    basins_gradient,
+    chain_rule,
+    logistic_map,
+    loss_cliff,
+    lyapunov_gain,
+    mean_field_phase,
+    single_unit_bifurcation,
+)
 
 
 def test_mean_field_phase_sign_follows_chi1():
@@ -56,3 +65,38 @@ def test_lyapunov_sign_changes_with_gain():
     assert low["lyapunov"] < -0.3 and high["lyapunov"] > 0.05
     assert abs(low["bptt"] - low["lyapunov"]) < 0.03
     assert abs(high["bptt"] - high["lyapunov"]) < 0.03
+
+
+def test_logistic_map_four_cycle_and_chaos():
+    """Lecture notes 001: 3.5 x (1 - x) converges to an attracting 4-cycle (0.3828, 0.5009,
+    0.8269, 0.8750); at r = 4 the finite-time Lyapunov exponent is ln 2 (within 0.05)."""
+    x, logs = logistic_map.orbits(np.array([3.5, 4.0]), 3000)
+    cycle = logistic_map.find_cycle(x[:, 0])
+    np.testing.assert_allclose(cycle, [0.38282, 0.50088, 0.82694, 0.87500], atol=1e-4)
+    assert logs[500:, 0].mean() < -0.5
+    assert abs(logs[500:, 1].mean() - np.log(2)) < 0.05
+
+
+def test_single_unit_hysteresis_and_gradient_peak():
+    """Pascanu et al. 2013, Sec. 2.2: with w = 5 the slow sweep jumps at b = +-b_c (3.029) and
+    dh_T/db near b_c exceeds its value deep inside the bistable window by > 1e3."""
+    net = single_unit_bifurcation.unit()
+    grid = np.linspace(-5, 5, 201)
+    up = single_unit_bifurcation.sweep(net, grid, 60, -1.0)
+    down = single_unit_bifurcation.sweep(net, grid[::-1], 60, 1.0)[::-1]
+    assert abs(grid[np.argmax(up > 0)] - 3.029) < 0.1
+    assert abs(grid[np.flatnonzero(down < 0)[-1]] + 3.029) < 0.1
+    grad = single_unit_bifurcation.gradient_at(net, np.array([-1.0, 3.0]), 60, -1.0)
+    assert abs(grad[1]) > 1e3 * abs(grad[0])
+
+
+def test_basins_gradient_boundary_much_larger():
+    """Lecture notes 001: ||dh_T/dh_0|| is orders of magnitude larger on basin boundaries than
+    inside basins (median over a coarse grid, > 1e3)."""
+    net = basins_gradient.two_unit()
+    fps = fixed_points(net, progress=False)
+    attractors = fps.points[fps.stable]
+    assert len(attractors) == 4
+    m = basins_gradient.basin_map(net, np.linspace(-1.5, 1.5, 61), 30, attractors)
+    inside = m["distance"] > 3
+    assert np.median(m["log_grad"][m["edge"]]) > np.median(m["log_grad"][inside]) + 3

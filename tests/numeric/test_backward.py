@@ -25,8 +25,13 @@ def _sig(a):
     return 1.0 / (1.0 + anp.exp(-a))
 
 
-ACT = {"tanh": anp.tanh, "sigmoid": _sig, "relu": lambda a: anp.maximum(a, 0.0),
-       "linear": lambda a: a, "hardtanh": lambda a: anp.clip(a, -1.0, 1.0)}
+ACT = {
+    "tanh": anp.tanh,
+    "sigmoid": _sig,
+    "relu": lambda a: anp.maximum(a, 0.0),
+    "linear": lambda a: a,
+    "hardtanh": lambda a: anp.clip(a, -1.0, 1.0),
+}
 
 
 def ref_step(kind, act, p, s, x):
@@ -37,18 +42,25 @@ def ref_step(kind, act, p, s, x):
     if kind == "lstm":  # torch.nn.LSTM, gate rows i, f, g, o
         h, c = s[:, :n], s[:, n:]
         a = anp.dot(h, p["W"].T) + anp.dot(x, p["U"].T) + p["b"]
-        i, f, g, o = _sig(a[:, :n]), _sig(a[:, n:2 * n]), anp.tanh(a[:, 2 * n:3 * n]), _sig(a[:, 3 * n:])
+        i, f, g, o = (
+            _sig(a[:, :n]),
+            _sig(a[:, n : 2 * n]),
+            anp.tanh(a[:, 2 * n : 3 * n]),
+            _sig(a[:, 3 * n :]),
+        )
         c2 = f * c + i * g
         return anp.concatenate([o * anp.tanh(c2), c2], axis=1)
     if kind == "gru":  # torch.nn.GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
         gx = anp.dot(x, p["U"].T) + p["b_x"]
         gh = anp.dot(s, p["W"].T) + p["b_h"]
         r = _sig(gx[:, :n] + gh[:, :n])
-        z = _sig(gx[:, n:2 * n] + gh[:, n:2 * n])
-        m = anp.tanh(gx[:, 2 * n:] + r * gh[:, 2 * n:])
+        z = _sig(gx[:, n : 2 * n] + gh[:, n : 2 * n])
+        m = anp.tanh(gx[:, 2 * n :] + r * gh[:, 2 * n :])
         return (1 - z) * m + z * s
     if kind == "residual":  # h + W2 phi(W1 h + U x + b1) (He et al. 2015)
-        return s + anp.dot(ACT[act](anp.dot(s, p["W1"].T) + anp.dot(x, p["U"].T) + p["b1"]), p["W2"].T)
+        return s + anp.dot(
+            ACT[act](anp.dot(s, p["W1"].T) + anp.dot(x, p["U"].T) + p["b1"]), p["W2"].T
+        )
     if kind == "highway":  # (1 - T) h + T H (Srivastava et al. 2015); W stacks rows (H, T)
         a = anp.dot(s, p["W"].T) + anp.dot(x, p["U"].T) + p["b"]
         big_h, gate = ACT[act](a[:, :n]), _sig(a[:, n:])
@@ -84,10 +96,16 @@ CELLS = {
     "gru": (gt.cells.gru, ("gru", None)),
     "residual-tanh": (lambda: gt.cells.residual("tanh"), ("residual", "tanh")),
     "highway-tanh": (lambda: gt.cells.highway("tanh"), ("highway", "tanh")),
-    "logistic": (lambda: gt.cells.custom("r*h*(1 - h)", state="h", params={"r": 3.7}),
-                 ("logistic", None)),
-    "henon": (lambda: gt.cells.custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"],
-                                      params={"a": 1.4, "b": 0.3}), ("henon", None)),
+    "logistic": (
+        lambda: gt.cells.custom("r*h*(1 - h)", state="h", params={"r": 3.7}),
+        ("logistic", None),
+    ),
+    "henon": (
+        lambda: gt.cells.custom(
+            ["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3}
+        ),
+        ("henon", None),
+    ),
 }
 SMOOTH = ["elman-tanh", "elman-sigmoid", "elman-linear", "lstm", "gru"]
 
@@ -98,9 +116,18 @@ def make(name, n, batch, steps, tied, readout, seed=0, dtype="float64"):
     cell = factory()
     custom = cell.scalar_block
     rng = np.random.default_rng(seed)
-    net = gt.Network(cell, n_in=None if custom else 2, n_hidden=None if custom else n,
-                     n_out=(2 if readout else None), steps=None if tied else steps, tied=tied,
-                     seed=seed, init="gaussian" if not custom else None, gain=0.9, dtype=dtype)
+    net = gt.Network(
+        cell,
+        n_in=None if custom else 2,
+        n_hidden=None if custom else n,
+        n_out=(2 if readout else None),
+        steps=None if tied else steps,
+        tied=tied,
+        seed=seed,
+        init="gaussian" if not custom else None,
+        gain=0.9,
+        dtype=dtype,
+    )
     for key, value in net.params.items():  # random biases too, so no gradient is trivially 0
         if not custom:
             net.params[key] = (value + 0.2 * rng.normal(size=value.shape)).astype(net.dtype)
@@ -117,12 +144,12 @@ def reference_gradients(net, case, x, h0, w):
     names = sorted(net.params)
 
     def loss(values, xs):
-        params = dict(zip(names, values))
+        params = dict(zip(names, values, strict=True))
         return anp.sum(ref_outputs(case, params, xs, h0, net.tied, net.n_hidden) * w)
 
     values = [np.asarray(net.params[k], dtype=np.float64) for k in names]
     g_params, g_x = autograd.grad(loss, argnum=(0, 1))(values, x)
-    return dict(zip(names, g_params)), g_x
+    return dict(zip(names, g_params, strict=True)), g_x
 
 
 def close(a, b, rtol, atol_frac=1e-12):
@@ -142,7 +169,9 @@ def run(net, x, h0, w):
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("name", list(CELLS))
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(n=st.integers(1, 5), batch=st.integers(1, 3), steps=st.integers(1, 6), seed=st.integers(0, 99))
+@given(
+    n=st.integers(1, 5), batch=st.integers(1, 3), steps=st.integers(1, 6), seed=st.integers(0, 99)
+)
 def test_gradients_match_autograd(name, tied, readout, n, batch, steps, seed):
     """Outputs, dL/dtheta and dL/dx equal autograd's derivatives of the textbook/PyTorch
     equations of each cell (reference above) to rtol 1e-10 in float64."""
@@ -245,6 +274,7 @@ def test_step_jacobian_matches_autograd_and_differences(name, tied):
         layer = {k: np.asarray(v if net.tied else v[t]) for k, v in net.params.items()}
         layer["n"] = n
         for b in range(x.shape[1]):
+
             def one(s, b=b, t=t, layer=layer):
                 return ref_step(case[0], case[1], layer, s[None, :], x[t, b : b + 1])[0]
 

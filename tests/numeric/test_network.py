@@ -11,8 +11,13 @@ import gradtheory as gt
 
 
 def _linear(gain, n=3, dtype="float64"):
-    return gt.Network(gt.cells.elman("linear"), n_in=1, n_hidden=n, dtype=dtype,
-                      params={"W": gain * np.eye(n), "U": np.zeros((n, 1)), "b": np.zeros(n)})
+    return gt.Network(
+        gt.cells.elman("linear"),
+        n_in=1,
+        n_hidden=n,
+        dtype=dtype,
+        params={"W": gain * np.eye(n), "U": np.zeros((n, 1)), "b": np.zeros(n)},
+    )
 
 
 @pytest.mark.parametrize("gain", [3.0, 0.3])
@@ -49,7 +54,9 @@ def test_log_norms_with_loss_at_every_step_stay_exact():
     g = np.tile(np.array([[[0.6, -0.8]]]), (steps, 1, 1))  # ||g|| = 1
     grads = net.backward(traj, g)
     t = np.arange(1, steps + 1)
-    expected = (steps - t + 1) * math.log(3.0) + np.log1p(-(3.0 ** -(steps - t + 1.0))) - math.log(2)
+    expected = (
+        (steps - t + 1) * math.log(3.0) + np.log1p(-(3.0 ** -(steps - t + 1.0))) - math.log(2)
+    )
     np.testing.assert_allclose(grads.adjoint_log_norms[1:, 0], expected, rtol=1e-9, atol=1e-12)
 
 
@@ -68,7 +75,9 @@ def test_float32_agrees_with_float64():
         np.testing.assert_allclose(t32.outputs, t64.outputs, atol=1e-5)
         for key, value in g64.params.items():
             assert g32.params[key].dtype == np.float32
-            np.testing.assert_allclose(g32.params[key], value, atol=1e-5 * max(1, np.abs(value).max()))
+            np.testing.assert_allclose(
+                g32.params[key], value, atol=1e-5 * max(1, np.abs(value).max())
+            )
         np.testing.assert_allclose(g32.adjoint_log_norms, g64.adjoint_log_norms, atol=1e-5)
 
 
@@ -90,15 +99,18 @@ def net():
     return gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3)
 
 
-@pytest.mark.parametrize("x, error, words", [
-    (np.zeros((4, 2, 3)), ValueError, "n_in=2"),
-    (np.zeros((4, 2)), ValueError, "(T, B, n_in=2)"),
-    (np.zeros((1, 4, 2, 2)), ValueError, "(T, B, n_in=2)"),
-    (np.full((4, 2, 2), np.nan), ValueError, "x contains NaN"),
-    (np.zeros((4, 2, 2), dtype=int), TypeError, "x must be a floating-point array"),
-    (np.zeros((4, 2, 2), dtype=complex), TypeError, "x must be a real numeric array"),
-    (np.array([["a", "b"]]), TypeError, "x must be a real numeric array"),
-])
+@pytest.mark.parametrize(
+    "x, error, words",
+    [
+        (np.zeros((4, 2, 3)), ValueError, "n_in=2"),
+        (np.zeros((4, 2)), ValueError, "(T, B, n_in=2)"),
+        (np.zeros((1, 4, 2, 2)), ValueError, "(T, B, n_in=2)"),
+        (np.full((4, 2, 2), np.nan), ValueError, "x contains NaN"),
+        (np.zeros((4, 2, 2), dtype=int), TypeError, "x must be a floating-point array"),
+        (np.zeros((4, 2, 2), dtype=complex), TypeError, "x must be a real numeric array"),
+        (np.array([["a", "b"]]), TypeError, "x must be a real numeric array"),
+    ],
+)
 def test_bad_x_is_refused_by_name(net, x, error, words):
     """Wrong width, wrong ndim, NaN, integer, complex or text x raise and name the argument."""
     with pytest.raises(error) as info:
@@ -109,11 +121,13 @@ def test_bad_x_is_refused_by_name(net, x, error, words):
 def test_bad_params_are_refused_by_name(net):
     """NaN in a parameter (set or edited in place), unknown names and wrong shapes are refused."""
     with pytest.raises(ValueError, match=r"params\['W'\] contains NaN"):
-        gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.full((3, 3), np.nan)})
+        gt.Network(
+            gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.full((3, 3), np.nan)}
+        )
     net.params["b"][0] = np.inf
     with pytest.raises(ValueError, match=r"params\['b'\] contains NaN or Inf"):
         net.forward(np.zeros((2, 1, 2)))
-    with pytest.raises(ValueError, match="unknown name 'V'.*'U', 'W', 'b'"):
+    with pytest.raises(ValueError, match=r"unknown name 'V'.*'U', 'W', 'b'"):
         gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"V": np.eye(3)})
     with pytest.raises(ValueError, match=r"params\['W'\] must have shape \(3, 3\), got \(2, 2\)"):
         gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.eye(2)})
@@ -124,13 +138,13 @@ def test_bad_params_are_refused_by_name(net):
 def test_other_bad_arguments_are_refused_by_name():
     """Unknown init, missing custom parameters, steps with tied=True, bad sizes, h0 and dtype."""
     elman = gt.cells.elman("tanh")
-    with pytest.raises(ValueError, match="init must be one of .*'gaussian'.*got 'xavier'"):
+    with pytest.raises(ValueError, match=r"init must be one of .*'gaussian'.*got 'xavier'"):
         gt.Network(elman, n_in=1, n_hidden=2, init="xavier")
     with pytest.raises(ValueError, match=r"params must give values for \['r'\]"):
         gt.Network(gt.cells.custom("r*h*(1 - h)", state="h", params=["r"]))
     with pytest.raises(ValueError, match="steps is the depth of an untied network"):
         gt.Network(elman, n_in=1, n_hidden=2, steps=3)
-    with pytest.raises(ValueError, match="steps .* must be a positive integer"):
+    with pytest.raises(ValueError, match=r"steps .* must be a positive integer"):
         gt.Network(elman, n_in=1, n_hidden=2, tied=False)
     with pytest.raises(ValueError, match="n_hidden must be a positive integer, got 0"):
         gt.Network(elman, n_in=1, n_hidden=0)
@@ -142,7 +156,7 @@ def test_other_bad_arguments_are_refused_by_name():
     with pytest.raises(ValueError, match=r"h0 must have shape \(3, 2\) or \(2,\)"):
         net.forward(np.zeros((4, 3, 1)), h0=np.zeros((3, 5)))
     traj = net.forward(np.zeros((4, 3, 1)))
-    with pytest.raises(ValueError, match="grad_outputs must have the shape of traj.outputs"):
+    with pytest.raises(ValueError, match=r"grad_outputs must have the shape of traj\.outputs"):
         net.backward(traj, np.zeros((4, 3, 5)))
     with pytest.raises(ValueError, match="traj has no tape"):
         net.backward(net.forward(np.zeros((4, 3, 1)), record=False), np.zeros((4, 3, 2)))
@@ -163,8 +177,9 @@ def test_seeds_are_reproducible():
 def test_untied_input_enters_at_first_layer_only():
     """A depth network given x (B, n_in) uses it at layer 1 only: s_1 = phi(U_1 x + b_1) from
     s_0 = 0, s_l = phi(W_l s_{l-1} + b_l) after (DESIGN.md, depth chains)."""
-    net = gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, steps=4, tied=False,
-                     sigma_b2=0.1, seed=1)
+    net = gt.Network(
+        gt.cells.elman("tanh"), n_in=2, n_hidden=3, steps=4, tied=False, sigma_b2=0.1, seed=1
+    )
     x = np.random.default_rng(0).normal(size=(5, 2))
     traj = net.forward(x)
     p = net.params
@@ -185,11 +200,16 @@ def test_record_false_step_and_tape_slices_are_consistent():
     np.testing.assert_allclose(net.step(traj.states[2], x[2]), traj.states[3], rtol=1e-15)
     window = traj.tape[2:5]
     assert len(window) == 3
-    for a, b in zip(window[1]["partials"][0], traj.tape[3]["partials"][0]):
+    for a, b in zip(window[1]["partials"][0], traj.tape[3]["partials"][0], strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(window[-1]["env"]["c"], traj.states[4][:, 3:])
-    part = gt.Trajectory(states=traj.states[2:6], hidden=traj.hidden[2:6],
-                         outputs=traj.outputs[2:5], inputs=traj.inputs[2:5], tape=window)
+    part = gt.Trajectory(
+        states=traj.states[2:6],
+        hidden=traj.hidden[2:6],
+        outputs=traj.outputs[2:5],
+        inputs=traj.inputs[2:5],
+        tape=window,
+    )
     w = np.ones((3, 2, 3))
     direct = net.backward(net.forward(x[2:5], h0=traj.states[2]), w)
     sliced = net.backward(part, w)
@@ -206,3 +226,35 @@ def test_custom_map_orbit_matches_iteration():
         h = 3.5 * h * (1 - h)
         expected.append(h)
     np.testing.assert_allclose(traj.states[:, 0, 0], expected, rtol=1e-12)
+
+
+def test_reused_work_arrays_never_overwrite_live_results():
+    """The executor reuses its large work arrays only when nothing refers to them: results kept
+    from an earlier pass (a trajectory, a view of its outputs, gradients, partials) survive
+    later passes unchanged, and dropped ones are recycled."""
+    net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, seed=1)
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 5, 3, 2))
+    w = rng.normal(size=(5, 3, 4))
+    traj1 = net.forward(x1)
+    grads1 = net.backward(traj1, w)
+    outputs_only = net.forward(x1 + 1).outputs  # a view: keeps its base array alive
+    saved = (
+        traj1.states.copy(),
+        traj1.tape[2]["partials"][0][0].copy(),
+        grads1.params["W"].copy(),
+        grads1.adjoint_log_norms.copy(),
+        outputs_only.copy(),
+    )
+    for _ in range(3):
+        traj2 = net.forward(x2)
+        net.backward(traj2, w)
+    np.testing.assert_array_equal(traj1.states, saved[0])
+    np.testing.assert_array_equal(traj1.tape[2]["partials"][0][0], saved[1])
+    np.testing.assert_array_equal(grads1.params["W"], saved[2])
+    np.testing.assert_array_equal(grads1.adjoint_log_norms, saved[3])
+    np.testing.assert_array_equal(outputs_only, saved[4])
+    if gt.numeric._execute.Pool.enabled:
+        states_id = id(traj2.states)
+        del traj2
+        assert id(net.forward(x2).states) == states_id  # recycled once free

@@ -1,4 +1,4 @@
-"""The kernel cache: generated once, reloaded without SymPy, repaired when corrupt, written atomically."""
+"""The kernel cache: made once, reloaded without SymPy, repaired if corrupt, written atomically."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def test_second_load_reads_disk_without_sympy(cache, monkeypatch):
     second = program.load_program(cell)
     assert second is not first
     args = [np.linspace(-2, 2, 7) + k for k in range(5)]
-    for a, b in zip(first.ops[1].with_partials(*args), second.ops[1].with_partials(*args)):
+    for a, b in zip(
+        first.ops[1].with_partials(*args), second.ops[1].with_partials(*args), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     # and a network built now runs without SymPy too
     net = gt.Network(cell, n_in=1, n_hidden=2)
@@ -106,9 +108,10 @@ def test_plan_lays_out_chunks_and_partials():
     """build_plan: LSTM's affine op has width 4n and its kernel's partials map to gate chunks."""
     plan = program.build_plan(program.load_program(gt.cells.lstm()), 3)
     assert plan.widths == {0: 12}
-    kind, index, state_terms, input_terms, bias, chunks = plan.forward[0]
+    _, _, state_terms, input_terms, bias, chunks = plan.forward[0]
     assert (state_terms, input_terms, bias) == ((("W", "h"),), (("U", "x"),), "b")
     assert [c[0] for c in chunks] == ["a_i", "a_f", "a_g", "a_o"]
     pairs = plan.reverse[0][2]
     assert {(p[0], p[1]) for p in pairs if p[4] == program.TO_AFFINE} == {
-        (o, f"a_{g}") for o in ("c_new", "h_new") for g in "ifg"} | {("h_new", "a_o")}
+        (o, f"a_{g}") for o in ("c_new", "h_new") for g in "ifg"
+    } | {("h_new", "a_o")}

@@ -31,10 +31,7 @@ def _torch_run(module, x, state, w):
     """Outputs and parameter gradients of loss = sum(outputs * w) in PyTorch (time-major x)."""
     n = module.hidden_size
     xt = torch.tensor(x, requires_grad=True)
-    if module.batch_first:
-        xt_in = xt.transpose(0, 1)
-    else:
-        xt_in = xt
+    xt_in = xt.transpose(0, 1) if module.batch_first else xt
     h0 = torch.tensor(state[None, :, :n])
     hx = (h0, torch.tensor(state[None, :, n:])) if isinstance(module, torch.nn.LSTM) else h0
     module.zero_grad()
@@ -92,8 +89,9 @@ def test_round_trip_reproduces_parameters(kind, bias, batch_first):
     ours = dict(back.named_parameters())
     assert set(ours) == set(theirs)
     for name, value in theirs.items():
-        np.testing.assert_allclose(ours[name].detach().numpy(), value.detach().numpy(),
-                                   rtol=1e-15, atol=1e-16)
+        np.testing.assert_allclose(
+            ours[name].detach().numpy(), value.detach().numpy(), rtol=1e-15, atol=1e-16
+        )
 
 
 def test_to_torch_of_native_network_matches_outputs():
@@ -115,7 +113,7 @@ def test_unsupported_modules_and_networks_are_refused():
         from_torch(torch.nn.RNN(2, 3, bidirectional=True))
     with pytest.raises(ValueError, match="proj_size=2"):
         from_torch(torch.nn.LSTM(2, 3, proj_size=2))
-    with pytest.raises(TypeError, match="torch.nn.RNN, LSTM or GRU"):
+    with pytest.raises(TypeError, match=r"torch\.nn\.RNN, LSTM or GRU"):
         from_torch(torch.nn.Linear(2, 3))
     with pytest.raises(ValueError, match="highway"):
         to_torch(gt.Network(gt.cells.highway(), n_in=1, n_hidden=2))

@@ -1,0 +1,209 @@
+"""Basins of attraction of a two-unit RNN and the gradient ||dh_T/dh_0|| over them.
+
+Lecture notes 001 (after Hinton): view the RNN h -> tanh(W h + b) as a dynamical system with
+several attractors. Inside a basin a small change of h_0 ends at the same attractor, so the
+Jacobian dh_T/dh_0 (a product of T contracting step Jacobians) vanishes; on the boundary
+between basins (the stable manifolds of saddle points) a small change moves the end point to a
+different attractor, and the gradient is large. The figure colours every initial state by the
+attractor it reaches and overlays log10 ||dh_T/dh_0|| (spectral norm of the product of the
+executor's step Jacobians).
+"""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import numpy as np
+from scipy import ndimage
+from threadpoolctl import threadpool_limits
+
+from ..analysis.fixed_points import fixed_points
+from ..cells import elman
+from ..figures import PALETTE, new_figure
+from ..numeric.network import Network
+from ..numeric.tangent import step_jacobian
+from ._registry import ClaimResult, claim
+
+W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
+B = [0.0, 0.0]
+
+
+def two_unit(weights=W, bias=B) -> Network:
+    """The autonomous two-unit tanh RNN h -> tanh(W h + b)."""
+    return Network(
+        elman("tanh"), n_in=1, n_hidden=2, params={"W": weights, "U": [[0.0], [0.0]], "b": bias}
+    )
+
+
+def basin_map(net: Network, grid: np.ndarray, steps: int, attractors: np.ndarray) -> dict:
+    """Final attractor and log10 ||dh_T/dh_0||_2 for every initial state on ``grid`` x ``grid``.
+
+    Returns
+    -------
+    dict
+        ``label`` (n, n) index of the nearest attractor to h_T (rows: h_2, columns: h_1),
+        ``log_grad`` (n, n), ``edge`` (n, n) bool: a neighbouring cell has another label,
+        ``distance`` (n, n) grid cells to the nearest edge cell.
+    """
+    n = grid.size
+    h0 = np.stack(np.meshgrid(grid, grid, indexing="xy"), axis=-1).reshape(-1, 2)
+    traj = net.forward(np.zeros((steps, h0.shape[0], 1)), h0=h0)
+    jac = np.broadcast_to(np.eye(2), (h0.shape[0], 2, 2)).copy()
+    for entry in traj.tape:
+        jac = step_jacobian(net, entry) @ jac
+    with np.errstate(divide="ignore"):
+        log_grad = np.log10(np.linalg.norm(jac, ord=2, axis=(1, 2))).reshape(n, n)
+    d2 = ((traj.states[-1][:, None, :] - attractors[None]) ** 2).sum(-1)
+    label = np.argmin(d2, axis=1).reshape(n, n)
+    edge = np.zeros((n, n), bool)
+    for axis in (0, 1):
+        diff = np.diff(label, axis=axis) != 0
+        lo = [slice(None)] * 2
+        hi = [slice(None)] * 2
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        edge[tuple(lo)] |= diff
+        edge[tuple(hi)] |= diff
+    distance = ndimage.distance_transform_edt(~edge)
+    return {
+        "label": label,
+        "log_grad": log_grad,
+        "edge": edge,
+        "distance": distance,
+        "end_distance": float(np.sqrt(d2.min(axis=1)).max()),
+    }
+
+
+@claim(
+    "basins_gradient",
+    "Gradients vanish inside basins of attraction and explode on their boundaries",
+    "lecture notes 001 (after Hinton); Pascanu, Mikolov and Bengio 2013, Sec. 2.2",
+    "For an RNN with several attractors, ||dh_T/dh_0|| is tiny for initial states inside a "
+    "basin and large on the boundaries between basins.",
+    ci=True,
+)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    n, steps = (121, 30) if quick else (401, 30)
+    inside_cells = 4 if quick else 12  # "inside": this many grid cells from any boundary
+    net = two_unit()
+    fps = fixed_points(net, progress=False, seed=seed)
+    attractors = fps.points[fps.stable]
+    saddles = fps.points[[k == "saddle" for k in fps.kind]]
+    grid = np.linspace(-1.5, 1.5, n)
+    with threadpool_limits(1):
+        m = basin_map(net, grid, steps, attractors)
+    inside = m["distance"] > inside_cells
+    med_edge = float(np.median(m["log_grad"][m["edge"]]))
+    med_in = float(np.median(m["log_grad"][inside]))
+
+    fig, (ax0, ax1, ax2) = new_figure(
+        1, 3, width=16.5, height=5.4, gridspec_kw={"width_ratios": [1, 1.2, 0.85]}
+    )
+    extent = (grid[0], grid[-1], grid[0], grid[-1])
+    colors = ["#CFE3F2", "#FBE3B5", "#C7EBDD", "#F6CFC0"][: len(attractors)]
+    ax0.imshow(
+        m["label"],
+        origin="lower",
+        extent=extent,
+        interpolation="nearest",
+        cmap=mcolors.ListedColormap(colors),
+        vmin=-0.5,
+        vmax=len(colors) - 0.5,
+    )
+    ax0.set_title(f"basins of attraction ({len(attractors)} attractors)")
+    lo, hi = np.percentile(m["log_grad"], [1, 99.8])
+    image = ax1.imshow(
+        m["log_grad"],
+        origin="lower",
+        extent=extent,
+        cmap="magma",
+        interpolation="nearest",
+        vmin=lo,
+        vmax=hi,
+    )
+    fig.colorbar(image, ax=ax1, extend="both", label=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
+    ax1.set_title(rf"gradient after $T$ = {steps} steps")
+    ax0.contour(
+        grid,
+        grid,
+        m["label"],
+        levels=np.arange(len(attractors)) + 0.5,
+        colors="black",
+        linewidths=1.0,
+    )
+    for ax in (ax0, ax1):
+        ax.plot(
+            attractors[:, 0],
+            attractors[:, 1],
+            "*",
+            color=PALETTE[2],
+            mec="black",
+            ms=16,
+            label="stable fixed point",
+        )
+        ax.plot(
+            saddles[:, 0], saddles[:, 1], "X", color=PALETTE[3], mec="black", ms=11, label="saddle"
+        )
+        ax.set_xlabel("$h_{0,1}$")
+        ax.set_ylabel("$h_{0,2}$")
+        ax.grid(False)
+    ax0.legend(loc="upper left", fontsize=10, framealpha=0.95)
+    bins = np.linspace(np.percentile(m["log_grad"], 0.5), m["log_grad"].max(), 40)
+    ax2.hist(
+        m["log_grad"][inside],
+        bins=bins,
+        density=True,
+        color=PALETTE[0],
+        alpha=0.6,
+        label=f"inside (> {inside_cells} cells from boundary)",
+    )
+    ax2.hist(
+        m["log_grad"][m["edge"]],
+        bins=bins,
+        density=True,
+        color=PALETTE[3],
+        alpha=0.6,
+        label="boundary cells",
+    )
+    for value, color in ((med_in, PALETTE[0]), (med_edge, PALETTE[3])):
+        ax2.axvline(value, color=color, ls="--", lw=2)
+    ax2.set_xlabel(r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
+    ax2.set_ylabel("density")
+    ax2.set_title("medians dashed")
+    ax2.legend(loc="upper right", fontsize=9.5)
+    fig.suptitle(
+        rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, "
+        rf"$b$ = {tuple(B)}",
+        fontsize=13,
+    )
+
+    rows = [
+        {
+            "quantity": "median log10 ||dh_T/dh_0||: boundary cells vs inside basins",
+            "predicted": "boundary >> inside",
+            "measured": f"{med_edge:.2f} vs {med_in:.2f}",
+            "agrees": bool(med_edge > med_in + 3),
+        },
+        {
+            "quantity": "saddles found (fixed_points) vs attractors - 1 (planar basins)",
+            "predicted": len(attractors) - 1,
+            "measured": len(saddles),
+            "agrees": len(saddles) >= len(attractors) - 1,
+        },
+    ]
+    numbers = {
+        "attractors": attractors.tolist(),
+        "saddles": saddles.tolist(),
+        "median log10 gradient on boundaries": med_edge,
+        "median log10 gradient inside basins": med_in,
+        "boundary / inside ratio (median)": float(10 ** (med_edge - med_in)),
+        "fraction of boundary cells": float(m["edge"].mean()),
+        "max distance of h_T from its attractor": m["end_distance"],
+    }
+    summary = (
+        f"{len(attractors)} attractors; the median ||dh_{steps}/dh_0|| is 10^{med_edge:.1f} on "
+        f"basin boundaries and 10^{med_in:.1f} inside basins (more than {inside_cells} "
+        f"cells from a boundary), a ratio of {numbers['boundary / inside ratio (median)']:.2g}."
+    )
+    settings = {"W": W, "b": B, "T": steps, "grid": [-1.5, 1.5, n], "inside_cells": inside_cells}
+    latex = r"\frac{\partial h_T}{\partial h_0} = \prod_{t=T}^{1} \mathrm{diag}(1 - h_t^2)\,W"
+    arrays = {"grid": grid, "label": m["label"], "log_grad": m["log_grad"]}
+    return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

@@ -1,0 +1,211 @@
+"""The logistic map x -> r x (1 - x): an attracting 4-cycle at r = 3.5, chaos at r = 4.
+
+Lecture notes 001 use f(x) = 3.5 x (1 - x) to show that iterating even a simple function is
+complicated. The fixed points are 0 (multiplier r) and 1 - 1/r (multiplier 2 - r), stable for
+1 < r < 3; beyond r = 3 period doubling leads to a 4-cycle at r = 3.5 and to chaos (r = 4:
+Lyapunov exponent ln 2). The Lyapunov exponent is the mean of ln|f'(x_t)| = ln|r (1 - 2 x_t)|
+along the orbit: the per-step growth of the derivative dx_T/dx_0, i.e. of the gradient through
+the iterated map. The orbit, its derivative and the exponents come from gradtheory's executor
+(``custom`` map, step Jacobians) and ``gradtheory.analysis.lyapunov``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.fixed_points import fixed_points
+from ..analysis.lyapunov import lyapunov
+from ..cells import custom
+from ..figures import PALETTE, new_figure
+from ..numeric.network import Network
+from ..numeric.tangent import step_jacobian
+from ._registry import ClaimResult, claim
+
+
+def logistic(r: float | None = None) -> Network:
+    """The logistic map as a network: r a parameter (given) or, if None, the input x_t = r."""
+    if r is None:
+        return Network(custom("r*h*(1 - h)", state="h", inputs="r"))
+    return Network(custom("r*h*(1 - h)", state="h", params={"r": float(r)}))
+
+
+def orbits(rs: np.ndarray, steps: int, x0: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Orbits x_t (steps + 1, n_r) for every r at once, and ln|f'(x_{t-1})| (steps, n_r)."""
+    net = logistic()
+    rs = np.asarray(rs, float)
+    traj = net.forward(np.repeat(rs[None, :, None], steps, axis=0), h0=np.full((rs.size, 1), x0))
+    with np.errstate(divide="ignore"):
+        logs = np.stack([np.log(np.abs(step_jacobian(net, e)[:, 0, 0])) for e in traj.tape])
+    return traj.states[:, :, 0], logs
+
+
+def find_cycle(x: np.ndarray, max_period: int = 64, tol: float = 1e-9) -> np.ndarray:
+    """The smallest period p whose last points repeat within ``tol``; the p sorted points."""
+    for p in range(1, max_period + 1):
+        if np.all(np.abs(x[-p:] - x[-2 * p : -p]) < tol):
+            return np.sort(x[-p:])
+    return np.array([])
+
+
+@claim(
+    "logistic_map",
+    "Logistic map 3.5 x (1 - x): a 4-cycle, period doubling, chaos",
+    "lecture notes 001 (iterated functions); May 1976",
+    "Iterating f(x) = 3.5 x (1 - x) converges to an attracting 4-cycle (negative Lyapunov "
+    "exponent); at r = 4 the map is chaotic with Lyapunov exponent ln 2.",
+    ci=True,
+)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    r0, x0 = 3.5, 0.2
+    n_r, transient, keep = (600, 400, 100) if quick else (3000, 1000, 300)
+    lyap_steps = 5000 if quick else 100000
+    rs = np.linspace(2.5, 4.0, n_r)
+    x, logs = orbits(rs, transient + keep, x0)
+    lam_r = logs[transient:].mean(axis=0)  # finite-time exponent per r (from the step Jacobians)
+    cobweb, _ = orbits(np.array([r0]), 1000, x0)
+    cycle = find_cycle(cobweb[:, 0])
+    multiplier = float(np.prod(r0 * (1 - 2 * cycle))) if cycle.size else float("nan")
+    lam35 = float(lyapunov(logistic(r0), steps=lyap_steps, h0=[x0], progress=False, seed=seed)[0])
+    lam4 = float(lyapunov(logistic(4.0), steps=lyap_steps, h0=[x0], progress=False, seed=seed)[0])
+    fps = fixed_points(logistic(r0), progress=False, interval=(-0.5, 1.5))
+
+    fig, axes = new_figure(2, 2, width=14.0, height=7.6, gridspec_kw={"width_ratios": [1, 1.35]})
+    ax_c = axes[0, 0]
+    gs = ax_c.get_gridspec()
+    for ax in axes[:, 0]:
+        ax.remove()
+    ax_c = fig.add_subplot(gs[:, 0])
+    ax_b, ax_l = axes[0, 1], axes[1, 1]
+    ax_l.sharex(ax_b)
+
+    grid = np.linspace(0, 1, 400)
+    ax_c.plot(grid, r0 * grid * (1 - grid), color="black", label=r"$f(x) = 3.5\,x(1-x)$")
+    ax_c.plot(grid, grid, color="grey", lw=1.2, label="$y = x$")
+    path = cobweb[:61, 0]  # (x0, 0) -> (x0, x1) -> (x1, x1) -> (x1, x2) -> ...
+    cx = np.repeat(path[:-1], 2)
+    cy = np.empty_like(cx)
+    cy[0], cy[1::2], cy[2::2] = 0.0, path[1:], path[1:-1]
+    ax_c.plot(cx, cy, color=PALETTE[0], lw=1.0, alpha=0.8, label=f"orbit from $x_0$ = {x0}")
+    ax_c.plot(
+        cycle,
+        r0 * cycle * (1 - cycle),
+        "o",
+        color=PALETTE[3],
+        ms=9,
+        mec="black",
+        label=f"attracting {cycle.size}-cycle",
+    )
+    ax_c.set_xlabel("$x_t$")
+    ax_c.set_ylabel("$x_{t+1}$")
+    ax_c.set_title("cobweb at r = 3.5")
+    ax_c.set_xlim(0, 1)
+    ax_c.set_ylim(0, 1)
+    ax_c.legend(loc="upper left", fontsize=10)
+
+    tail = x[transient + 1 :]
+    ax_b.plot(np.broadcast_to(rs, tail.shape).ravel(), tail.ravel(), ",", color="black", alpha=0.5)
+    r_line = np.linspace(2.5, 4.0, 300)
+    stable = r_line < 3
+    ax_b.plot(
+        r_line[stable],
+        1 - 1 / r_line[stable],
+        color=PALETTE[2],
+        lw=2.5,
+        label=r"$x^*=1-1/r$ stable ($|2-r|<1$)",
+    )
+    ax_b.plot(
+        r_line[~stable],
+        1 - 1 / r_line[~stable],
+        "--",
+        color=PALETTE[2],
+        lw=2,
+        label="$x^*=1-1/r$ unstable",
+    )
+    ax_b.plot(r_line, 0 * r_line, "--", color=PALETTE[1], lw=2, label="$x^*=0$ unstable ($r>1$)")
+    ax_b.plot(
+        np.full(cycle.size, r0),
+        cycle,
+        "o",
+        color=PALETTE[3],
+        mec="black",
+        ms=7,
+        label="4-cycle at r = 3.5",
+    )
+    ax_b.set_ylabel("attractor $x$")
+    ax_b.set_title("bifurcation diagram")
+    ax_b.legend(loc="upper left", fontsize=9, framealpha=0.95)
+    ax_b.set_ylim(-0.05, 1.05)
+    ax_l.plot(rs, lam_r, color=PALETTE[0], lw=1)
+    ax_l.axhline(0, color="black", lw=1)
+    ax_l.axhline(np.log(2), color=PALETTE[3], ls=":", lw=1.5)
+    ax_l.text(2.52, np.log(2) + 0.05, "ln 2", color=PALETTE[3])
+    ax_l.set_ylim(max(-2.0, float(lam_r.min()) - 0.1), 1.0)
+    ax_l.set_xlabel("$r$")
+    ax_l.set_ylabel(r"Lyapunov exp. $\lambda$")
+    for ax in (ax_b, ax_l):
+        ax.axvline(r0, color=PALETTE[3], ls="--", lw=1.2)
+    ax_l.plot(
+        [r0, 4.0],
+        [lam35, lam4],
+        "o",
+        color=PALETTE[3],
+        mec="black",
+        ms=8,
+        label=rf"lyapunov(): $\lambda(3.5)$ = {lam35:.3f}, $\lambda(4)$ = {lam4:.3f}",
+    )
+    ax_l.legend(loc="lower left", fontsize=9.5)
+
+    expected_fp = np.array([0.0, 1 - 1 / r0])
+    rows = [
+        {
+            "quantity": "Lyapunov exponent at r = 4",
+            "predicted": float(np.log(2)),
+            "measured": lam4,
+            "agrees": bool(abs(lam4 - np.log(2)) < 0.02),
+        },
+        {
+            "quantity": "Lyapunov exponent at r = 3.5 vs ln|multiplier of the cycle| / period",
+            "predicted": float(np.log(abs(multiplier)) / max(cycle.size, 1)),
+            "measured": lam35,
+            "agrees": bool(abs(lam35 - np.log(abs(multiplier)) / max(cycle.size, 1)) < 1e-3),
+        },
+        {
+            "quantity": "fixed points at r = 3.5 (fixed_points vs 0, 1 - 1/r)",
+            "predicted": expected_fp.tolist(),
+            "measured": fps.points[:, 0].tolist(),
+            "agrees": bool(
+                len(fps) == 2 and np.allclose(fps.points[:, 0], expected_fp, atol=1e-10)
+            ),
+        },
+    ]
+    numbers = {
+        "4-cycle points at r = 3.5": cycle.tolist(),
+        "period at r = 3.5": int(cycle.size),
+        "cycle multiplier prod f'(x_i)": multiplier,
+        "Lyapunov exponent at r = 3.5": lam35,
+        "Lyapunov exponent at r = 4": lam4,
+        "ln 2": float(np.log(2)),
+        "fixed points at r = 3.5 stable": [bool(s) for s in fps.stable],
+        "first r with positive finite-time exponent": float(rs[np.argmax(lam_r > 0.01)]),
+    }
+    summary = (
+        f"At r = 3.5 the orbit from x0 = {x0} settles on a {cycle.size}-cycle "
+        f"({', '.join(f'{c:.4f}' for c in cycle)}; multiplier {multiplier:.3f}), Lyapunov "
+        f"exponent {lam35:.3f}; at r = 4 the exponent is {lam4:.4f} (ln 2 = "
+        f"{np.log(2):.4f})."
+    )
+    settings = {
+        "r": r0,
+        "x0": x0,
+        "r_grid": [2.5, 4.0, n_r],
+        "transient": transient,
+        "kept": keep,
+        "lyapunov_steps": lyap_steps,
+    }
+    latex = (
+        r"x_{t+1} = r x_t (1 - x_t),\quad \frac{\partial x_T}{\partial x_0} = "
+        r"\prod_{t=0}^{T-1} r(1 - 2x_t),\quad \lambda = \lim_{T\to\infty}\frac1T"
+        r"\sum_{t=0}^{T-1}\ln|r(1-2x_t)|"
+    )
+    arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb": cobweb[:, 0]}
+    return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)
