@@ -14,9 +14,11 @@ discrete-time map is stable when every |lambda| < 1.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ._mapeval import MapEval, check_states
@@ -131,7 +133,8 @@ def _starts(ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64,
 def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float = 0.05,
                  seed: int = 0, tol_q: float = 1e-20, dedup_tol: float = 1e-6,
                  slow_q: float = 1e-6, marginal_tol: float = 1e-6, interval=None,
-                 grid: int = 200_001, max_iter: int = 300, progress: bool = True) -> FixedPoints:
+                 grid: int = 200_001, max_iter: int = 50, threads: int | None = 1,
+                 progress: bool = True) -> FixedPoints:
     """Fixed points s* = F(s*; x) of a tied network at constant input, with their stability.
 
     Parameters
@@ -159,7 +162,10 @@ def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float 
     grid : int
         Grid size of the 1-D search.
     max_iter : int
-        L-BFGS-B iterations (n_state >= 2).
+        L-BFGS-B iterations (n_state >= 2) before the Levenberg-Marquardt polish.
+    threads : int or None
+        BLAS threads during the search (1: batched small products are fastest single-threaded,
+        and much faster when other processes share the cores); None leaves the setting alone.
     progress : bool
         Show a tqdm bar over the stages.
 
@@ -173,6 +179,13 @@ def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float 
     array([[0.        ],
            [0.71428571]])
     """
+    with threadpool_limits(threads) if threads else nullcontext():
+        return _fixed_points(net, x, starts, n_starts, noise, seed, tol_q, dedup_tol, slow_q,
+                             marginal_tol, interval, grid, max_iter, progress)
+
+
+def _fixed_points(net, x, starts, n_starts, noise, seed, tol_q, dedup_tol, slow_q, marginal_tol,
+                  interval, grid, max_iter, progress) -> FixedPoints:
     ev = MapEval(net, x)
     n = ev.n
     if n == 1:

@@ -65,7 +65,7 @@ def measure_sweep(
     "Deep random tanh networks have an ordered phase (chi_1 < 1, gradients vanish) and a "
     "chaotic phase (chi_1 > 1, gradients explode) separated by the line chi_1 = 1; the "
     "per-layer growth of backpropagated gradients is 1/2 ln chi_1.",
-    ci=False,
+    ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sigma_b2 = 0.05
@@ -97,6 +97,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         norm=mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max()),
     )
     fig.colorbar(mesh, ax=ax0, label=r"$\frac{1}{2}\ln\chi_1$ per layer")
+    levels = [-0.3, -0.1, 0.05, 0.1]
+    iso = ax0.contour(grid_w, grid_b, growth, levels=levels, colors="dimgrey", linewidths=0.8)
+    ax0.clabel(iso, fontsize=9, fmt="%g")
     ax0.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
     ax0.plot(
         sweep_w2,
@@ -133,7 +136,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax1.set_xlabel(r"weight variance $\sigma_w^2$")
     ax1.set_ylabel(r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")
     ax1.set_title(rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}")
-    ax1.legend(loc="upper left", fontsize=10)
+    ax1.legend(loc="lower right", fontsize=10)
 
     rows = [
         {
