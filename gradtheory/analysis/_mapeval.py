@@ -67,9 +67,12 @@ class MapEval:
         if not np.all(np.isfinite(x)):
             raise ValueError("x contains NaN or Inf")
         self.x = x.astype(net.dtype)
+        self._xs: dict[int, np.ndarray] = {}
 
     def _entry(self, s: np.ndarray, record: bool) -> dict:
-        xs = np.broadcast_to(self.x, (s.shape[0], self.net.n_in))
+        xs = self._xs.get(s.shape[0])
+        if xs is None:
+            xs = self._xs[s.shape[0]] = np.broadcast_to(self.x, (s.shape[0], self.net.n_in))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self.net._step(np.asarray(s, dtype=self.net.dtype), xs, 0, {}, record)
 

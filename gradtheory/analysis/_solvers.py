@@ -176,8 +176,8 @@ def roots_1d(ev: MapEval, interval: tuple[float, float], grid: int = 200_001,
     ok = np.isfinite(g)
     left = np.flatnonzero(ok[:-1] & ok[1:] & (g[:-1] * g[1:] < 0))
     for i in left:
-        roots.append(optimize.brentq(gs, s[i], s[i + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps,
-                                     maxiter=400))
+        roots.append(optimize.brentq(gs, s[i], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps,
+                                     maxiter=2000))
     near = []
     a = np.abs(g)
     inner = np.flatnonzero(ok[1:-1] & ok[:-2] & ok[2:] & (a[1:-1] <= a[:-2]) & (a[1:-1] <= a[2:])
@@ -186,7 +186,7 @@ def roots_1d(ev: MapEval, interval: tuple[float, float], grid: int = 200_001,
         try:
             d_left, d_right = dg(s[i - 1]), dg(s[i + 1])
             if d_left * d_right < 0:
-                v = optimize.brentq(dg, s[i - 1], s[i + 1], xtol=1e-300, rtol=4 * np.finfo(float).eps)
+                v = optimize.brentq(dg, s[i - 1], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps)
             else:
                 v = optimize.minimize_scalar(lambda t: abs(gs(t)), bounds=(s[i - 1], s[i + 1]),
                                              method="bounded", options={"xatol": 1e-14}).x

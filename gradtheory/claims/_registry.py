@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from threadpoolctl import threadpool_limits
+
 from ..figures import save_figure
 from ..io import save_result
 
@@ -85,7 +87,10 @@ def run_claim(
         raise ValueError(f"unknown claim {name!r}; known claims: {', '.join(CLAIMS)}")
     entry = CLAIMS[name]
     start = time.perf_counter()
-    result = entry.run(quick=quick, seed=seed)
+    # The claims multiply matrices of at most a few hundred rows, where a second BLAS thread on
+    # a 2-core machine only competes (bench/bench_lyapunov.py --probe measured 4x slower).
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start
     outdir = Path(outdir)
     save_figure(result.figure, outdir / name)

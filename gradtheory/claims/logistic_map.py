@@ -5,8 +5,10 @@ complicated. The fixed points are 0 (multiplier r) and 1 - 1/r (multiplier 2 - r
 1 < r < 3; beyond r = 3 period doubling leads to a 4-cycle at r = 3.5 and to chaos (r = 4:
 Lyapunov exponent ln 2). The Lyapunov exponent is the mean of ln|f'(x_t)| = ln|r (1 - 2 x_t)|
 along the orbit: the per-step growth of the derivative dx_T/dx_0, i.e. of the gradient through
-the iterated map. The orbit, its derivative and the exponents come from gradtheory's executor
-(``custom`` map, step Jacobians) and ``gradtheory.analysis.lyapunov``.
+the iterated map. The bifurcation diagram runs every r at once through gradtheory's executor
+(r as the input of a ``custom`` map, ln|f'| from its step Jacobians); the cobweb and the cycle
+come from ``gradtheory.analysis.maps`` (cobweb, attractor), the exponents also from
+``gradtheory.analysis.lyapunov``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from ..analysis.fixed_points import fixed_points
 from ..analysis.lyapunov import lyapunov
+from ..analysis.maps import attractor, cobweb
 from ..cells import custom
 from ..figures import PALETTE, new_figure
 from ..numeric.network import Network
@@ -39,14 +42,6 @@ def orbits(rs: np.ndarray, steps: int, x0: float = 0.2) -> tuple[np.ndarray, np.
     return traj.states[:, :, 0], logs
 
 
-def find_cycle(x: np.ndarray, max_period: int = 64, tol: float = 1e-9) -> np.ndarray:
-    """The smallest period p whose last points repeat within ``tol``; the p sorted points."""
-    for p in range(1, max_period + 1):
-        if np.all(np.abs(x[-p:] - x[-2 * p : -p]) < tol):
-            return np.sort(x[-p:])
-    return np.array([])
-
-
 @claim(
     "logistic_map",
     "Logistic map 3.5 x (1 - x): a 4-cycle, period doubling, chaos",
@@ -62,9 +57,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     rs = np.linspace(2.5, 4.0, n_r)
     x, logs = orbits(rs, transient + keep, x0)
     lam_r = logs[transient:].mean(axis=0)  # finite-time exponent per r (from the step Jacobians)
-    cobweb, _ = orbits(np.array([r0]), 1000, x0)
-    cycle = find_cycle(cobweb[:, 0])
+    att = attractor(logistic(r0), [x0], seed=seed)  # cycle found and Newton-polished
+    chaos = attractor(logistic(4.0), [x0], seed=seed)
+    cycle = np.sort(att.points[:, 0])
     multiplier = float(np.prod(r0 * (1 - 2 * cycle))) if cycle.size else float("nan")
+    web = cobweb(logistic(r0), x0, 60, span=(0.0, 1.0))
     lam35 = float(lyapunov(logistic(r0), steps=lyap_steps, h0=[x0], progress=False, seed=seed)[0])
     lam4 = float(lyapunov(logistic(4.0), steps=lyap_steps, h0=[x0], progress=False, seed=seed)[0])
     fps = fixed_points(logistic(r0), progress=False, interval=(-0.5, 1.5))
@@ -78,14 +75,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax_b, ax_l = axes[0, 1], axes[1, 1]
     ax_l.sharex(ax_b)
 
-    grid = np.linspace(0, 1, 400)
-    ax_c.plot(grid, r0 * grid * (1 - grid), color="black", label=r"$f(x) = 3.5\,x(1-x)$")
-    ax_c.plot(grid, grid, color="grey", lw=1.2, label="$y = x$")
-    path = cobweb[:61, 0]  # (x0, 0) -> (x0, x1) -> (x1, x1) -> (x1, x2) -> ...
-    cx = np.repeat(path[:-1], 2)
-    cy = np.empty_like(cx)
-    cy[0], cy[1::2], cy[2::2] = 0.0, path[1:], path[1:-1]
-    ax_c.plot(cx, cy, color=PALETTE[0], lw=1.0, alpha=0.8, label=f"orbit from $x_0$ = {x0}")
+    ax_c.plot(*web["curve"].T, color="black", label=r"$f(x) = 3.5\,x(1-x)$")
+    ax_c.plot(*web["diagonal"].T, color="grey", lw=1.2, label="$y = x$")
+    ax_c.plot(*web["path"].T, color=PALETTE[0], lw=1.0, alpha=0.8, label=f"orbit from $x_0$ = {x0}")
     ax_c.plot(
         cycle,
         r0 * cycle * (1 - cycle),
@@ -93,14 +85,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         color=PALETTE[3],
         ms=9,
         mec="black",
-        label=f"attracting {cycle.size}-cycle",
+        label=f"attracting {att.period}-cycle",
     )
     ax_c.set_xlabel("$x_t$")
     ax_c.set_ylabel("$x_{t+1}$")
     ax_c.set_title("cobweb at r = 3.5")
     ax_c.set_xlim(0, 1)
     ax_c.set_ylim(0, 1)
-    ax_c.legend(loc="upper left", fontsize=10)
+    ax_c.legend(loc="lower center", bbox_to_anchor=(0.62, 0.0), fontsize=10)
 
     tail = x[transient + 1 :]
     ax_b.plot(np.broadcast_to(rs, tail.shape).ravel(), tail.ravel(), ",", color="black", alpha=0.5)
@@ -129,7 +121,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         color=PALETTE[3],
         mec="black",
         ms=7,
-        label="4-cycle at r = 3.5",
+        label=f"{att.period}-cycle at r = 3.5",
     )
     ax_b.set_ylabel("attractor $x$")
     ax_b.set_title("bifurcation diagram")
@@ -170,6 +162,18 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             "agrees": bool(abs(lam35 - np.log(abs(multiplier)) / max(cycle.size, 1)) < 1e-3),
         },
         {
+            "quantity": "attractor() at r = 3.5: exponent of the cycle vs lyapunov()",
+            "predicted": float(att.lyapunov),
+            "measured": lam35,
+            "agrees": bool(att.kind == "cycle" and abs(att.lyapunov - lam35) < 1e-3),
+        },
+        {
+            "quantity": "attractor() at r = 4: kind chaos, exponent vs ln 2",
+            "predicted": float(np.log(2)),
+            "measured": float(chaos.lyapunov),
+            "agrees": bool(chaos.kind == "chaos" and abs(chaos.lyapunov - np.log(2)) < 0.05),
+        },
+        {
             "quantity": "fixed points at r = 3.5 (fixed_points vs 0, 1 - 1/r)",
             "predicted": expected_fp.tolist(),
             "measured": fps.points[:, 0].tolist(),
@@ -180,7 +184,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ]
     numbers = {
         "4-cycle points at r = 3.5": cycle.tolist(),
-        "period at r = 3.5": int(cycle.size),
+        "period at r = 3.5": int(att.period),
+        "attractor kind at r = 4": chaos.kind,
         "cycle multiplier prod f'(x_i)": multiplier,
         "Lyapunov exponent at r = 3.5": lam35,
         "Lyapunov exponent at r = 4": lam4,
@@ -189,7 +194,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "first r with positive finite-time exponent": float(rs[np.argmax(lam_r > 0.01)]),
     }
     summary = (
-        f"At r = 3.5 the orbit from x0 = {x0} settles on a {cycle.size}-cycle "
+        f"At r = 3.5 the orbit from x0 = {x0} settles on a {att.period}-cycle "
         f"({', '.join(f'{c:.4f}' for c in cycle)}; multiplier {multiplier:.3f}), Lyapunov "
         f"exponent {lam35:.3f}; at r = 4 the exponent is {lam4:.4f} (ln 2 = "
         f"{np.log(2):.4f})."
@@ -207,5 +212,5 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         r"\prod_{t=0}^{T-1} r(1 - 2x_t),\quad \lambda = \lim_{T\to\infty}\frac1T"
         r"\sum_{t=0}^{T-1}\ln|r(1-2x_t)|"
     )
-    arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb": cobweb[:, 0]}
+    arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb_orbit": web["orbit"]}
     return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

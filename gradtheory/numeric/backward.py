@@ -76,14 +76,12 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     scale_rec = np.zeros((steps + 1, batch))  # log_scale of each history row
     g_affine = {i: pool.zeros(f"g{i}", (steps, batch, w), dtype) for i, w in plan.widths.items()}
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
-    scratch = pool.empty("scratch", (batch, n), dtype)
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
-    actions = _actions(plan, tape.partials(), g_affine, g_sink, chunks)
-    seeds = [
-        (name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
-        for name, index, sl in plan.seeds
-    ]
+    tape.partials()
+    actions = _actions(net, tape, g_affine, g_sink, chunks, pool)
+    seeds = [(name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
+             for name, index, sl in plan.seeds]
     weights = net.params if net.tied else None
     blocks = net._blocks
     block_of = dict(blocks)
@@ -108,26 +106,29 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         new = history[t]
         adj = {name: delta[:, sl] for name, sl in seed_names}
         owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
-        written: set = set()
+        written: set = set()  # affine ops whose adjoint at step t has been written
         direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
         for name, target, index in seeds:
             target[t] += adj[name]
-            written.update((id(target), index))
+            written.add(index)
         for ins in actions:
             if ins[0] == "K":
-                for out, inp, p_all, const, kind, target, index in ins[1]:
+                for out, index, stack, g4, spare in ins[2]:
+                    a = adj.get(out)
+                    if a is None:
+                        continue
+                    p = stack if np.ndim(stack) == 0 else stack[t]
+                    if index in written:
+                        g4[t] += np.multiply(p, a[:, None, :], out=spare)
+                    else:
+                        np.multiply(p, a[:, None, :], out=g4[t])
+                        written.add(index)
+                for out, inp, p_all, const, kind, target in ins[1]:
                     a = adj.get(out)
                     if a is None:
                         continue
                     p = const if p_all is None else p_all[t]
-                    if kind == TO_AFFINE:
-                        view = target[t]
-                        if id(target) in written:
-                            view += np.multiply(a, p, out=scratch)
-                        else:
-                            np.multiply(a, p, out=view)
-                            written.update((id(target), index))
-                    elif kind == TO_SINK:
+                    if kind == TO_SINK:
                         target[t] += a * p
                     elif p_all is None and const == 1.0:
                         _accumulate(adj, owned, inp, a, fresh=False)
@@ -138,8 +139,7 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                 for weight, source in ins[1]:
                     if source in block_of and source not in adj:
                         adj[source] = direct[source] = np.matmul(
-                            g, weights[weight], out=new[:, block_of[source]]
-                        )
+                            g, weights[weight], out=new[:, block_of[source]])
                         owned.add(source)
                     else:
                         _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
@@ -159,11 +159,15 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     if scaled:
         _unscale(g_affine, g_sink, scale_rec[1:], dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # an exploding gradient may overflow
-        grad_inputs = _gather(net, traj, g_affine, g_sink, grads)
+        _gather(net, traj, g_affine, g_sink, grads)
         initial = delta * np.exp(log_scale)[:, None].astype(dtype)
-    return Gradients(
-        params=grads, adjoint_log_norms=log_norms, inputs=grad_inputs, initial_state=initial
-    )
+
+    def inputs():  # dL/dx on first access only: a training step does not need it
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _input_gradient(net, traj, g_affine, g_sink)
+
+    return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=inputs,
+                     initial_state=initial)
 
 
 def _accumulate(adj: dict, owned: set, name: str, value, fresh: bool) -> None:
@@ -183,24 +187,28 @@ def _chunk(g_affine, index, sl):
     return g_affine[index] if sl is None else g_affine[index][:, :, sl]
 
 
-def _actions(plan, partials, g_affine, g_sink, chunks) -> list:
-    """The reverse plan with its arrays resolved once: (T, ...) partials and adjoint targets."""
+def _actions(net, tape, g_affine, g_sink, chunks, pool) -> list:
+    """The reverse plan with its arrays resolved once: stacked partials, targets, scratch."""
+    plan, n = net.plan, net.n_hidden
+    partials, stacks = tape.partials(), tape.stacks()
+    steps, batch = len(tape), tape.env[net.program.state[0]].shape[1]
     actions = []
     for ins in plan.reverse:
         if ins[0] == "K":
-            values = partials[ins[1]]
-            pairs = []
-            for out, inp, k, const, kind, index, sl in ins[2]:
-                if kind == TO_AFFINE and inp not in chunks:
-                    chunks[inp] = _chunk(g_affine, index, sl)
-                target = (
-                    chunks[inp] if kind == TO_AFFINE else g_sink[inp] if kind == TO_SINK else None
-                )
-                pairs.append((out, inp, values[k] if k >= 0 else None, const, kind, target, index))
-            actions.append(("K", tuple(pairs)))
+            number, pairs, groups = ins[1], [], []
+            for out, index, count, _ in ins[3]:
+                g4 = g_affine[index].reshape(steps, batch, count, n)
+                spare = pool.empty(f"spare{index}", (batch, count, n), g4.dtype)
+                groups.append((out, index, stacks[(number, out, index)], g4, spare))
+            for out, inp, k, const, kind, _, _ in ins[2]:
+                if kind == TO_AFFINE:
+                    continue
+                target = g_sink[inp] if kind == TO_SINK else None
+                p_all = partials[number][k] if k >= 0 else None
+                pairs.append((out, inp, p_all, const, kind, target))
+            actions.append(("K", tuple(pairs), tuple(groups)))
         else:
-            g = g_affine[ins[1]]
-            actions.append(("A", ins[2], g, ins[1]))
+            actions.append(("A", ins[2], g_affine[ins[1]], ins[1]))
     return actions
 
 
@@ -262,16 +270,13 @@ def _unscale(g_affine, g_sink, scale_step, dtype) -> None:
             g *= factor
 
 
-def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
-    """Weight, bias, scalar-parameter and input gradients from the stored adjoints."""
+def _gather(net, traj, g_affine, g_sink, grads) -> None:
+    """Weight, bias and scalar-parameter gradients from the stored adjoints (in place)."""
     program, plan = net.program, net.plan
     tied, rows = net.tied, traj.steps * traj.states.shape[1]
     layers = None if tied else np.asarray(traj.tape.layers)
-    grad_inputs = pool_of(net).zeros("grad-x", traj.inputs.shape, traj.inputs.dtype)
-    flat_inputs = grad_inputs.reshape(rows, -1)
     blocks = dict(net._blocks)
     first = set(grads)  # gradients still zero: the first product can be written in place
-    x_first = True
     for ins in plan.forward:
         if ins[0] != "A":
             continue
@@ -295,20 +300,30 @@ def _gather(net, traj, g_affine, g_sink, grads) -> np.ndarray:
             else:
                 _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
             first.discard(weight)
-        for weight, _ in input_terms:
-            w = net.params[weight]
-            if tied and x_first:
-                np.matmul(flat, w, out=flat_inputs)
-            elif tied:
-                flat_inputs += flat @ w
-            else:
-                grad_inputs += np.matmul(g, w[layers])
-            x_first = False
-    for j, name in enumerate(program.inputs if program.scalar_block else ()):
-        grad_inputs[:, :, j] += g_sink[name][:, :, 0]
     for name in program.scalar_params:
         g = g_sink[name][:, :, 0]
         _add(grads[name], g.sum() if tied else g.sum(axis=1), layers)
+
+
+def _input_gradient(net, traj, g_affine, g_sink) -> np.ndarray:
+    """dL/dx_t (T, B, n_in) from the stored adjoints of the affine ops and scalar inputs."""
+    program = net.program
+    rows = traj.steps * traj.states.shape[1]
+    layers = None if net.tied else np.asarray(traj.tape.layers)
+    grad_inputs = np.zeros(traj.inputs.shape, traj.inputs.dtype)
+    flat_inputs = grad_inputs.reshape(rows, -1)
+    for ins in net.plan.forward:
+        if ins[0] != "A":
+            continue
+        g = g_affine[ins[1]]
+        for weight, _ in ins[3]:
+            w = net.params[weight]
+            if layers is None:
+                flat_inputs += g.reshape(rows, -1) @ w
+            else:
+                grad_inputs += np.matmul(g, w[layers])
+    for j, name in enumerate(program.inputs if program.scalar_block else ()):
+        grad_inputs[:, :, j] += g_sink[name][:, :, 0]
     return grad_inputs
 
 

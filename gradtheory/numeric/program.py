@@ -182,9 +182,15 @@ class Plan:
         ``(name, slice)`` per output, or None for a single output) and
         ``("K", number, op)`` for kernel ``number``.
     reverse : tuple
-        The same ops in reverse order: ``("K", number, pairs)`` with ``pairs`` a tuple of
-        ``(out, inp, partial index or -1, constant, target kind, op index, slice)``, and
-        ``("A", index, state_terms)``.
+        The same ops in reverse order: ``("K", number, pairs, stacks)`` with ``pairs`` a tuple
+        of ``(out, inp, partial index or -1, constant, target kind, op index, slice)`` for
+        every non-zero partial, and ``("A", index, state_terms)``.
+    stacks : tuple
+        Per kernel, ``(out, op index, chunks, entries)`` for every affine op whose outputs the
+        kernel reads: the partials of ``out`` with respect to all ``chunks`` outputs of the op
+        are stored side by side as one (T, B, chunks, n) array, ``entries`` giving
+        ``(chunk, partial index or -1, constant)`` for the non-zero ones (the rest are 0), so
+        that the reverse pass forms the op's adjoint in one broadcast product per ``out``.
     widths : dict of int to int
         Row count of every affine op (its number of outputs times the block size).
     sinks : tuple of str
@@ -198,6 +204,7 @@ class Plan:
     widths: dict
     sinks: tuple
     seeds: tuple = ()
+    stacks: tuple = ()
 
 
 def build_plan(program: Program, n: int) -> Plan:
@@ -209,8 +216,9 @@ def build_plan(program: Program, n: int) -> Plan:
     >>> build_plan(load_program(elman("tanh")), 3).widths
     {0: 3}
     """
-    forward, reverse, widths = [], [], {}
+    forward, reverse, widths, stacks = [], [], {}, []
     chunk_of: dict[str, tuple[int, slice | None]] = {}
+    position: dict[str, tuple[int, int, int]] = {}  # affine output -> (op index, chunk, chunks)
     sinks = tuple(program.scalar_params) + (program.inputs if program.scalar_block else ())
     number = 0
     for index, op in enumerate(program.ops):
@@ -225,6 +233,7 @@ def build_plan(program: Program, n: int) -> Plan:
             )
             for j, name in enumerate(op.outputs):
                 chunk_of[name] = (index, None if single else slice(j * n, (j + 1) * n))
+                position[name] = (index, j, len(op.outputs))
             widths[index] = len(op.outputs) * n
             forward.append(("A", index, state_terms, input_terms, op.bias, chunks))
             reverse.append(("A", index, state_terms))
@@ -244,8 +253,14 @@ def build_plan(program: Program, n: int) -> Plan:
                     else:
                         target = (TO_ADJ, None, None)
                     pairs.append((out, inp, k, const, *target))
+            grouped: dict = {}
+            for out, inp, k, const, kind, _, _ in pairs:
+                if kind == TO_AFFINE:
+                    index_, j, count = position[inp]
+                    grouped.setdefault((out, index_, count), []).append((j, k, const))
+            stacks.append(tuple((o, i, c, tuple(e)) for (o, i, c), e in grouped.items()))
             forward.append(("K", number, op))
-            reverse.append(("K", number, tuple(pairs)))
+            reverse.append(("K", number, tuple(pairs), stacks[-1]))
             number += 1
     seeds = tuple((name, *chunk_of[name]) for name in program.next_state if name in chunk_of)
-    return Plan(tuple(forward), tuple(reversed(reverse)), widths, sinks, seeds)
+    return Plan(tuple(forward), tuple(reversed(reverse)), widths, sinks, seeds, tuple(stacks))

@@ -49,11 +49,12 @@ class Tape(Sequence):
     (3, (1, 2))
     """
 
-    def __init__(self, net, env: dict, layers: np.ndarray, partials: list | None = None):
+    def __init__(self, net, env: dict, layers: np.ndarray, partials=None, stacks=None):
         self.net = net
         self.env = env
         self.layers = layers
         self._partials = partials
+        self._stacks = stacks
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -61,8 +62,16 @@ class Tape(Sequence):
     def partials(self) -> list[tuple[np.ndarray, ...]]:
         """Partials of every kernel at every step, (T, B, size) each (computed once)."""
         if self._partials is None:
-            self._partials = _all_partials(self.net, self.env, len(self))
+            self._partials, self._stacks = _all_partials(self.net, self.env, len(self))
         return self._partials
+
+    def stacks(self) -> dict:
+        """(kernel, out, op index) -> partials of ``out`` by all chunks of the op (T, B, k, n).
+
+        A number instead of an array when it is one constant (see ``Plan.stacks``).
+        """
+        self.partials()
+        return self._stacks
 
     def __getitem__(self, index):
         steps = len(self)
@@ -95,18 +104,21 @@ def _per_step(value, steps: int) -> bool:
     return np.ndim(value) == 3 and value.shape[0] == steps
 
 
-def _all_partials(net, env: dict, steps: int) -> list:
-    """Evaluate every kernel's partials over all steps, in chunks of (step, sequence) rows."""
+def _all_partials(net, env: dict, steps: int) -> tuple[list, dict]:
+    """Evaluate every kernel's partials over all steps, in chunks of (step, sequence) rows.
+
+    Partials with respect to the outputs of an affine op are written side by side into its
+    stacked array (see ``Plan.stacks``); the per-kernel tuples are views into those arrays.
+    """
     from ._execute import pool_of
     from .program import KernelOp
 
     kernels = [op for op in net.program.ops if isinstance(op, KernelOp)]
-    if not kernels:
-        return []
-    pool = pool_of(net)
     first = env[net.program.state[0]]
     batch, width = first.shape[1], net.n_hidden
     rows = steps * batch
+    dtype = np.result_type(first.dtype, net.dtype)
+    pool = pool_of(net)
     flat = {}
     for name, value in env.items():  # (T, B, size) -> (T B, size); views for the tape's arrays
         if _per_step(value, steps):
@@ -114,33 +126,35 @@ def _all_partials(net, env: dict, steps: int) -> list:
             flat[name] = value.reshape(rows, value.shape[2])
         else:
             flat[name] = value
-    itemsize = np.dtype(np.result_type(first, net.dtype)).itemsize
-    chunk = max(1, CHUNK_BYTES // (itemsize * width))
-    result = []
+    chunk = max(1, CHUNK_BYTES // (dtype.itemsize * width))
+    result, stacks = [], {}
     for number, op in enumerate(kernels):
-        nout = len(op.outputs)
-        outs: list = [None] * len(op.partials)
+        nout, slots = len(op.outputs), {}
+        for out, index, count, entries in net.plan.stacks[number]:
+            if count == 1 and entries[0][1] < 0:  # a single constant: no array needed
+                stacks[(number, out, index)] = entries[0][2]
+                continue
+            array = pool.empty(f"stack{number}-{out}-{index}", (rows, count * width), dtype)
+            if len(entries) < count:
+                array.fill(0)
+            for j, k, const in entries:
+                part = array[:, j * width : (j + 1) * width]
+                if k < 0:
+                    part.fill(const)
+                else:
+                    slots[k] = part
+            stacks[(number, out, index)] = array.reshape(steps, batch, count, width)
+        for k in range(len(op.partials)):
+            if k not in slots:
+                slots[k] = pool.empty(f"partial{number}-{k}", (rows, width), dtype)
         for start in range(0, rows, chunk) if op.partials else ():
             stop = min(start + chunk, rows)
-            args = [
-                (flat[name][start:stop] if np.ndim(flat[name]) == 2 else flat[name])
-                for name in op.inputs
-            ]
+            args = [(flat[name][start:stop] if np.ndim(flat[name]) == 2 else flat[name])
+                    for name in op.inputs]
             for k, value in enumerate(op.with_partials(*args)[nout:]):
-                if outs[k] is None:
-                    outs[k] = pool.empty(
-                        f"partial{number}-{k}", (rows, width), np.result_type(value, first)
-                    )
-                outs[k][start:stop] = value
-        result.append(
-            tuple(
-                o.reshape(steps, batch, width)
-                if o is not None
-                else np.empty((steps, batch, width), first.dtype)
-                for o in outs
-            )
-        )
-    return result
+                slots[k][start:stop] = value
+        result.append(tuple(slots[k].reshape(steps, batch, width) for k in range(len(slots))))
+    return result, stacks
 
 
 @dataclass
@@ -175,7 +189,6 @@ class Trajectory:
         return self.states.shape[0] - 1
 
 
-@dataclass
 class Gradients:
     """What :meth:`Network.backward` computed.
 
@@ -187,15 +200,24 @@ class Gradients:
         ln ||dL/ds_t|| for every step and sequence, kept in log space so long chains neither
         overflow nor underflow (-inf where the adjoint is exactly zero).
     inputs : ndarray, shape (T, B, n_in)
-        dL/dx_t.
+        dL/dx_t, computed on first access (a training step does not need it).
     initial_state : ndarray, shape (B, n_state)
         dL/ds_0.
     """
 
-    params: dict
-    adjoint_log_norms: np.ndarray
-    inputs: np.ndarray
-    initial_state: np.ndarray
+    def __init__(self, params: dict, adjoint_log_norms: np.ndarray, inputs=None,
+                 initial_state: np.ndarray | None = None):
+        self.params = params
+        self.adjoint_log_norms = adjoint_log_norms
+        self._inputs = inputs  # an array, or a function computing it
+        self.initial_state = initial_state
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """dL/dx_t, shape (T, B, n_in)."""
+        if callable(self._inputs):
+            self._inputs = self._inputs()
+        return self._inputs
 
     @property
     def adjoint_norms(self) -> np.ndarray:
@@ -206,8 +228,8 @@ class Gradients:
     @property
     def norm(self) -> float:
         """Global norm of the parameter gradient."""
-        return float(
-            np.sqrt(
-                sum(float(np.sum(np.square(g, dtype=np.float64))) for g in self.params.values())
-            )
-        )
+        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+                                 for g in self.params.values())))
+
+    def __repr__(self) -> str:
+        return f"Gradients(params={sorted(self.params)}, steps={len(self.adjoint_log_norms) - 1})"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gradtheory.analysis.fixed_points import fixed_points
+from gradtheory.analysis.maps import attractor
 from gradtheory.claims import (
     basins_gradient,
     chain_rule,
@@ -70,9 +71,12 @@ def test_lyapunov_sign_changes_with_gain():
 def test_logistic_map_four_cycle_and_chaos():
     """Lecture notes 001: 3.5 x (1 - x) converges to an attracting 4-cycle (0.3828, 0.5009,
     0.8269, 0.8750); at r = 4 the finite-time Lyapunov exponent is ln 2 (within 0.05)."""
-    x, logs = logistic_map.orbits(np.array([3.5, 4.0]), 3000)
-    cycle = logistic_map.find_cycle(x[:, 0])
-    np.testing.assert_allclose(cycle, [0.38282, 0.50088, 0.82694, 0.87500], atol=1e-4)
+    _, logs = logistic_map.orbits(np.array([3.5, 4.0]), 3000)
+    cycle = attractor(logistic_map.logistic(3.5), [0.2])
+    assert cycle.kind == "cycle" and cycle.period == 4
+    np.testing.assert_allclose(
+        np.sort(cycle.points[:, 0]), [0.38282, 0.50088, 0.82694, 0.87500], atol=1e-4
+    )
     assert logs[500:, 0].mean() < -0.5
     assert abs(logs[500:, 1].mean() - np.log(2)) < 0.05
 

@@ -1,0 +1,255 @@
+"""Bifurcation diagrams: attractor samples and fixed-point branches across a parameter.
+
+Two views of how the long-run behaviour of s -> F(s; theta) changes with theta:
+
+* sweeps (up and/or down the parameter values) with continuation: each value starts from the
+  final state of the previous one, so coexisting attractors show as hysteresis (Pascanu,
+  Mikolov and Bengio 2013, Sec. 2.2, Fig. 3: h -> tanh(w h + b), w = 5);
+* fixed-point branches continued across the parameter: the fixed points at each value
+  (every root for 1-D maps, by bracketing) linked into branches by proximity, with stability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
+
+from ._mapeval import MapEval, check_states
+from .fixed_points import fixed_points
+from .maps import find_period, iterate
+
+__all__ = ["Bifurcation", "Branch", "Sweep", "bifurcation"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One pass over the parameter values with continuation of the state.
+
+    Attributes
+    ----------
+    values : ndarray (k,)
+        Parameter values in the order visited.
+    param, states : ndarray (M,), (M, n_state)
+        Scatter arrays: ``keep`` attractor samples per value (none where divergent).
+    final : ndarray (k, n_state)
+        State at the end of each value (+-inf where divergent).
+    kind : list of str
+        'fixed_point', 'cycle', 'aperiodic' or 'divergent' per value.
+    period : ndarray (k,)
+        Period seen in the samples (0: none).
+    """
+
+    values: np.ndarray
+    param: np.ndarray
+    states: np.ndarray
+    final: np.ndarray
+    kind: list
+    period: np.ndarray
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A fixed point followed across the parameter: ``values`` (k,), ``points`` (k, n_state),
+    ``eigenvalues`` (k, n_state) sorted by modulus, ``stable`` (k,), ``n_unstable`` (k,)."""
+
+    values: np.ndarray
+    points: np.ndarray
+    eigenvalues: np.ndarray
+    stable: np.ndarray
+    n_unstable: np.ndarray
+
+
+@dataclass(frozen=True)
+class Bifurcation:
+    """Result of :func:`bifurcation`.
+
+    Attributes
+    ----------
+    param : str
+    values : ndarray (k,)
+    up, down : Sweep or None
+        Sweep in the given order of ``values`` and back (continuing from the up sweep's state).
+    branches : list of Branch
+    n_stable : ndarray (k,)
+        Number of stable fixed points at each value (>= 2: coexisting attractors).
+    """
+
+    param: str
+    values: np.ndarray
+    up: Sweep | None
+    down: Sweep | None
+    branches: list
+    n_stable: np.ndarray
+
+
+def _network_at(model, param: str, value, x):
+    """(network, constant input) at one parameter value."""
+    if callable(model) and not hasattr(model, "params"):
+        return model(value), x
+    if param == "x":
+        return model, np.broadcast_to(np.asarray(value, float), (model.n_in,))
+    if param not in model.params:
+        raise ValueError(f"param must be 'x' (the constant input) or one of {sorted(model.params)}, "
+                         f"got {param!r}")
+    net = model.copy()
+    shape = np.shape(net.params[param])
+    try:
+        net.params[param] = np.array(np.broadcast_to(np.asarray(value, float), shape), net.dtype)
+    except ValueError:
+        raise ValueError(f"value {value!r} does not fit params[{param!r}] of shape {shape}") from None
+    return net, x
+
+
+def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound, bar) -> Sweep:
+    s, finals, kinds, periods, ps, ss = h0.copy(), [], [], [], [], []
+    for value in values:
+        net, xv = _network_at(model, param, value, x)
+        ev = MapEval(net, xv)
+        if s.shape[1] != ev.n:
+            raise ValueError(f"h0 has {s.shape[1]} coordinates but the map has n_state = {ev.n}")
+        states, diverged = iterate(ev, s, transient + keep, bound)
+        if diverged[0] >= 0:
+            finals.append(states[-1, 0])
+            kinds.append("divergent")
+            periods.append(0)
+            s = h0.copy()  # continuation cannot go on from infinity
+        else:
+            tail = states[-keep:, 0]
+            p = find_period(tail, max_period, tol)
+            kinds.append("fixed_point" if p == 1 else "cycle" if p else "aperiodic")
+            periods.append(p)
+            ps.append(np.full(keep, float(np.ravel(value)[0]) if np.size(value) else 0.0))
+            ss.append(tail)
+            finals.append(tail[-1])
+            s = tail[-1][None].copy()
+        bar.update(1)
+    n = h0.shape[1]
+    return Sweep(values=np.asarray(values), param=np.concatenate(ps) if ps else np.zeros(0),
+                 states=np.concatenate(ss) if ss else np.zeros((0, n)), final=np.array(finals),
+                 kind=kinds, period=np.array(periods))
+
+
+def _link(values, found, link_tol, gap: int = 1) -> list:
+    """Join the fixed points at successive values into branches (assignment on predictions).
+
+    A branch missing at up to ``gap`` successive values stays open, so two branches that meet
+    exactly at a grid value (a transcritical crossing) continue through it.
+    """
+    open_, done = [], []
+    for value, fp in zip(values, found):
+        pts = fp.points
+        pairs = []
+        if open_ and len(pts):
+            pred = np.array([2 * b["p"][-1] - b["p"][-2] if len(b["p"]) > 1 else b["p"][-1]
+                             for b in open_]).reshape(len(open_), -1)
+            cost = np.linalg.norm(pred[:, None, :] - pts[None, :, :], axis=2)
+            rows, cols = linear_sum_assignment(np.minimum(cost, 1e300))
+            pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= link_tol]
+        matched_b, matched_p = {r for r, _ in pairs}, {c for _, c in pairs}
+        for r, c in pairs:
+            b = open_[r]
+            b["miss"] = 0
+            for key, item in (("v", value), ("p", pts[c]), ("e", fp.eigenvalues[c]),
+                              ("u", fp.n_unstable[c])):
+                b[key].append(item)
+        still = []
+        for i, b in enumerate(open_):
+            if i not in matched_b:
+                b["miss"] += 1
+            (still if b["miss"] <= gap else done).append(b)
+        for c in range(len(pts)):
+            if c not in matched_p:
+                still.append({"v": [value], "p": [pts[c]], "e": [fp.eigenvalues[c]],
+                              "u": [fp.n_unstable[c]], "miss": 0})
+        open_ = still
+    out = []
+    for b in done + open_:
+        u = np.array(b["u"])
+        out.append(Branch(values=np.array(b["v"]), points=np.array(b["p"]),
+                          eigenvalues=np.array(b["e"]), stable=u == 0, n_unstable=u))
+    return sorted(out, key=lambda br: (br.values[0], tuple(br.points[0])))
+
+
+def bifurcation(model, param: str, values, *, h0, x=None, transient: int = 500,
+                keep: int = 64, sweep: str = "both", branches: bool = True, interval=None,
+                link_tol: float | None = None, max_period: int = 32, tol: float = 1e-8,
+                bound: float = 1e12, fixed_point_kw: dict | None = None,
+                progress: bool = True) -> Bifurcation:
+    """Bifurcation diagram of a map over a parameter: attractor samples and fixed-point branches.
+
+    Parameters
+    ----------
+    model : Network or callable value -> Network
+        With a Network, ``param`` names the parameter set to each value (broadcast to its
+        shape, on a copy) or is ``"x"`` for the constant input.
+    param : str
+    values : array (k,)
+        Parameter values, in sweep order.
+    h0 : array (n_state,)
+        Initial state of the first sweep.
+    x : array (n_in,), optional
+        Constant input (unless ``param == "x"``).
+    transient, keep : int
+        Steps discarded and samples kept per value.
+    sweep : {'both', 'up', 'down', 'none'}
+        'both': up through ``values`` then back down, continuing from the up sweep's state.
+    branches : bool
+        Continue fixed-point branches (1-D: every root in ``interval`` at each value).
+    interval : (lo, hi), optional
+        1-D search interval of :func:`fixed_points`.
+    link_tol : float, optional
+        Largest jump between linked points of a branch; default 0.25 of the spread of all
+        fixed points (at least 1e-3).
+    max_period, tol, bound : period detection and divergence, as in :func:`attractor`.
+    fixed_point_kw : dict, optional
+        Extra arguments for :func:`fixed_points` (n_state >= 2).
+    progress : bool
+
+    Returns
+    -------
+    Bifurcation
+
+    Examples
+    --------
+    >>> bif = bifurcation(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0})),
+    ...                   "r", np.linspace(2.5, 4.0, 301), h0=[0.2])
+    """
+    if sweep not in ("both", "up", "down", "none"):
+        raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError("values must be a non-empty 1-D array of finite numbers")
+    net0, x0 = _network_at(model, param, values[0], x)
+    s0 = check_states(h0, net0.n_state, "h0")
+    if s0.shape[0] != 1:
+        raise ValueError("h0 must be a single state (n_state,)")
+    total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
+    bar = tqdm(total=total, desc="bifurcation", disable=not progress, leave=False)
+    args = (x, transient, keep, max_period, tol, bound, bar)
+    up = down = None
+    if sweep in ("both", "up"):
+        up = _sweep(model, param, values, args[0], s0, *args[1:])
+    if sweep in ("both", "down"):
+        start = s0 if up is None or up.kind[-1] == "divergent" else up.final[-1][None]
+        down = _sweep(model, param, values[::-1], args[0], start, *args[1:])
+    found = []
+    if branches:
+        kw = {"progress": False, **(fixed_point_kw or {})}
+        for value in values:
+            net, xv = _network_at(model, param, value, x)
+            if net.n_state == 1:
+                kw.setdefault("interval", interval)
+            found.append(fixed_points(net, xv, **kw))
+            bar.update(1)
+    bar.close()
+    links = []
+    if found:
+        allp = np.concatenate([f.points for f in found]) if any(len(f) for f in found) else None
+        spread = 0.0 if allp is None else float(np.ptp(allp, axis=0).max())
+        links = _link(values, found, link_tol if link_tol else max(0.25 * spread, 1e-3))
+    n_stable = np.array([int(f.stable.sum()) for f in found]) if found else np.zeros(0, int)
+    return Bifurcation(param=param, values=values, up=up, down=down, branches=links,
+                       n_stable=n_stable)
