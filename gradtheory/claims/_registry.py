@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from threadpoolctl import threadpool_limits
 
+from .. import __version__
 from ..figures import save_figure
 from ..io import save_result
 

@@ -50,6 +50,11 @@ class Network:
     seed : int
     dtype : {"float64", "float32"}
 
+    Notes
+    -----
+    Networks made by :func:`gradtheory.from_torch` also carry ``torch_batch_first_`` (and the
+    module's bias layout) so that :meth:`to_torch` rebuilds the same module.
+
     Examples
     --------
     >>> import gradtheory as gt
@@ -170,6 +175,11 @@ class Network:
         if self.tied:
             return self.params
         return {k: (v if k in _READOUT else v[layer]) for k, v in self.params.items()}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_pool", None)  # work arrays: rebuilt on demand
+        return state
 
     def copy(self) -> Network:
         """An independent copy (parameters copied)."""

@@ -28,6 +28,14 @@ def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (B, n_state, k)
+
+    Examples
+    --------
+    >>> import numpy as np, gradtheory as gt
+    >>> net = gt.Network(gt.cells.lstm(), n_in=1, n_hidden=2)
+    >>> entry = net.forward(np.ones((3, 4, 1))).tape[1]
+    >>> jacobian_product(net, entry, np.ones((4, 4, 1))).shape
+    (4, 4, 1)
     """
     program, n = net.program, net.n_hidden
     params = net.layer_params(entry["layer"])
@@ -78,7 +86,17 @@ def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
 
 
 def step_jacobian(net, entry: dict) -> np.ndarray:
-    """Full step Jacobian dS_t/dS_{t-1}, shape (B, n_state, n_state), for one recorded step."""
+    """Full step Jacobian dS_t/dS_{t-1}, shape (B, n_state, n_state), for one recorded step.
+
+    Examples
+    --------
+    >>> import numpy as np, gradtheory as gt
+    >>> net = gt.Network(gt.cells.elman("linear"), n_in=1, n_hidden=2,
+    ...                  params={"W": [[0.5, 0.0], [0.0, 2.0]]})
+    >>> step_jacobian(net, net.forward(np.ones((1, 1, 1))).tape[0])[0]
+    array([[0.5, 0. ],
+           [0. , 2. ]])
+    """
     batch = entry["env"][net.program.state[0]].shape[0]
     eye = np.broadcast_to(np.eye(net.n_state, dtype=net.dtype), (batch, net.n_state, net.n_state))
     return jacobian_product(net, entry, eye)
