@@ -1,6 +1,7 @@
 """Adding problem: tanh RNN, IRNN, LSTM and GRU learning curves, with and without clipping.
 
-Run: python analyses/adding_learning_curves.py [--quick]  (writes figures/adding_learning_curves.{png,svg,json})
+Run: python analyses/adding_learning_curves.py [--quick]
+(writes figures/adding_learning_curves.{png,svg,json})
 """
 
 import sys

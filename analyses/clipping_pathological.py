@@ -1,6 +1,7 @@
 """Clipping the gradient norm on the temporal-order and adding problems (Pascanu et al. 2013).
 
-Run: python analyses/clipping_pathological.py [--quick]  (writes figures/clipping_pathological.{png,svg,json})
+Run: python analyses/clipping_pathological.py [--quick]
+(writes figures/clipping_pathological.{png,svg,json})
 """
 
 import sys

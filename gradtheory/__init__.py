@@ -11,9 +11,12 @@ True
 __version__ = "0.1.0"
 
 from . import cells
+from .analysis.basins import Basins, basins
+from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points
 from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
 from .analysis.lyapunov import LyapunovResult, lyapunov
+from .analysis.maps import Attractor, attractor, cobweb, orbit
 from .analysis.mean_field import MeanField, critical_sigma_w2, mean_field, rnn_mean_field
 from .analysis.predict import Prediction, predict
 from .analysis.verify import Verification, track, verify
@@ -25,6 +28,9 @@ from .symbolic.derive import Derivation, derive
 from .symbolic.unroll import Unrolled, unroll
 
 __all__ = [
+    "Attractor",
+    "Basins",
+    "Bifurcation",
     "Derivation",
     "FixedPoints",
     "Gradients",
@@ -37,13 +43,18 @@ __all__ = [
     "Unrolled",
     "Verification",
     "__version__",
+    "attractor",
+    "basins",
+    "bifurcation",
     "cells",
+    "cobweb",
     "critical_sigma_w2",
     "derive",
     "fixed_points",
     "jacobians",
     "lyapunov",
     "mean_field",
+    "orbit",
     "pascanu_conditions",
     "predict",
     "product_log_singular_values",

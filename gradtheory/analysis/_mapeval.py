@@ -63,7 +63,9 @@ class MapEval:
         if x.ndim == 2 and x.shape[0] == 1:
             x = x[0]
         if x.shape != (net.n_in,):
-            raise ValueError(f"x must be a constant input of shape (n_in,) = ({net.n_in},), got {x.shape}")
+            raise ValueError(
+                f"x must be a constant input of shape (n_in,) = ({net.n_in},), got {x.shape}"
+            )
         if not np.all(np.isfinite(x)):
             raise ValueError("x contains NaN or Inf")
         self.x = x.astype(net.dtype)
@@ -100,13 +102,13 @@ class MapEval:
     def vjp(self, entry: dict, cotangent: np.ndarray) -> np.ndarray:
         """J^T v for v (B, n): the reverse pass of one recorded step, (B, n)."""
         net, program, n = self.net, self.net.program, self.net.n_hidden
-        params, env = net.layer_params(0), entry["env"]
+        params = net.layer_params(0)
         adj: dict = {}
 
         def add(name, value):
             adj[name] = value if name not in adj else adj[name] + value
 
-        for block, name in zip(program.state, program.next_state):
+        for block, name in zip(program.state, program.next_state, strict=True):
             add(name, net.split_state(cotangent)[block])
         kernel = sum(not isinstance(op, AffineOp) for op in program.ops)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -123,8 +125,14 @@ class MapEval:
                 else:
                     kernel -= 1
                     values = entry["partials"][kernel]
-                    for (out, inp), value in list(zip(op.partials, values)) + list(op.constants.items()):
-                        if out in adj and inp not in program.scalar_params and inp not in program.inputs:
+                    for (out, inp), value in list(zip(op.partials, values, strict=True)) + list(
+                        op.constants.items()
+                    ):
+                        if (
+                            out in adj
+                            and inp not in program.scalar_params
+                            and inp not in program.inputs
+                        ):
                             add(inp, adj[out] * value)
         blocks = []
         for block in program.state:

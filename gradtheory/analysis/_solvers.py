@@ -42,9 +42,13 @@ def minimise_q(ev: MapEval, starts: np.ndarray, max_iter: int = 300) -> np.ndarr
             return 1e300, np.zeros_like(flat)
         return total, grad.ravel()
 
-    result = optimize.minimize(fun, starts.ravel(), jac=True, method="L-BFGS-B",
-                               options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-14,
-                                        "maxcor": 20})
+    result = optimize.minimize(
+        fun,
+        starts.ravel(),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "ftol": 0.0, "gtol": 1e-14, "maxcor": 20},
+    )
     end = result.x.reshape(shape)
     # the joint problem may leave some rows worse than they started: keep the better of the two
     _, q_start = _residual(ev, starts)
@@ -58,8 +62,11 @@ def _merge(s: np.ndarray, q: np.ndarray, idx: np.ndarray, tol: float) -> np.ndar
         return np.zeros(0, dtype=int)
     order = idx[np.argsort(q[idx], kind="stable")]
     points = s[order]
-    dist = np.sqrt(np.maximum(
-        np.sum(points**2, 1)[:, None] + np.sum(points**2, 1)[None, :] - 2 * points @ points.T, 0))
+    dist = np.sqrt(
+        np.maximum(
+            np.sum(points**2, 1)[:, None] + np.sum(points**2, 1)[None, :] - 2 * points @ points.T, 0
+        )
+    )
     near = np.triu(dist <= tol, k=1)
     dropped = np.zeros(len(order), dtype=bool)
     for i in np.flatnonzero(near.any(axis=1)):
@@ -68,8 +75,9 @@ def _merge(s: np.ndarray, q: np.ndarray, idx: np.ndarray, tol: float) -> np.ndar
     return order[dropped]
 
 
-def levenberg_marquardt(ev: MapEval, s: np.ndarray, max_iter: int = 60, q_stop: float = 1e-28,
-                        merge_tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def levenberg_marquardt(
+    ev: MapEval, s: np.ndarray, max_iter: int = 60, q_stop: float = 1e-28, merge_tol: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Batched damped Newton on F(s) - s = 0 with Jacobian J - I.
 
     Rows that come within ``merge_tol`` of a better row are merged into it (stopped).
@@ -107,7 +115,9 @@ def levenberg_marquardt(ev: MapEval, s: np.ndarray, max_iter: int = 60, q_stop: 
         try:
             step = -np.linalg.solve(damped, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
-            step = -np.stack([np.linalg.lstsq(d, v, rcond=None)[0] for d, v in zip(damped, g)])
+            step = -np.stack(
+                [np.linalg.lstsq(d, v, rcond=None)[0] for d, v in zip(damped, g, strict=True)]
+            )
         trial = s[idx] + step
         r_new, q_new = _residual(ev, trial)
         good = q_new < q[idx]
@@ -148,8 +158,9 @@ def default_interval(ev: MapEval, reach: float = 100.0) -> tuple[float, float]:
     return max(-reach, lo - pad), min(reach, hi + pad)
 
 
-def roots_1d(ev: MapEval, interval: tuple[float, float], grid: int = 200_001,
-             touch_tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+def roots_1d(
+    ev: MapEval, interval: tuple[float, float], grid: int = 200_001, touch_tol: float = 1e-8
+) -> tuple[np.ndarray, np.ndarray]:
     """Every root of g(s) = F(s) - s in ``interval`` (sorted), and tangent near-misses.
 
     Returns
@@ -176,20 +187,39 @@ def roots_1d(ev: MapEval, interval: tuple[float, float], grid: int = 200_001,
     ok = np.isfinite(g)
     left = np.flatnonzero(ok[:-1] & ok[1:] & (g[:-1] * g[1:] < 0))
     for i in left:
-        roots.append(optimize.brentq(gs, s[i], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps,
-                                     maxiter=2000))
+        roots.append(
+            optimize.brentq(
+                gs, s[i], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps, maxiter=2000
+            )
+        )
     near = []
     a = np.abs(g)
-    inner = np.flatnonzero(ok[1:-1] & ok[:-2] & ok[2:] & (a[1:-1] <= a[:-2]) & (a[1:-1] <= a[2:])
-                           & (g[:-2] * g[1:-1] > 0) & (g[1:-1] * g[2:] > 0)) + 1
+    inner = (
+        np.flatnonzero(
+            ok[1:-1]
+            & ok[:-2]
+            & ok[2:]
+            & (a[1:-1] <= a[:-2])
+            & (a[1:-1] <= a[2:])
+            & (g[:-2] * g[1:-1] > 0)
+            & (g[1:-1] * g[2:] > 0)
+        )
+        + 1
+    )
     for i in inner:
         try:
             d_left, d_right = dg(s[i - 1]), dg(s[i + 1])
             if d_left * d_right < 0:
-                v = optimize.brentq(dg, s[i - 1], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps)
+                v = optimize.brentq(
+                    dg, s[i - 1], s[i + 1], xtol=1e-16, rtol=4 * np.finfo(float).eps
+                )
             else:
-                v = optimize.minimize_scalar(lambda t: abs(gs(t)), bounds=(s[i - 1], s[i + 1]),
-                                             method="bounded", options={"xatol": 1e-14}).x
+                v = optimize.minimize_scalar(
+                    lambda t: abs(gs(t)),
+                    bounds=(s[i - 1], s[i + 1]),
+                    method="bounded",
+                    options={"xatol": 1e-14},
+                ).x
         except (ValueError, RuntimeError):
             v = s[i]
         (roots if abs(gs(v)) <= touch_tol else near).append(v)

@@ -18,8 +18,8 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from ._mapeval import MapEval, check_states
+from ._orbits import find_period, iterate
 from .fixed_points import fixed_points
-from .maps import find_period, iterate
 
 __all__ = ["Bifurcation", "Branch", "Sweep", "bifurcation"]
 
@@ -92,14 +92,18 @@ def _network_at(model, param: str, value, x):
     if param == "x":
         return model, np.broadcast_to(np.asarray(value, float), (model.n_in,))
     if param not in model.params:
-        raise ValueError(f"param must be 'x' (the constant input) or one of {sorted(model.params)}, "
-                         f"got {param!r}")
+        raise ValueError(
+            f"param must be 'x' (the constant input) or one of {sorted(model.params)}, "
+            f"got {param!r}"
+        )
     net = model.copy()
     shape = np.shape(net.params[param])
     try:
         net.params[param] = np.array(np.broadcast_to(np.asarray(value, float), shape), net.dtype)
     except ValueError:
-        raise ValueError(f"value {value!r} does not fit params[{param!r}] of shape {shape}") from None
+        raise ValueError(
+            f"value {value!r} does not fit params[{param!r}] of shape {shape}"
+        ) from None
     return net, x
 
 
@@ -127,9 +131,14 @@ def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound,
             s = tail[-1][None].copy()
         bar.update(1)
     n = h0.shape[1]
-    return Sweep(values=np.asarray(values), param=np.concatenate(ps) if ps else np.zeros(0),
-                 states=np.concatenate(ss) if ss else np.zeros((0, n)), final=np.array(finals),
-                 kind=kinds, period=np.array(periods))
+    return Sweep(
+        values=np.asarray(values),
+        param=np.concatenate(ps) if ps else np.zeros(0),
+        states=np.concatenate(ss) if ss else np.zeros((0, n)),
+        final=np.array(finals),
+        kind=kinds,
+        period=np.array(periods),
+    )
 
 
 def _link(values, found, link_tol, gap: int = 1) -> list:
@@ -139,21 +148,26 @@ def _link(values, found, link_tol, gap: int = 1) -> list:
     exactly at a grid value (a transcritical crossing) continue through it.
     """
     open_, done = [], []
-    for value, fp in zip(values, found):
+    for value, fp in zip(values, found, strict=True):
         pts = fp.points
         pairs = []
         if open_ and len(pts):
-            pred = np.array([2 * b["p"][-1] - b["p"][-2] if len(b["p"]) > 1 else b["p"][-1]
-                             for b in open_]).reshape(len(open_), -1)
+            pred = np.array(
+                [2 * b["p"][-1] - b["p"][-2] if len(b["p"]) > 1 else b["p"][-1] for b in open_]
+            ).reshape(len(open_), -1)
             cost = np.linalg.norm(pred[:, None, :] - pts[None, :, :], axis=2)
             rows, cols = linear_sum_assignment(np.minimum(cost, 1e300))
-            pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= link_tol]
+            pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] <= link_tol]
         matched_b, matched_p = {r for r, _ in pairs}, {c for _, c in pairs}
         for r, c in pairs:
             b = open_[r]
             b["miss"] = 0
-            for key, item in (("v", value), ("p", pts[c]), ("e", fp.eigenvalues[c]),
-                              ("u", fp.n_unstable[c])):
+            for key, item in (
+                ("v", value),
+                ("p", pts[c]),
+                ("e", fp.eigenvalues[c]),
+                ("u", fp.n_unstable[c]),
+            ):
                 b[key].append(item)
         still = []
         for i, b in enumerate(open_):
@@ -162,22 +176,50 @@ def _link(values, found, link_tol, gap: int = 1) -> list:
             (still if b["miss"] <= gap else done).append(b)
         for c in range(len(pts)):
             if c not in matched_p:
-                still.append({"v": [value], "p": [pts[c]], "e": [fp.eigenvalues[c]],
-                              "u": [fp.n_unstable[c]], "miss": 0})
+                still.append(
+                    {
+                        "v": [value],
+                        "p": [pts[c]],
+                        "e": [fp.eigenvalues[c]],
+                        "u": [fp.n_unstable[c]],
+                        "miss": 0,
+                    }
+                )
         open_ = still
     out = []
     for b in done + open_:
         u = np.array(b["u"])
-        out.append(Branch(values=np.array(b["v"]), points=np.array(b["p"]),
-                          eigenvalues=np.array(b["e"]), stable=u == 0, n_unstable=u))
+        out.append(
+            Branch(
+                values=np.array(b["v"]),
+                points=np.array(b["p"]),
+                eigenvalues=np.array(b["e"]),
+                stable=u == 0,
+                n_unstable=u,
+            )
+        )
     return sorted(out, key=lambda br: (br.values[0], tuple(br.points[0])))
 
 
-def bifurcation(model, param: str, values, *, h0, x=None, transient: int = 500,
-                keep: int = 64, sweep: str = "both", branches: bool = True, interval=None,
-                link_tol: float | None = None, max_period: int = 32, tol: float = 1e-8,
-                bound: float = 1e12, fixed_point_kw: dict | None = None,
-                progress: bool = True) -> Bifurcation:
+def bifurcation(
+    model,
+    param: str,
+    values,
+    *,
+    h0,
+    x=None,
+    transient: int = 500,
+    keep: int = 64,
+    sweep: str = "both",
+    branches: bool = True,
+    interval=None,
+    link_tol: float | None = None,
+    max_period: int = 32,
+    tol: float = 1e-8,
+    bound: float = 1e12,
+    fixed_point_kw: dict | None = None,
+    progress: bool = True,
+) -> Bifurcation:
     """Bifurcation diagram of a map over a parameter: attractor samples and fixed-point branches.
 
     Parameters
@@ -222,7 +264,7 @@ def bifurcation(model, param: str, values, *, h0, x=None, transient: int = 500,
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("values must be a non-empty 1-D array of finite numbers")
-    net0, x0 = _network_at(model, param, values[0], x)
+    net0, _ = _network_at(model, param, values[0], x)
     s0 = check_states(h0, net0.n_state, "h0")
     if s0.shape[0] != 1:
         raise ValueError("h0 must be a single state (n_state,)")
@@ -251,5 +293,6 @@ def bifurcation(model, param: str, values, *, h0, x=None, transient: int = 500,
         spread = 0.0 if allp is None else float(np.ptp(allp, axis=0).max())
         links = _link(values, found, link_tol if link_tol else max(0.25 * spread, 1e-3))
     n_stable = np.array([int(f.stable.sum()) for f in found]) if found else np.zeros(0, int)
-    return Bifurcation(param=param, values=values, up=up, down=down, branches=links,
-                       n_stable=n_stable)
+    return Bifurcation(
+        param=param, values=values, up=up, down=down, branches=links, n_stable=n_stable
+    )

@@ -48,7 +48,8 @@ class FixedPoints:
     kind : list of str
         'stable' (n_unstable = 0), 'saddle' (0 < n_unstable < n_state), 'unstable' (all).
     slow_points : ndarray (k, n_state)
-        Local minima of q with tol_q <= q < slow_q, kept apart (``slow_q`` holds their q).
+        Search end points with tol_q <= q < slow_q (local minima of q or slow valleys), kept
+        apart and deduplicated at sqrt(dedup_tol); ``slow_q`` holds their q.
     """
 
     points: np.ndarray
@@ -68,12 +69,21 @@ class FixedPoints:
 
     def __repr__(self) -> str:
         counts = {k: self.kind.count(k) for k in ("stable", "saddle", "unstable")}
-        return (f"FixedPoints(m={len(self)}, {counts}, marginal={int(self.marginal.sum())}, "
-                f"slow_points={len(self.slow_points)})")
+        return (
+            f"FixedPoints(m={len(self)}, {counts}, marginal={int(self.marginal.sum())}, "
+            f"slow_points={len(self.slow_points)})"
+        )
 
 
-def classify(ev: MapEval, points: np.ndarray, q: np.ndarray, slow: np.ndarray, slow_q: np.ndarray,
-             marginal_tol: float = 1e-6, info: dict | None = None) -> FixedPoints:
+def classify(
+    ev: MapEval,
+    points: np.ndarray,
+    q: np.ndarray,
+    slow: np.ndarray,
+    slow_q: np.ndarray,
+    marginal_tol: float = 1e-6,
+    info: dict | None = None,
+) -> FixedPoints:
     """Eigen-analysis of J at ``points`` (m, n) and the :class:`FixedPoints` record."""
     n = ev.n
     order = np.lexsort(np.round(points, 9).T[::-1]) if len(points) else np.arange(0)
@@ -91,10 +101,19 @@ def classify(ev: MapEval, points: np.ndarray, q: np.ndarray, slow: np.ndarray, s
     if len(slow):
         so = np.lexsort(np.round(slow, 9).T[::-1])
         slow, slow_q = slow[so], slow_q[so]
-    return FixedPoints(points=points, eigenvalues=eig.astype(complex), jacobians=jac, q=q,
-                       n_unstable=n_unstable, stable=n_unstable == 0, marginal=marginal, kind=kind,
-                       slow_points=slow.reshape(-1, n), slow_q=np.asarray(slow_q, float),
-                       info=info or {})
+    return FixedPoints(
+        points=points,
+        eigenvalues=eig.astype(complex),
+        jacobians=jac,
+        q=q,
+        n_unstable=n_unstable,
+        stable=n_unstable == 0,
+        marginal=marginal,
+        kind=kind,
+        slow_points=slow.reshape(-1, n),
+        slow_q=np.asarray(slow_q, float),
+        info=info or {},
+    )
 
 
 def _dedup(points: np.ndarray, q: np.ndarray, tol: float, avoid=None) -> np.ndarray:
@@ -109,8 +128,9 @@ def _dedup(points: np.ndarray, q: np.ndarray, tol: float, avoid=None) -> np.ndar
     return np.array(kept, dtype=int)
 
 
-def _starts(ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64,
-            bound: float = 1e6) -> np.ndarray:
+def _starts(
+    ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64, bound: float = 1e6
+) -> np.ndarray:
     """Trajectory samples (random initial states run on x, one random time each) + noise."""
     s = rng.normal(0.0, 1.0, (n_starts, ev.n))
     traj = [s]
@@ -124,17 +144,30 @@ def _starts(ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64,
     if ev.n == 2 and len(pick):
         lo, hi = pick.min(axis=0), pick.max(axis=0)
         pad = 0.1 * (hi - lo) + 0.1
-        axes = [np.linspace(a - p, b + p, 21) for a, b, p in zip(lo, hi, pad)]
+        axes = [np.linspace(a - p, b + p, 21) for a, b, p in zip(lo, hi, pad, strict=True)]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
         out = np.vstack([out, grid])
     return out
 
 
-def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float = 0.05,
-                 seed: int = 0, tol_q: float = 1e-20, dedup_tol: float = 1e-6,
-                 slow_q: float = 1e-6, marginal_tol: float = 1e-6, interval=None,
-                 grid: int = 200_001, max_iter: int = 50, threads: int | None = 1,
-                 progress: bool = True) -> FixedPoints:
+def fixed_points(
+    net,
+    x=None,
+    *,
+    starts=None,
+    n_starts: int = 256,
+    noise: float = 0.05,
+    seed: int = 0,
+    tol_q: float = 1e-20,
+    dedup_tol: float = 1e-6,
+    slow_q: float = 1e-6,
+    marginal_tol: float = 1e-6,
+    interval=None,
+    grid: int = 200_001,
+    max_iter: int = 50,
+    threads: int | None = 1,
+    progress: bool = True,
+) -> FixedPoints:
     """Fixed points s* = F(s*; x) of a tied network at constant input, with their stability.
 
     Parameters
@@ -154,7 +187,9 @@ def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float 
     dedup_tol : float
         Points closer than this (Euclidean) are one point (slow points: sqrt(dedup_tol)).
     slow_q : float
-        Local minima of q below this (and above tol_q) are reported as slow points.
+        End points of the search with tol_q <= q < slow_q are slow points: local minima of q,
+        or flat valleys where the dynamics is slow but the polish did not reach q = 0 (1-D:
+        refined local minima of |F(s) - s|).
     marginal_tol : float
         |lambda| within this of 1 counts as marginal.
     interval : (lo, hi), optional
@@ -175,49 +210,54 @@ def fixed_points(net, x=None, *, starts=None, n_starts: int = 256, noise: float 
 
     Examples
     --------
-    >>> fixed_points(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.5}))).points
-    array([[0.        ],
-           [0.71428571]])
+    >>> fixed_points(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))).kind
+    ['unstable', 'stable']
     """
-    with threadpool_limits(threads) if threads else nullcontext():
-        return _fixed_points(net, x, starts, n_starts, noise, seed, tol_q, dedup_tol, slow_q,
-                             marginal_tol, interval, grid, max_iter, progress)
-
-
-def _fixed_points(net, x, starts, n_starts, noise, seed, tol_q, dedup_tol, slow_q, marginal_tol,
-                  interval, grid, max_iter, progress) -> FixedPoints:
     ev = MapEval(net, x)
-    n = ev.n
-    if n == 1:
+    tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
+    if ev.n == 1:
         if starts is not None:
             raise ValueError("starts are not used for 1-D maps: every root in `interval` is found")
-        interval = default_interval(ev) if interval is None else tuple(interval)
-        roots, near = roots_1d(ev, interval, grid, touch_tol=np.sqrt(2 * tol_q))
-        pts = roots[:, None]
-        q = 0.5 * (ev.value(pts) - pts)[:, 0] ** 2 if len(roots) else np.zeros(0)
-        keep = _dedup(pts, q, dedup_tol) if len(pts) else np.zeros(0, int)
-        slow = near[:, None]
-        sq = 0.5 * (ev.value(slow) - slow)[:, 0] ** 2 if len(near) else np.zeros(0)
-        slow, sq = slow[sq < slow_q], sq[sq < slow_q]
-        info = {"interval": interval, "method": "grid+brentq"}
-        return classify(ev, pts[keep], q[keep], slow, sq, marginal_tol, info)
+        return _one_dimensional(ev, interval, grid, **tols)
     if interval is not None:
         raise ValueError("interval is for 1-D maps; pass starts for n_state >= 2")
-    rng = np.random.default_rng(seed)
-    bar = tqdm(total=3, desc="fixed points", disable=not progress, leave=False)
-    s0 = _starts(ev, n_starts, noise, rng) if starts is None else check_states(starts, n, "starts")
-    bar.update(1)
-    s1 = minimise_q(ev, s0, max_iter=max_iter)
-    bar.update(1)
-    s2, q, merged = levenberg_marquardt(ev, s1, q_stop=1e-8 * tol_q)
-    bar.update(1)
-    bar.close()
-    good = np.isfinite(q) & ~merged
-    fixed = good & (q < tol_q)
-    idx = np.flatnonzero(fixed)
-    keep = idx[_dedup(s2[idx], q[idx], dedup_tol)]
-    sidx = np.flatnonzero(good & ~fixed & (q < slow_q))
-    skeep = sidx[_dedup(s2[sidx], q[sidx], np.sqrt(dedup_tol), avoid=s2[keep])]
-    info = {"method": "L-BFGS-B + Levenberg-Marquardt", "n_starts": len(s0),
-            "n_converged": int(fixed.sum()), "n_merged": int(merged.sum())}
-    return classify(ev, s2[keep], q[keep], s2[skeep], q[skeep], marginal_tol, info)
+    with threadpool_limits(threads) if threads else nullcontext():
+        rng = np.random.default_rng(seed)
+        bar = tqdm(total=3, desc="fixed points", disable=not progress, leave=False)
+        if starts is None:
+            s0 = _starts(ev, n_starts, noise, rng)
+        else:
+            s0 = check_states(starts, ev.n, "starts")
+        bar.update(1)
+        s1 = minimise_q(ev, s0, max_iter=max_iter)
+        bar.update(1)
+        s2, q, merged = levenberg_marquardt(ev, s1, q_stop=1e-8 * tol_q)
+        bar.update(1)
+        bar.close()
+        good = np.isfinite(q) & ~merged
+        fixed = good & (q < tol_q)
+        idx = np.flatnonzero(fixed)
+        keep = idx[_dedup(s2[idx], q[idx], dedup_tol)]
+        sidx = np.flatnonzero(good & ~fixed & (q < slow_q))
+        skeep = sidx[_dedup(s2[sidx], q[sidx], np.sqrt(dedup_tol), avoid=s2[keep])]
+        info = {
+            "method": "L-BFGS-B + Levenberg-Marquardt",
+            "n_starts": len(s0),
+            "n_converged": int(fixed.sum()),
+            "n_merged": int(merged.sum()),
+        }
+        return classify(ev, s2[keep], q[keep], s2[skeep], q[skeep], marginal_tol, info)
+
+
+def _one_dimensional(ev, interval, grid, tol_q, dedup_tol, slow_q, marginal_tol) -> FixedPoints:
+    """Every root of F(s) - s in the interval (sign changes + brentq, tangent touches)."""
+    interval = default_interval(ev) if interval is None else tuple(interval)
+    roots, near = roots_1d(ev, interval, grid, touch_tol=np.sqrt(2 * tol_q))
+    pts = roots[:, None]
+    q = 0.5 * (ev.value(pts) - pts)[:, 0] ** 2 if len(roots) else np.zeros(0)
+    keep = _dedup(pts, q, dedup_tol) if len(pts) else np.zeros(0, int)
+    slow = near[:, None]
+    sq = 0.5 * (ev.value(slow) - slow)[:, 0] ** 2 if len(near) else np.zeros(0)
+    slow, sq = slow[sq < slow_q], sq[sq < slow_q]
+    info = {"interval": interval, "method": "grid + brentq"}
+    return classify(ev, pts[keep], q[keep], slow, sq, marginal_tol, info)

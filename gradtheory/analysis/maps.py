@@ -15,35 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._mapeval import MapEval, check_states
+from ._orbits import converging, escaping, find_period, iterate, polish_cycle, tangent_growth
 
 __all__ = ["Attractor", "attractor", "cobweb", "orbit"]
-
-
-def iterate(ev: MapEval, s: np.ndarray, steps: int, bound: float) -> tuple[np.ndarray, np.ndarray]:
-    """States (steps+1, B, n) from s (B, n) and the first step (B,) beyond ``bound`` (-1: none).
-
-    After a row diverges its later states are +-inf (the sign of its last finite value).
-    """
-    out = np.empty((steps + 1,) + s.shape)
-    out[0] = s
-    current = s
-    for t in range(1, steps + 1):
-        current = out[t] = ev.value(current)
-        if t % 64 == 0 and not _bounded(current, bound).any():
-            out[t + 1 :] = current
-            break
-    bad = ~_bounded(out, bound)
-    diverged = np.where(bad.any(axis=0), bad.argmax(axis=0), -1)
-    for row in np.flatnonzero(diverged >= 0):
-        k = diverged[row]
-        last = out[k - 1, row] if k > 0 else np.ones(s.shape[1])
-        out[k:, row] = np.copysign(np.inf, np.where(last == 0, 1.0, last))
-    return out, diverged
-
-
-def _bounded(states: np.ndarray, bound: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.all(np.isfinite(states), axis=-1) & (np.abs(states).max(axis=-1) <= bound)
 
 
 def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
@@ -75,13 +49,18 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     states, diverged = iterate(ev, s, int(steps), bound)
     if (diverged >= 0).any():
-        warnings.warn(f"orbit diverged (|s| > {bound:g}) at step {int(diverged[diverged >= 0].min())};"
-                      " later states are +-inf", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"orbit diverged (|s| > {bound:g}) at step {int(diverged[diverged >= 0].min())};"
+            " later states are +-inf",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return states[:, 0] if single else states
 
 
-def cobweb(net, h0, steps: int, x=None, *, span=None, n_curve: int = 400,
-           bound: float = 1e12) -> dict:
+def cobweb(
+    net, h0, steps: int, x=None, *, span=None, n_curve: int = 400, bound: float = 1e12
+) -> dict:
     """Line segments of the cobweb diagram of a one-dimensional map.
 
     Parameters
@@ -105,12 +84,15 @@ def cobweb(net, h0, steps: int, x=None, *, span=None, n_curve: int = 400,
 
     Examples
     --------
-    >>> cobweb(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8})), 0.1, 50)["segments"].shape
+    >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))
+    >>> cobweb(net, 0.1, 50)["segments"].shape
     (100, 2, 2)
     """
     ev = MapEval(net, x)
     if ev.n != 1:
-        raise ValueError(f"cobweb diagrams are for one-dimensional maps; this one has n_state = {ev.n}")
+        raise ValueError(
+            f"cobweb diagrams are for one-dimensional maps; this one has n_state = {ev.n}"
+        )
     s = check_states(np.reshape(h0, (-1,)), 1, "h0")
     states, diverged = iterate(ev, s, int(steps), bound)
     k = int(steps) if diverged[0] < 0 else int(diverged[0]) - 1
@@ -122,9 +104,14 @@ def cobweb(net, h0, steps: int, x=None, *, span=None, n_curve: int = 400,
     pad = 0.1 * (hi - lo) + (1e-3 if span is None else 0.0)
     grid = np.linspace(lo - pad if span is None else lo, hi + pad if span is None else hi, n_curve)
     curve = np.column_stack([grid, ev.value(grid[:, None])[:, 0]])
-    return {"orbit": h, "path": path, "segments": np.stack([path[:-1], path[1:]], axis=1),
-            "curve": curve, "diagonal": np.array([[grid[0], grid[0]], [grid[-1], grid[-1]]]),
-            "diverged_at": None if diverged[0] < 0 else int(diverged[0])}
+    return {
+        "orbit": h,
+        "path": path,
+        "segments": np.stack([path[:-1], path[1:]], axis=1),
+        "curve": curve,
+        "diagonal": np.array([[grid[0], grid[0]], [grid[-1], grid[-1]]]),
+        "diverged_at": None if diverged[0] < 0 else int(diverged[0]),
+    }
 
 
 @dataclass(frozen=True)
@@ -163,63 +150,20 @@ class Attractor:
     diverged_at: int | None = None
 
 
-def find_period(seg: np.ndarray, max_period: int, tol: float) -> int:
-    """Smallest p <= max_period with ||s_{t+p} - s_t|| <= tol (1 + |s|) along ``seg``; 0 if none."""
-    scale = tol * (1.0 + np.abs(seg).max())
-    for p in range(1, min(max_period, len(seg) - 1) + 1):
-        if np.abs(seg[p:] - seg[:-p]).max() <= scale:
-            return p
-    return 0
-
-
-def _polish_cycle(ev: MapEval, s: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Newton on F^p(s) = s from ``s`` (n,); returns the cycle (p, n) and its monodromy (n, n)."""
-
-    def run(start):
-        pts, m = [start], np.eye(ev.n)
-        for _ in range(p):
-            value, jac = ev.value_jac(pts[-1][None])
-            pts.append(value[0])
-            m = jac[0] @ m
-        return np.array(pts), m
-
-    pts, mono = run(s)
-    res = np.linalg.norm(pts[-1] - pts[0])
-    for _ in range(6):
-        try:
-            new = pts[0] - np.linalg.solve(mono - np.eye(ev.n), pts[-1] - pts[0])
-        except np.linalg.LinAlgError:
-            break
-        cand, cand_m = run(new)
-        cand_res = np.linalg.norm(cand[-1] - cand[0])
-        if not np.isfinite(cand_res) or cand_res >= res:
-            break
-        pts, mono, res = cand, cand_m, cand_res
-    return pts[:-1], mono
-
-
-def _tangent_growth(ev: MapEval, s: np.ndarray, steps: int, rng) -> tuple[np.ndarray, float, int]:
-    """Iterate ``steps`` from s (n,) with a renormalised tangent vector; (orbit, exponent, used)."""
-    v = rng.normal(size=(1, ev.n, 1))
-    v /= np.linalg.norm(v)
-    states, total = [s], 0.0
-    for t in range(steps):
-        value, entry = ev.value_entry(states[-1][None])
-        if not np.all(np.isfinite(value)):
-            return np.array(states), (total / t if t else np.inf), t
-        v = ev.jvp(entry, v)
-        norm = np.linalg.norm(v)
-        if not np.isfinite(norm) or norm == 0.0:
-            return np.array(states + [value[0]]), (-np.inf if norm == 0.0 else np.inf), t + 1
-        total += np.log(norm)
-        v /= norm
-        states.append(value[0])
-    return np.array(states), total / max(steps, 1), steps
-
-
-def attractor(net, h0, x=None, *, transient: int = 1000, max_period: int = 64,
-              tol: float = 1e-9, bound: float = 1e12, lyap_steps: int = 2000,
-              chaos_tol: float = 5e-3, max_steps: int = 50_000, seed: int = 0) -> Attractor:
+def attractor(
+    net,
+    h0,
+    x=None,
+    *,
+    transient: int = 1000,
+    max_period: int = 64,
+    tol: float = 1e-9,
+    bound: float = 1e12,
+    lyap_steps: int = 2000,
+    chaos_tol: float = 5e-3,
+    max_steps: int = 50_000,
+    seed: int = 0,
+) -> Attractor:
     """The attractor reached from ``h0`` at constant input ``x``, and its largest exponent.
 
     Parameters
@@ -265,50 +209,44 @@ def attractor(net, h0, x=None, *, transient: int = 1000, max_period: int = 64,
         states, diverged = iterate(ev, s, skip, bound)
         if diverged[0] >= 0:
             before = states[: diverged[0], 0]
-            _, lyap, _ = _tangent_growth(ev, states[0, 0], max(len(before) - 1, 0), rng)
-            return Attractor("divergent", 0, empty, float(lyap if len(before) > 1 else np.inf),
-                             np.zeros(0, complex), used + int(diverged[0]), used + int(diverged[0]))
+            _, lyap, _ = tangent_growth(ev, states[0, 0], max(len(before) - 1, 0), rng)
+            return Attractor(
+                "divergent",
+                0,
+                empty,
+                float(lyap if len(before) > 1 else np.inf),
+                np.zeros(0, complex),
+                used + int(diverged[0]),
+                used + int(diverged[0]),
+            )
         used += skip
         window = max(lyap_steps, 2 * max_period + 1)
-        rec, lyap, done = _tangent_growth(ev, states[-1, 0], window, rng)
+        rec, lyap, done = tangent_growth(ev, states[-1, 0], window, rng)
         big = ~np.all(np.isfinite(rec), axis=1) | (np.abs(rec).max(axis=1) > bound)
         if done < window or big.any():
             first = int(np.argmax(big)) if big.any() else done
-            return Attractor("divergent", 0, empty, float(lyap), np.zeros(0, complex),
-                             used + first, used + first)
+            return Attractor(
+                "divergent", 0, empty, float(lyap), np.zeros(0, complex), used + first, used + first
+            )
         used += window
-        p = find_period(rec[-(2 * max_period + 1):], max_period, tol)
+        p = find_period(rec[-(2 * max_period + 1) :], max_period, tol)
         if p:
             start = rec[-p:][np.lexsort(np.round(rec[-p:], 9).T[::-1])[0]]
-            pts, mono = _polish_cycle(ev, start, p)
+            pts, mono = polish_cycle(ev, start, p)
             mult = np.linalg.eigvals(mono)
             mult = mult[np.argsort(-np.abs(mult), kind="stable")]
             with np.errstate(divide="ignore"):
                 exponent = float(np.log(np.abs(mult[0])) / p)
-            return Attractor("fixed_point" if p == 1 else "cycle", p, pts, exponent,
-                             mult.astype(complex), used)
-        if (lyap < -chaos_tol or _converging(rec)) and used < max_steps:
+            return Attractor(
+                "fixed_point" if p == 1 else "cycle", p, pts, exponent, mult.astype(complex), used
+            )
+        if (lyap < -chaos_tol or converging(rec)) and used < max_steps:
             s, skip = rec[-1][None], min(max_steps - used, max(used, 1000))
             continue
         if lyap > chaos_tol:
             kind = "chaos"
-        elif _escaping(rec):
+        elif escaping(rec):
             return Attractor("divergent", 0, empty, float(lyap), np.zeros(0, complex), used, None)
         else:
             kind = "quasi_periodic"
         return Attractor(kind, 0, rec, float(lyap), np.zeros(0, complex), used)
-
-
-def _escaping(rec: np.ndarray) -> bool:
-    """Slow escape to infinity: norms keep growing and the steps do not shrink."""
-    q = len(rec) // 4
-    norm = np.linalg.norm(rec, axis=1)
-    step = np.linalg.norm(np.diff(rec, axis=0), axis=1)
-    return bool(norm[-q:].min() > norm[:q].max() and step[-q:].mean() >= 0.5 * step[:q].mean() > 0)
-
-
-def _converging(rec: np.ndarray) -> bool:
-    """Steps between successive states shrink over the window (slow approach to a cycle)."""
-    q = len(rec) // 4
-    step = np.linalg.norm(np.diff(rec, axis=0), axis=1)
-    return bool(step[-q:].max() < 0.5 * step[:q].max())

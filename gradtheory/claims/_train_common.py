@@ -27,7 +27,7 @@ MODELS = {
 }
 
 #: one colour per model, the same in every figure.
-COLORS = dict(zip(MODELS, PALETTE))
+COLORS = dict(zip(MODELS, PALETTE, strict=False))
 
 
 def make_net(model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0,

@@ -44,7 +44,7 @@ def _trace(ax, ax_g, hist, color, ls, label, window):
        "Pascanu, Mikolov & Bengio 2013",
        "Rescaling the gradient to norm at most a threshold when it is larger keeps SGD on a "
        "pathological task stable at learning rates where the unclipped run jumps away or "
-       "diverges, and lets it learn faster.")
+       "diverges, and lets it learn faster.", ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     steps = 600 if quick else 1500
     seeds = [seed + i for i in range(1 if quick else 3)]
@@ -53,7 +53,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     numbers, rows = {}, []
     order = temporal_order(T)
     with single_thread():
-        for lr, color in zip(ORDER_LRS, (PALETTE[0], PALETTE[3])):
+        for lr, color in zip(ORDER_LRS, (PALETTE[0], PALETTE[3]), strict=True):
             final = {}
             for clip, ls in ((None, "--"), (CLIP, "-")):
                 tag = "clipped" if clip else "unclipped"
@@ -108,7 +108,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     axes[0, 1].set_title("gradient norm per step")
     axes[1, 0].set_title(f"adding, T = {T}, lr {ADDING_LR}: loss")
     axes[1, 1].set_title("gradient norm (dotted: stop)")
-    axes[1, 0].set_ylim(top=LOSS_TOP)
+    axes[1, 0].set_ylim(1e-2, LOSS_TOP)
     for ax in axes.flat:
         ax.set_xlabel("training step")
     axes[0, 0].legend(handles=[chance], fontsize=10, loc="lower left")

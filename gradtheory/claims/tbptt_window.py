@@ -91,7 +91,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                 for s, sd in enumerate(seeds):
                     acc[i, j, s] = train_window(D, k, sd)[0]
     ks_arr = np.array(ks)
-    for i, (D, color) in enumerate(zip(spans, PALETTE)):
+    for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
         mean = acc[i].mean(axis=1)
         ax.plot(ks_arr, mean, "o-", color=color, label=f"span D = {D}")
         for s in range(len(seeds)):
@@ -103,7 +103,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         numbers[f"mean accuracy k < D, D={D}"] = float(below.mean())
         numbers[f"max accuracy k < D, D={D}"] = float(below.max())
         numbers[f"min accuracy k >= D, D={D}"] = float(above.min())
-        for k, m in zip(ks, mean):
+        for k, m in zip(ks, mean, strict=True):
             numbers[f"accuracy D={D}, k={k}"] = float(m)
         short, long_ = acc[i, ks_arr < D] > LEARNED, acc[i, ks_arr >= D] > LEARNED
         numbers[f"fraction learned k < D, D={D}"] = float(short.mean())
@@ -122,7 +122,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax.set_title(f"tanh RNN, {STEPS} steps, {len(seeds)} seeds (dots)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=10)
     rng = np.random.default_rng(0)
-    for i, (D, color) in enumerate(zip(spans, PALETTE)):
+    for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
         r = np.array([reach(k, D) for k in ks], dtype=float)
         jitter = rng.uniform(-0.3, 0.3, size=acc[i].shape)
         short = ks_arr < D
@@ -135,7 +135,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax2.set_title("every run against how far its gradient reaches")
     ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=10)
     steps_since = np.arange(1, max(spans) + 1)
-    for sd, curve in zip(seeds, memory):
+    for curve in memory:
         ax3.plot(steps_since, curve, color=PALETTE[4], alpha=0.35, lw=1)
     ax3.plot(steps_since, memory.mean(axis=0), color=PALETTE[4], lw=2.5,
              label="untrained net, linear readout")
@@ -156,8 +156,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         f"{numbers[f'untrained decodability after {min(spans) - 1} steps']:.2f} after "
         f"{min(spans) - 1} steps and "
         f"{numbers[f'untrained decodability after {max(spans) - 1} steps']:.2f} after "
-        f"{max(spans) - 1}: runs with k < D that learn can only have bootstrapped from that weak signal, since no "
-        "gradient path reaches the class input.")
+        f"{max(spans) - 1}: runs with k < D that learn can only have bootstrapped from that "
+        "weak signal, since no gradient path reaches the class input.")
     settings = {"task": f"latch(D, L=1, noise={NOISE})", "spans": list(spans), "windows": list(ks),
                 "seeds": seeds, "steps": STEPS, "lr": LR, "optimizer": "adam", "batch": 32,
                 "n_hidden": HIDDEN, "model": "tanh RNN", "test_batch": 1000}

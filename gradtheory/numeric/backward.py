@@ -130,6 +130,9 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                     p = const if p_all is None else p_all[t]
                     if kind == TO_SINK:
                         target[t] += a * p
+                    elif inp in block_of and inp not in adj:  # straight into delta_{t}
+                        adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
+                        owned.add(inp)
                     elif p_all is None and const == 1.0:
                         _accumulate(adj, owned, inp, a, fresh=False)
                     else:

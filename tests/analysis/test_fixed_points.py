@@ -1,0 +1,192 @@
+"""Tests for gradtheory.analysis.fixed_points: every fixed point, its stability, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import gradtheory as gt
+from gradtheory.analysis._mapeval import MapEval
+from gradtheory.analysis.fixed_points import fixed_points
+
+
+def logistic(r: float) -> gt.Network:
+    return gt.Network(gt.cells.custom("r*h*(1-h)", state="h", params={"r": r}))
+
+
+def tanh_rnn(w, b=None) -> gt.Network:
+    w = np.atleast_2d(np.asarray(w, float))
+    n = w.shape[0]
+    return gt.Network(
+        gt.cells.elman("tanh"),
+        n_in=0,
+        n_hidden=n,
+        params={"W": w, "b": np.zeros(n) if b is None else np.atleast_1d(b)},
+    )
+
+
+@pytest.mark.parametrize("r", [0.5, 2.8, 3.5, 3.9])
+def test_logistic_fixed_points_exact(r):
+    """Logistic map r h (1 - h): fixed points 0 and 1 - 1/r exactly, slopes r and 2 - r
+    (lecture notes, iterated functions; algebra of h = r h (1 - h))."""
+    fp = fixed_points(logistic(r), progress=False)
+    np.testing.assert_allclose(fp.points[:, 0], np.sort([0.0, 1 - 1 / r]), rtol=0, atol=1e-13)
+    slopes = {0.0: r, 1 - 1 / r: 2 - r}
+    for point, eig in zip(fp.points[:, 0], fp.eigenvalues[:, 0], strict=True):
+        expected = slopes[min(slopes, key=lambda k: abs(k - point))]
+        assert abs(eig - expected) < 1e-10
+    assert list(fp.stable) == [abs(slopes[k]) < 1 for k in sorted(slopes)]
+
+
+def test_logistic_stability_at_2_8():
+    """r = 2.8: 1 - 1/r is stable (|2 - r| = 0.8 < 1), 0 is unstable (slope 2.8)."""
+    fp = fixed_points(logistic(2.8), progress=False)
+    assert fp.kind == ["unstable", "stable"]
+    assert fp.n_unstable.tolist() == [1, 0]
+
+
+def test_tanh_unit_three_fixed_points():
+    """h -> tanh(5 h): fixed points 0 (unstable, slope 5) and +-h*, h* = tanh(5 h*), stable
+    (slope 5 (1 - h*^2) < 1); Pascanu et al. 2013, Sec. 2.2."""
+    fp = fixed_points(tanh_rnn(5.0), progress=False)
+    h_star = brentq(lambda h: np.tanh(5 * h) - h, 0.5, 1.0, xtol=1e-15)
+    np.testing.assert_allclose(fp.points[:, 0], [-h_star, 0.0, h_star], atol=1e-12)
+    assert fp.kind == ["stable", "unstable", "stable"]
+    np.testing.assert_allclose(
+        fp.eigenvalues[:, 0].real, [5 * (1 - h_star**2), 5, 5 * (1 - h_star**2)], rtol=1e-9
+    )
+
+
+def test_linear_saddle():
+    """Linear map with W = diag(0.5, 2): the origin is a saddle with one unstable direction
+    (eigenvalues 2 and 0.5)."""
+    net = gt.Network(
+        gt.cells.elman("linear"),
+        n_in=0,
+        n_hidden=2,
+        params={"W": np.diag([0.5, 2.0]), "b": np.zeros(2)},
+    )
+    fp = fixed_points(net, progress=False)
+    assert len(fp) == 1
+    np.testing.assert_allclose(fp.points[0], 0.0, atol=1e-12)
+    assert fp.kind == ["saddle"] and fp.n_unstable.tolist() == [1]
+    np.testing.assert_allclose(fp.eigenvalues[0].real, [2.0, 0.5], atol=1e-12)
+
+
+def test_two_unit_tanh_nine_fixed_points():
+    """W = 2 I: each unit solves h = tanh(2 h) on its own (roots 0, +-h*), so 3 x 3 = 9 fixed
+    points: 4 stable (both +-h*), 4 saddles (one 0), 1 unstable (origin, eigenvalues 2, 2)."""
+    fp = fixed_points(tanh_rnn(2 * np.eye(2)), progress=False)
+    h_star = brentq(lambda h: np.tanh(2 * h) - h, 0.5, 1.0, xtol=1e-15)
+    assert len(fp) == 9
+    expected = np.array([[a, b] for a in (-h_star, 0, h_star) for b in (-h_star, 0, h_star)])
+    np.testing.assert_allclose(fp.points, expected, atol=1e-10)
+    assert fp.kind.count("stable") == 4
+    assert fp.kind.count("saddle") == 4
+    assert fp.kind.count("unstable") == 1
+    zeros = (np.abs(fp.points) < 1e-8).sum(axis=1)
+    assert np.array_equal(fp.n_unstable, zeros)
+    assert np.all(fp.q < 1e-20)
+
+
+def test_gru_points_are_fixed_and_eigenvalues_match_finite_differences():
+    """Sussillo and Barak 2013: a found point satisfies F(s) = s and its stability comes from
+    the eigenvalues of dF/ds there (checked against central differences)."""
+    net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=6, init="gaussian", gain=2.5, seed=3)
+    x = np.array([0.3, -0.2])
+    fp = fixed_points(net, x, n_starts=128, progress=False)
+    assert len(fp) >= 1
+    ev = MapEval(net, x)
+    np.testing.assert_allclose(ev.value(fp.points), fp.points, atol=1e-10)
+    for point, eig in zip(fp.points, fp.eigenvalues, strict=True):
+        eps = 1e-6
+        cols = [
+            ev.value((point + eps * e)[None]) - ev.value((point - eps * e)[None]) for e in np.eye(6)
+        ]
+        jac = np.column_stack([c[0] / (2 * eps) for c in cols])
+        fd = np.linalg.eigvals(jac)
+        assert np.allclose(np.sort(np.abs(fd))[::-1], np.abs(eig), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, gain=2.0),
+        lambda: gt.Network(gt.cells.lstm(), n_in=2, n_hidden=3),
+        lambda: gt.Network(
+            gt.cells.custom(
+                ["1 - a*x**2 + y + u", "b*x"],
+                state=["x", "y"],
+                inputs="u",
+                params={"a": 1.4, "b": 0.3},
+            )
+        ),
+    ],
+    ids=["gru", "lstm", "henon"],
+)
+def test_vjp_is_jacobian_transpose(make):
+    """The exact gradient of q uses J^T v from a reverse pass; it must equal the transpose of
+    the step Jacobian from gradtheory.numeric.tangent."""
+    net = make()
+    rng = np.random.default_rng(0)
+    ev = MapEval(net, rng.normal(size=net.n_in))
+    s = rng.normal(size=(5, net.n_state)) * 0.5
+    _, jac = ev.value_jac(s)
+    _, entry = ev.value_entry(s)
+    v = rng.normal(size=(5, net.n_state))
+    np.testing.assert_allclose(ev.vjp(entry, v), np.einsum("bij,bi->bj", jac, v), atol=1e-12)
+
+
+def test_tangent_touch_and_slow_point():
+    """h -> h^2 + 1/4 touches the diagonal at h = 1/2 (double root, slope exactly 1: marginal);
+    with + 1e-5 the touch is lost and h = 1/2 is a slow point with q = 1/2 (1e-5)^2."""
+    touch = fixed_points(gt.Network(gt.cells.custom("h**2 + 0.25", state="h")), progress=False)
+    assert len(touch) == 1
+    assert abs(touch.points[0, 0] - 0.5) < 1e-7
+    assert touch.marginal[0]
+    miss = fixed_points(
+        gt.Network(gt.cells.custom("h**2 + 0.25 + 0.00001", state="h")), progress=False
+    )
+    assert len(miss) == 0
+    assert miss.slow_points.shape == (1, 1)
+    np.testing.assert_allclose(miss.slow_points[0, 0], 0.5, atol=1e-7)
+    np.testing.assert_allclose(miss.slow_q, [0.5e-10], rtol=1e-3)
+
+
+def test_interval_is_respected():
+    """A given interval restricts the 1-D search: only the positive root of h = tanh(5h) in
+    [0.5, 2]."""
+    fp = fixed_points(tanh_rnn(5.0), interval=(0.5, 2.0), progress=False)
+    assert len(fp) == 1 and fp.points[0, 0] > 0.9
+
+
+def test_bad_input():
+    """Clear errors: starts with the wrong n_state or non-finite, untied networks, wrong x."""
+    net = tanh_rnn(2 * np.eye(2))
+    with pytest.raises(ValueError, match="n_state"):
+        fixed_points(net, starts=np.zeros((4, 3)), progress=False)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        fixed_points(net, starts=np.full((4, 2), np.nan), progress=False)
+    with pytest.raises(ValueError, match="interval"):
+        fixed_points(net, interval=(0, 1), progress=False)
+    with pytest.raises(ValueError, match="x must"):
+        fixed_points(net, x=np.ones(3), progress=False)
+    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, tied=False, steps=3)
+    with pytest.raises(ValueError, match="tied"):
+        fixed_points(deep, progress=False)
+
+
+def test_line_attractor_is_marginal():
+    """W = diag(1, 0.5): every (a, 0) is fixed with eigenvalues 1 and 0.5, a line attractor;
+    points found there are flagged marginal (|lambda| = 1 within marginal_tol)."""
+    net = gt.Network(
+        gt.cells.elman("linear"),
+        n_in=0,
+        n_hidden=2,
+        params={"W": np.diag([1.0, 0.5]), "b": np.zeros(2)},
+    )
+    fp = fixed_points(net, n_starts=32, progress=False)
+    assert len(fp) > 1
+    assert fp.marginal.all() and set(fp.kind) == {"stable"}
+    np.testing.assert_allclose(fp.points[:, 1], 0.0, atol=1e-12)

@@ -1,0 +1,112 @@
+"""Fast checks of the facts behind the training claims (adding, TBPTT, reversal, clipping,
+latching, flip-flop, digits), each at a tiny size with the claim module's own functions."""
+
+import numpy as np
+import pytest
+
+from gradtheory.claims import adding_learning_curves as adding_claim
+from gradtheory.claims import clipping_pathological as clip_claim
+from gradtheory.claims import digits_sequential as digits_claim
+from gradtheory.claims import flipflop_gru as flipflop_claim
+from gradtheory.claims import latching as latch_claim
+from gradtheory.claims import reverse_input as reverse_claim
+from gradtheory.claims import tbptt_window as tbptt_claim
+from gradtheory.claims._train_common import make_net, single_thread, smooth
+from gradtheory.numeric.tasks import adding, latch
+from gradtheory.numeric.train import gradient
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with single_thread():
+        yield
+
+
+def test_adding_gru_beats_constant_baseline():
+    """Adding problem (Hochreiter & Schmidhuber 1997): a GRU gets well below the constant
+    predictor's MSE 1/6 at T = 10, while the constant predictor scores exactly the baseline."""
+    task = adding(10)
+    x, y, mask = task.sample(20000, 0)
+    assert task.loss_and_grad(np.ones_like(y), y, mask)[0] == pytest.approx(1 / 6, rel=0.03)
+    res = adding_claim.run_cell("GRU", 10, 200, adding_claim.CLIP)
+    assert res["ratio"] < 0.3
+    assert 0.0 <= res["clipped"] <= 1.0
+
+
+def test_tbptt_gradient_never_reaches_inputs_outside_the_window():
+    """Truncated BPTT (Williams & Peng 1990): with windows k < D the loss at step D sends no
+    gradient to the state at step 0 (ln-norm -inf); with k >= D it does."""
+    D = 12
+    task = latch(D, L=1, noise=0.6)
+    net = make_net("tanh RNN", 1, 8, 2)
+    x, y, mask = task.sample(4, 0)
+    for k, reaches in ((D - 1, False), (5, False), (D, True), (None, True)):
+        log_norms = gradient(net, task, x, y, mask, tbptt=k)[2]
+        assert np.isfinite(log_norms[0]).all() == reaches, k
+    assert [tbptt_claim.reach(k, 30) for k in (10, 29, 30, 40)] == [10, 1, 30, 30]
+
+
+def test_tbptt_window_one_step_short_does_not_learn():
+    """A tanh RNN learns latch(30) with window k = 30 but stays at chance with k = 29."""
+    short = tbptt_claim.train_window(30, 29, seed=0)[0]
+    full = tbptt_claim.train_window(30, 30, seed=0)[0]
+    assert short < 0.6 < 0.9 < full
+
+
+def test_reverse_input_lets_lstm_start_learning():
+    """Sutskever et al. 2014: copying 15 symbols, an LSTM stays at chance (0.25) when the
+    source is read in order (every lag 16) but learns when it is reversed (lags 2, 4, ...),
+    first on the earliest outputs."""
+    x, _, _ = reverse_claim.Recall(4, reverse=True).sample(1, 0)
+    x_in, _, _ = reverse_claim.Recall(4, reverse=False).sample(1, 0)
+    assert np.array_equal(x[:4], x_in[3::-1])
+    res = reverse_claim.run_pair("LSTM", 15, 300, seed=0)
+    in_order, reversed_ = res[False][2], res[True][2]
+    assert in_order.mean() < 0.3 and reversed_.mean() > 0.4
+    assert reversed_[0] > 0.9 > 0.5 > reversed_[-1]
+
+
+def test_clipping_prevents_divergence_and_divergence_stops_cleanly():
+    """Pascanu et al. 2013: at SGD learning rate 0.3 the unclipped tanh RNN on adding(20)
+    explodes; train stops at the first non-finite value, the clipped run stays finite."""
+    task = adding(20)
+    hist, _ = clip_claim.run_sgd(task, 0.3, None, 100, seed=0)
+    assert hist.diverged_at is not None and hist.diverged_at < 100
+    assert len(hist.loss) == hist.diverged_at + 1 or len(hist.loss) == hist.diverged_at
+    clipped, score = clip_claim.run_sgd(task, 0.3, 1.0, 100, seed=0)
+    assert clipped.diverged_at is None and np.isfinite(clipped.loss).all()
+    assert clipped.clipped.mean() > 0 and np.isfinite(score)
+
+
+def test_latching_lstm_forget_bias_bridges_span_where_default_lstm_fails():
+    """Latching (Bengio et al. 1994; Hochreiter & Schmidhuber 1997): at span 20 an LSTM with
+    PyTorch's initialisation stays at chance, one with forget-gate bias +5 latches the bit."""
+    labels = list(latch_claim.MODELS)
+    assert latch_claim.train_latch(labels[1], 20, 300, seed=0) < 0.6
+    assert latch_claim.train_latch(labels[2], 20, 300, seed=0) > 0.9
+
+
+def test_flipflop_gru_bit_accuracy():
+    """Sussillo & Barak 2013: a GRU holds three bits; bit accuracy counts signs after the
+    first pulse only."""
+    assert flipflop_claim.bit_accuracy(np.array([0.3, -0.1, 0.2]), np.array([1.0, 1.0, 0.0])) == 0.5
+    from gradtheory.numeric.tasks import flipflop
+    from gradtheory.numeric.train import train
+
+    task = flipflop(3, 30)
+    net = make_net("GRU", 3, 32, 3)
+    train(net, task, steps=300, lr=1e-2, progress=False)
+    x, y, _ = task.sample(200, 1)
+    assert flipflop_claim.bit_accuracy(net.forward(x).outputs, y) > 0.95
+
+
+def test_digits_gru_far_above_chance():
+    """Pixel-by-pixel 8x8 digits (T = 64): a GRU is far above the 10% chance level after
+    200 steps on the held-out images."""
+    _, track = digits_claim.train_digits("GRU", 200, False, every=100)
+    assert track[200] > 0.4
+
+
+def test_smooth_is_a_trailing_mean():
+    """The learning-curve smoother averages the last ``window`` values."""
+    assert np.allclose(smooth([1.0, 3.0, 5.0, 7.0], 2), [1.0, 2.0, 4.0, 6.0])
