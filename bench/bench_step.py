@@ -17,11 +17,13 @@ processes taking the cores. With more threads it is the wall time (``--clock`` o
 Threads, chosen on purpose: NumPy's BLAS is limited with ``threadpoolctl``
 (``threadpool_limits(k, user_api="blas")``) and PyTorch with ``torch.set_num_threads(k)``;
 both libraries always get the same k. The script measures k = 1 and k = 2 (``--threads``).
-On the 2-core machine this was written on, k = 1 is as fast or faster for every shape but the
-largest (a (64, 512) x (512, 2048) product is big enough to split), and a second thread costs
-most at the smallest shapes, where each product takes microseconds and waking a thread costs
-about as much (see DESIGN.md, BLAS threads). The recommended setting for training small RNNs
-is therefore one thread per process; the k = 2 rows show what the second core buys.
+Measured on the 2-core machine this was written on (gradtheory, float32, wall time, min of 7
+interleaved runs): at (2, 32, 32, 100) two BLAS threads made the Elman step 4.6 times slower
+(2.0 ms -> 9.3 ms; waking a thread costs more than a 32 x 32 product, see DESIGN.md, BLAS
+threads); at the larger shapes the difference was within the noise of that shared machine
+(other jobs kept both cores busy). One thread per process is therefore the choice for
+training small RNNs, and the k = 1 rows (CPU time, see above) are the headline comparison;
+the k = 2 rows show what a second core buys when it is free.
 
 Usage::
 

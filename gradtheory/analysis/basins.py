@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ._mapeval import MapEval
 from ._orbits import bounded
@@ -52,6 +53,28 @@ class Basins:
     def log10_gradient(self) -> np.ndarray | None:
         """log10 ||d s_T / d s_0||_2, (ny, nx)."""
         return None if self.log_gradient is None else self.log_gradient / np.log(10.0)
+
+    @property
+    def boundary(self) -> np.ndarray:
+        """(ny, nx) bool: cells with a horizontal or vertical neighbour of another label
+        (-1, divergent or unassigned, counts as a label): both sides of every basin boundary."""
+        edge = np.zeros(self.labels.shape, dtype=bool)
+        for axis in (0, 1):
+            diff = np.diff(self.labels, axis=axis) != 0
+            lo, hi = [slice(None)] * 2, [slice(None)] * 2
+            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+            edge[tuple(lo)] |= diff
+            edge[tuple(hi)] |= diff
+        return edge
+
+    @property
+    def boundary_distance(self) -> np.ndarray:
+        """(ny, nx) Euclidean distance, in grid cells, to the nearest :attr:`boundary` cell
+        (0 on the boundary; inf everywhere if the grid holds a single basin)."""
+        edge = self.boundary
+        if not edge.any():
+            return np.full(edge.shape, np.inf)
+        return ndimage.distance_transform_edt(~edge)
 
 
 def _grid_axis(values, name: str) -> np.ndarray:
@@ -121,7 +144,7 @@ def basins(
     alive = np.ones(batch, dtype=bool)
     mat = np.broadcast_to(np.eye(2), (batch, 2, 2)).copy()
     log_scale = np.zeros(batch)
-    recent = []
+    recent, final = [], None
     for t in range(steps + window):
         idx = np.flatnonzero(alive)
         if idx.size == 0:
@@ -139,10 +162,12 @@ def basins(
         fine = bounded(value, bound)
         alive[idx[~fine]] = False
         s[idx[fine]] = value[fine]
+        if t == steps - 1:
+            final = s.copy()  # s_T; the ``window`` steps after it only label the orbit
         if t >= steps:
             recent.append(s.copy())
     diverged = ~alive
-    final = s.copy()
+    final = s.copy() if final is None else final
     final[diverged] = np.copysign(np.inf, np.where(final[diverged] == 0, 1.0, final[diverged]))
     tail = np.stack(recent) if recent else s[None]
     labels = np.full(batch, -1)

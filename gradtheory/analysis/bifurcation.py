@@ -40,6 +40,10 @@ class Sweep:
         'fixed_point', 'cycle', 'aperiodic' or 'divergent' per value.
     period : ndarray (k,)
         Period seen in the samples (0: none).
+    lyapunov : ndarray (k,)
+        Finite-time largest Lyapunov exponent over the last ``keep`` steps of each value,
+        (1/keep) ln ||ds_T / ds_{T-keep}||_2 from the product of step Jacobians (for a 1-D map
+        the mean of ln|F'(s_t)|; -inf at a superstable point, nan where divergent).
     """
 
     values: np.ndarray
@@ -48,6 +52,7 @@ class Sweep:
     final: np.ndarray
     kind: list
     period: np.ndarray
+    lyapunov: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -107,8 +112,24 @@ def _network_at(model, param: str, value, x):
     return net, x
 
 
+def _finite_time_exponent(jacs: np.ndarray) -> float:
+    """(1/k) ln ||J_k ... J_1||_2 of k step Jacobians (k, n, n), renormalised every step."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if jacs.shape[1] == 1:
+            return float(np.log(np.abs(jacs[:, 0, 0])).mean())
+        prod, log_scale = np.eye(jacs.shape[1]), 0.0
+        for jac in jacs:
+            prod = jac @ prod
+            norm = np.linalg.norm(prod)
+            if not np.isfinite(norm) or norm == 0.0:
+                return -np.inf if norm == 0.0 else np.nan
+            log_scale += np.log(norm)
+            prod /= norm
+        return float((log_scale + np.log(np.linalg.norm(prod, ord=2))) / len(jacs))
+
+
 def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound, bar) -> Sweep:
-    s, finals, kinds, periods, ps, ss = h0.copy(), [], [], [], [], []
+    s, finals, kinds, periods, ps, ss, lyaps = h0.copy(), [], [], [], [], [], []
     for value in values:
         net, xv = _network_at(model, param, value, x)
         ev = MapEval(net, xv)
@@ -119,12 +140,14 @@ def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound,
             finals.append(states[-1, 0])
             kinds.append("divergent")
             periods.append(0)
+            lyaps.append(np.nan)
             s = h0.copy()  # continuation cannot go on from infinity
         else:
             tail = states[-keep:, 0]
             p = find_period(tail, max_period, tol)
             kinds.append("fixed_point" if p == 1 else "cycle" if p else "aperiodic")
             periods.append(p)
+            lyaps.append(_finite_time_exponent(ev.value_jac(states[-keep - 1 : -1, 0])[1]))
             ps.append(np.full(keep, float(np.ravel(value)[0]) if np.size(value) else 0.0))
             ss.append(tail)
             finals.append(tail[-1])
@@ -138,6 +161,7 @@ def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound,
         final=np.array(finals),
         kind=kinds,
         period=np.array(periods),
+        lyapunov=np.array(lyaps, dtype=float),
     )
 
 
@@ -261,6 +285,9 @@ def bifurcation(
     """
     if sweep not in ("both", "up", "down", "none"):
         raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
+    for name, value, low in (("transient", transient, 0), ("keep", keep, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
         raise ValueError("values must be a non-empty 1-D array of finite numbers")

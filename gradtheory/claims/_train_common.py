@@ -30,8 +30,9 @@ MODELS = {
 COLORS = dict(zip(MODELS, PALETTE, strict=False))
 
 
-def make_net(model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0,
-             dtype: str = "float32") -> Network:
+def make_net(
+    model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: str = "float32"
+) -> Network:
     """Network for ``model`` in :data:`MODELS` with a linear readout.
 
     The tanh RNN uses Gaussian recurrent weights N(0, 1/n) (gain 1, the edge of chaos); the
@@ -45,8 +46,9 @@ def make_net(model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0,
     8
     """
     factory, init = MODELS[model]
-    return Network(factory(), n_in=n_in, n_hidden=n_hidden, n_out=n_out, init=init, seed=seed,
-                   dtype=dtype)
+    return Network(
+        factory(), n_in=n_in, n_hidden=n_hidden, n_out=n_out, init=init, seed=seed, dtype=dtype
+    )
 
 
 @contextmanager

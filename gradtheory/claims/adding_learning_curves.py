@@ -25,29 +25,53 @@ BEATS = 0.9
 YMAX = 30.0
 
 
-def run_cell(model: str, T: int, steps: int, clip: float | None, *, n_hidden: int = 32,
-             batch: int = 32, seed: int = 0) -> dict:
+def run_cell(
+    model: str,
+    T: int,
+    steps: int,
+    clip: float | None,
+    *,
+    n_hidden: int = 32,
+    batch: int = 32,
+    seed: int = 0,
+) -> dict:
     """Train ``model`` on adding(T) and return its loss curve and final MSE / baseline."""
     task = adding(T)
     net = make_net(model, 2, n_hidden, 1, seed=seed)
-    hist = train(net, task, steps=steps, batch_size=batch, lr=LEARNING_RATES[model], clip=clip,
-                 seed=seed, progress=False)
+    hist = train(
+        net,
+        task,
+        steps=steps,
+        batch_size=batch,
+        lr=LEARNING_RATES[model],
+        clip=clip,
+        seed=seed,
+        progress=False,
+    )
     loss, _ = evaluate(net, task, seed=seed)
-    return {"loss": hist.loss, "ratio": loss / task.baseline, "diverged_at": hist.diverged_at,
-            "clipped": float(hist.clipped.mean()) if hist.clipped.size else 0.0}
+    return {
+        "loss": hist.loss,
+        "ratio": loss / task.baseline,
+        "diverged_at": hist.diverged_at,
+        "clipped": float(hist.clipped.mean()) if hist.clipped.size else 0.0,
+    }
 
 
-@claim("adding_learning_curves", "Adding problem: IRNN, LSTM and GRU versus a tanh RNN",
-       "Le, Jaitly & Hinton 2015; Hochreiter & Schmidhuber 1997",
-       "On the adding problem the gated cells (LSTM, GRU) and the identity-initialised ReLU RNN "
-       "get below the constant-prediction MSE 1/6, while a tanh RNN stays at it as T grows; "
-       "gradient clipping by norm keeps the IRNN's training stable.")
+@claim(
+    "adding_learning_curves",
+    "Adding problem: IRNN, LSTM and GRU versus a tanh RNN",
+    "Le, Jaitly & Hinton 2015; Hochreiter & Schmidhuber 1997",
+    "On the adding problem the gated cells (LSTM, GRU) and the identity-initialised ReLU RNN "
+    "get below the constant-prediction MSE 1/6, while a tanh RNN stays at it as T grows; "
+    "gradient clipping by norm keeps the IRNN's training stable.",
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     Ts = (50,) if quick else (50, 100, 200)
     steps = 700 if quick else 800
     clips = (None, CLIP)
-    fig, axes = new_figure(len(Ts), 2, sharey=True, squeeze=False,
-                           height=3.6 * len(Ts) if len(Ts) > 1 else 4.2)
+    fig, axes = new_figure(
+        len(Ts), 2, sharey=True, squeeze=False, height=3.6 * len(Ts) if len(Ts) > 1 else 4.2
+    )
     numbers, rows, arrays = {}, [], {}
     window = max(steps // 40, 5)
     with single_thread():
@@ -67,35 +91,74 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                     ax.semilogy(curve, color=COLORS[model], label=f"{model} ({res['ratio']:.2g})")
                     if curve.size and curve[window:].max(initial=0.0) > YMAX:
                         peak = int(window + np.argmax(curve[window:]))
-                        ax.annotate(f"{model} off scale:\n{curve[peak]:.0e} at step {peak}",
-                                    (peak, YMAX), xytext=(0, -30), textcoords="offset points",
-                                    ha="center", fontsize=9, color=COLORS[model],
-                                    arrowprops={"arrowstyle": "->", "color": COLORS[model]})
+                        ax.annotate(
+                            f"{model} off scale:\n{curve[peak]:.0e} at step {peak}",
+                            (peak, YMAX),
+                            xytext=(0, -30),
+                            textcoords="offset points",
+                            ha="center",
+                            fontsize=9,
+                            color=COLORS[model],
+                            arrowprops={"arrowstyle": "->", "color": COLORS[model]},
+                        )
                     if clip and model != "tanh RNN":
-                        rows.append({"quantity": f"final MSE / baseline, {key}",
-                                     "predicted": f"< {BEATS} (beats 1/6)",
-                                     "measured": res["ratio"], "agrees": res["ratio"] < BEATS})
+                        rows.append(
+                            {
+                                "quantity": f"final MSE / baseline, {key}",
+                                "predicted": f"< {BEATS} (beats 1/6)",
+                                "measured": res["ratio"],
+                                "agrees": res["ratio"] < BEATS,
+                            }
+                        )
                 ax.axhline(1 / 6, color="black", ls="--", lw=1.5, label="baseline 1/6")
-                ax.set_title(f"T = {T}, " + (f"clip $\\|g\\| \\leq {clip:g}$" if clip
-                                              else "no clipping"))
+                ax.set_title(
+                    f"T = {T}, " + (f"clip $\\|g\\| \\leq {clip:g}$" if clip else "no clipping")
+                )
                 ax.set_xlabel("training step")
-                ax.legend(title="model (final MSE / baseline)", fontsize=9, title_fontsize=9,
-                          loc="best", framealpha=0.9)
+                ax.legend(
+                    title="model (final MSE / baseline)",
+                    fontsize=9,
+                    title_fontsize=9,
+                    loc="best",
+                    framealpha=0.9,
+                )
             axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
     for ax in axes.flat:
         ax.set_ylim(max(ax.get_ylim()[0], 1e-4), YMAX)
     beat = [k.split(", ", 1)[1] for k, v in numbers.items() if k.startswith("MSE/") and v < BEATS]
-    summary = (f"After {steps} Adam steps (batch 32, 32 units) the runs with test MSE below "
-               f"{BEATS} x baseline are: " + ("; ".join(beat) if beat else "none") + ". "
-               + " ".join(f"T={T}: tanh {numbers[f'MSE/baseline, tanh RNN, T={T}, clipped']:.2f}, "
-                          f"IRNN {numbers[f'MSE/baseline, IRNN, T={T}, clipped']:.2f}, "
-                          f"LSTM {numbers[f'MSE/baseline, LSTM, T={T}, clipped']:.2f}, "
-                          f"GRU {numbers[f'MSE/baseline, GRU, T={T}, clipped']:.2f} "
-                          "(clipped, MSE/baseline)." for T in Ts))
-    settings = {"T": list(Ts), "steps": steps, "batch": 32, "n_hidden": 32, "optimizer": "adam",
-                "learning_rates": LEARNING_RATES, "clip_norm": CLIP, "dtype": "float32",
-                "test_batch": 1000, "beats_threshold": BEATS}
-    return ClaimResult(fig, numbers, settings=settings,
-                       latex=r"\mathrm{MSE}_{\mathrm{const}} = \mathrm{Var}(U_1 + U_2) = "
-                             r"\tfrac{1}{12} + \tfrac{1}{12} = \tfrac{1}{6}",
-                       comparisons=rows, summary=summary, arrays=arrays)
+    summary = (
+        f"After {steps} Adam steps (batch 32, 32 units) the runs with test MSE below "
+        f"{BEATS} x baseline are: "
+        + ("; ".join(beat) if beat else "none")
+        + ". "
+        + " ".join(
+            f"T={T}: tanh {numbers[f'MSE/baseline, tanh RNN, T={T}, clipped']:.2f}, "
+            f"IRNN {numbers[f'MSE/baseline, IRNN, T={T}, clipped']:.2f}, "
+            f"LSTM {numbers[f'MSE/baseline, LSTM, T={T}, clipped']:.2f}, "
+            f"GRU {numbers[f'MSE/baseline, GRU, T={T}, clipped']:.2f} "
+            "(clipped, MSE/baseline)."
+            for T in Ts
+        )
+    )
+    settings = {
+        "T": list(Ts),
+        "steps": steps,
+        "batch": 32,
+        "n_hidden": 32,
+        "optimizer": "adam",
+        "learning_rates": LEARNING_RATES,
+        "clip_norm": CLIP,
+        "dtype": "float32",
+        "test_batch": 1000,
+        "beats_threshold": BEATS,
+    }
+    return ClaimResult(
+        fig,
+        numbers,
+        settings=settings,
+        latex=r"\mathrm{MSE}_{\mathrm{const}} = \mathrm{Var}(U_1 + U_2) = "
+        r"\tfrac{1}{12} + \tfrac{1}{12} = \tfrac{1}{6}",
+        comparisons=rows,
+        summary=summary,
+        arrays=arrays,
+    )

@@ -6,21 +6,21 @@ Jacobian dh_T/dh_0 (a product of T contracting step Jacobians) vanishes; on the 
 between basins (the stable manifolds of saddle points) a small change moves the end point to a
 different attractor, and the gradient is large. The figure colours every initial state by the
 attractor it reaches and overlays log10 ||dh_T/dh_0|| (spectral norm of the product of the
-executor's step Jacobians).
+executor's step Jacobians), both from ``gradtheory.analysis.basins`` with the stable fixed points
+of ``fixed_points`` as the attractors.
 """
 
 from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import numpy as np
-from scipy import ndimage
 from threadpoolctl import threadpool_limits
 
+from ..analysis.basins import basins
 from ..analysis.fixed_points import fixed_points
 from ..cells import elman
 from ..figures import PALETTE, new_figure
 from ..numeric.network import Network
-from ..numeric.tangent import step_jacobian
 from ._registry import ClaimResult, claim
 
 W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
@@ -32,44 +32,6 @@ def two_unit(weights=W, bias=B) -> Network:
     return Network(
         elman("tanh"), n_in=1, n_hidden=2, params={"W": weights, "U": [[0.0], [0.0]], "b": bias}
     )
-
-
-def basin_map(net: Network, grid: np.ndarray, steps: int, attractors: np.ndarray) -> dict:
-    """Final attractor and log10 ||dh_T/dh_0||_2 for every initial state on ``grid`` x ``grid``.
-
-    Returns
-    -------
-    dict
-        ``label`` (n, n) index of the nearest attractor to h_T (rows: h_2, columns: h_1),
-        ``log_grad`` (n, n), ``edge`` (n, n) bool: a neighbouring cell has another label,
-        ``distance`` (n, n) grid cells to the nearest edge cell.
-    """
-    n = grid.size
-    h0 = np.stack(np.meshgrid(grid, grid, indexing="xy"), axis=-1).reshape(-1, 2)
-    traj = net.forward(np.zeros((steps, h0.shape[0], 1)), h0=h0)
-    jac = np.broadcast_to(np.eye(2), (h0.shape[0], 2, 2)).copy()
-    for entry in traj.tape:
-        jac = step_jacobian(net, entry) @ jac
-    with np.errstate(divide="ignore"):
-        log_grad = np.log10(np.linalg.norm(jac, ord=2, axis=(1, 2))).reshape(n, n)
-    d2 = ((traj.states[-1][:, None, :] - attractors[None]) ** 2).sum(-1)
-    label = np.argmin(d2, axis=1).reshape(n, n)
-    edge = np.zeros((n, n), bool)
-    for axis in (0, 1):
-        diff = np.diff(label, axis=axis) != 0
-        lo = [slice(None)] * 2
-        hi = [slice(None)] * 2
-        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-        edge[tuple(lo)] |= diff
-        edge[tuple(hi)] |= diff
-    distance = ndimage.distance_transform_edt(~edge)
-    return {
-        "label": label,
-        "log_grad": log_grad,
-        "edge": edge,
-        "distance": distance,
-        "end_distance": float(np.sqrt(d2.min(axis=1)).max()),
-    }
 
 
 @claim(
@@ -89,29 +51,33 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     saddles = fps.points[[k == "saddle" for k in fps.kind]]
     grid = np.linspace(-1.5, 1.5, n)
     with threadpool_limits(1):
-        m = basin_map(net, grid, steps, attractors)
-    inside = m["distance"] > inside_cells
-    med_edge = float(np.median(m["log_grad"][m["edge"]]))
-    med_in = float(np.median(m["log_grad"][inside]))
+        m = basins(net, grid, grid, steps=steps, attractors=attractors)
+    log_grad, edge = m.log10_gradient, m.boundary
+    inside = m.boundary_distance > inside_cells
+    med_edge = float(np.median(log_grad[edge]))
+    med_in = float(np.median(log_grad[inside]))
+    end_distance = float(np.linalg.norm(m.final[..., None, :] - attractors, axis=-1).min(-1).max())
 
     fig, (ax0, ax1, ax2) = new_figure(
         1, 3, width=16.5, height=5.4, gridspec_kw={"width_ratios": [1, 1.2, 0.85]}
     )
     extent = (grid[0], grid[-1], grid[0], grid[-1])
     colors = ["#CFE3F2", "#FBE3B5", "#C7EBDD", "#F6CFC0"][: len(attractors)]
+    cmap = mcolors.ListedColormap(colors)
+    cmap.set_under("white")  # label -1: reaches no attractor in T steps (e.g. h_0 = 0)
     ax0.imshow(
-        m["label"],
+        m.labels,
         origin="lower",
         extent=extent,
         interpolation="nearest",
-        cmap=mcolors.ListedColormap(colors),
+        cmap=cmap,
         vmin=-0.5,
         vmax=len(colors) - 0.5,
     )
     ax0.set_title(f"basins of attraction ({len(attractors)} attractors)")
-    lo, hi = np.percentile(m["log_grad"], [1, 99.8])
+    lo, hi = np.percentile(log_grad, [1, 99.8])
     image = ax1.imshow(
-        m["log_grad"],
+        log_grad,
         origin="lower",
         extent=extent,
         cmap="magma",
@@ -124,7 +90,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax0.contour(
         grid,
         grid,
-        m["label"],
+        m.labels,
         levels=np.arange(len(attractors)) + 0.5,
         colors="black",
         linewidths=1.0,
@@ -146,9 +112,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ax.set_ylabel("$h_{0,2}$")
         ax.grid(False)
     ax0.legend(loc="upper left", fontsize=10, framealpha=0.95)
-    bins = np.linspace(np.percentile(m["log_grad"], 0.5), m["log_grad"].max(), 40)
+    bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
     ax2.hist(
-        m["log_grad"][inside],
+        log_grad[inside],
         bins=bins,
         density=True,
         color=PALETTE[0],
@@ -156,7 +122,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         label=f"inside (> {inside_cells} cells from boundary)",
     )
     ax2.hist(
-        m["log_grad"][m["edge"]],
+        log_grad[edge],
         bins=bins,
         density=True,
         color=PALETTE[3],
@@ -195,8 +161,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "median log10 gradient on boundaries": med_edge,
         "median log10 gradient inside basins": med_in,
         "boundary / inside ratio (median)": float(10 ** (med_edge - med_in)),
-        "fraction of boundary cells": float(m["edge"].mean()),
-        "max distance of h_T from its attractor": m["end_distance"],
+        "fraction of boundary cells": float(edge.mean()),
+        "max distance of h_T from its attractor": end_distance,
     }
     summary = (
         f"{len(attractors)} attractors; the median ||dh_{steps}/dh_0|| is 10^{med_edge:.1f} on "
@@ -205,5 +171,5 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     )
     settings = {"W": W, "b": B, "T": steps, "grid": [-1.5, 1.5, n], "inside_cells": inside_cells}
     latex = r"\frac{\partial h_T}{\partial h_0} = \prod_{t=T}^{1} \mathrm{diag}(1 - h_t^2)\,W"
-    arrays = {"grid": grid, "label": m["label"], "log_grad": m["log_grad"]}
+    arrays = {"grid": grid, "label": m.labels, "log_grad": log_grad}
     return ClaimResult(fig, numbers, settings, latex, rows, summary, arrays)

@@ -32,10 +32,14 @@ def bit_accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.sign(outputs[sel]) == y[sel]))
 
 
-@claim("flipflop_gru", "A GRU learns the 3-bit flip-flop",
-       "Sussillo & Barak 2013",
-       "A small gated RNN trained on the 3-bit flip-flop holds each bit until the next pulse on "
-       "its channel, with over 95% bit accuracy.", ci=True)
+@claim(
+    "flipflop_gru",
+    "A GRU learns the 3-bit flip-flop",
+    "Sussillo & Barak 2013",
+    "A small gated RNN trained on the 3-bit flip-flop holds each bit until the next pulse on "
+    "its channel, with over 95% bit accuracy.",
+    ci=True,
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     steps = 400 if quick else 1500
     every = 20 if quick else 50
@@ -48,8 +52,16 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         track[step] = bit_accuracy(model.forward(x_eval, record=False).outputs, y_eval)
 
     with single_thread():
-        hist = train(net, task, steps=steps, lr=LR, seed=seed, progress=False,
-                     callback=record, callback_every=every)
+        hist = train(
+            net,
+            task,
+            steps=steps,
+            lr=LR,
+            seed=seed,
+            progress=False,
+            callback=record,
+            callback_every=every,
+        )
         out = net.forward(x_eval, record=False).outputs
     final = bit_accuracy(out, y_eval)
     track[steps] = final
@@ -72,30 +84,73 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     axes[0, 0].set_title("a test sequence")
     axes[-1, 0].set_xlabel("time step t")
     axes[-1, 0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=10)
-    curve_ax.semilogy(smooth(hist.loss, 10) / task.baseline, color=PALETTE[0],
-                      label="training MSE / baseline (moving avg. 10)")
+    curve_ax.semilogy(
+        smooth(hist.loss, 10) / task.baseline,
+        color=PALETTE[0],
+        label="training MSE / baseline (moving avg. 10)",
+    )
     s = np.array(sorted(track))
     n_bits = int(np.count_nonzero(y_eval))
     err = np.maximum(1.0 - np.array([track[k] for k in s]), 0.5 / n_bits)
-    curve_ax.semilogy(s, err, "o-", color=PALETTE[3], ms=4,
-                      label=f"bit error rate (test; no error drawn at 1/{2 * n_bits})")
+    curve_ax.semilogy(
+        s,
+        err,
+        "o-",
+        color=PALETTE[3],
+        ms=4,
+        label=f"bit error rate (test; no error drawn at 1/{2 * n_bits})",
+    )
     curve_ax.axhline(1 - TARGET, color=PALETTE[3], ls=":", lw=1.5, label="5% bit errors")
     curve_ax.set_xlabel("training step")
     curve_ax.set_ylabel("error (log scale)")
     curve_ax.set_title(f"GRU, {HIDDEN} units, T = {T}: bit accuracy {final:.3%}")
     curve_ax.legend(loc="upper right", fontsize=10)
-    numbers = {"bit accuracy": final, "test MSE": mse, "test MSE / baseline": mse / task.baseline,
-               "first step above 95% bit accuracy": first if first is not None else -1,
-               "training steps": steps}
-    rows = [{"quantity": "bit accuracy after training", "predicted": f"> {TARGET:.0%}",
-             "measured": final, "agrees": final > TARGET}]
-    reached = (f"first above {TARGET:.0%} at step {first}" if first is not None
-               else f"never above {TARGET:.0%} within the budget")
-    summary = (f"After {steps} Adam steps the GRU ({HIDDEN} units) reaches {final:.3%} bit "
-               f"accuracy on 500 test sequences of T = {T} ({reached}; test MSE "
-               f"{mse / task.baseline:.3g} x baseline).")
-    settings = {"bits": BITS, "T": T, "p": task.p, "n_hidden": HIDDEN, "steps": steps, "lr": LR,
-                "optimizer": "adam", "batch": 32, "eval_every": every, "test_batch": 500}
-    return ClaimResult(fig, numbers, settings=settings, comparisons=rows, summary=summary,
-                       arrays={"loss": hist.loss, "eval_steps": s,
-                               "bit_accuracy": np.array([track[k] for k in s])})
+    numbers = {
+        "bit accuracy": final,
+        "test MSE": mse,
+        "test MSE / baseline": mse / task.baseline,
+        "first step above 95% bit accuracy": first if first is not None else -1,
+        "training steps": steps,
+    }
+    rows = [
+        {
+            "quantity": "bit accuracy after training",
+            "predicted": f"> {TARGET:.0%}",
+            "measured": final,
+            "agrees": final > TARGET,
+        }
+    ]
+    reached = (
+        f"first above {TARGET:.0%} at step {first}"
+        if first is not None
+        else f"never above {TARGET:.0%} within the budget"
+    )
+    summary = (
+        f"After {steps} Adam steps the GRU ({HIDDEN} units) reaches {final:.3%} bit "
+        f"accuracy on 500 test sequences of T = {T} ({reached}; test MSE "
+        f"{mse / task.baseline:.3g} x baseline)."
+    )
+    settings = {
+        "bits": BITS,
+        "T": T,
+        "p": task.p,
+        "n_hidden": HIDDEN,
+        "steps": steps,
+        "lr": LR,
+        "optimizer": "adam",
+        "batch": 32,
+        "eval_every": every,
+        "test_batch": 500,
+    }
+    return ClaimResult(
+        fig,
+        numbers,
+        settings=settings,
+        comparisons=rows,
+        summary=summary,
+        arrays={
+            "loss": hist.loss,
+            "eval_steps": s,
+            "bit_accuracy": np.array([track[k] for k in s]),
+        },
+    )

@@ -41,10 +41,13 @@ def train_latch(label: str, T: int, steps: int, seed: int) -> float:
     return evaluate(net, task, seed=seed)[1]
 
 
-@claim("latching", "Latching information over longer spans: tanh RNN versus LSTM",
-       "Bengio, Simard & Frasconi 1994; Hochreiter & Schmidhuber 1997",
-       "The probability that gradient descent teaches a tanh RNN to latch a bit through noise "
-       "falls as the span grows; an LSTM whose forget gate starts open bridges longer spans.")
+@claim(
+    "latching",
+    "Latching information over longer spans: tanh RNN versus LSTM",
+    "Bengio, Simard & Frasconi 1994; Hochreiter & Schmidhuber 1997",
+    "The probability that gradient descent teaches a tanh RNN to latch a bit through noise "
+    "falls as the span grows; an LSTM whose forget gate starts open bridges longer spans.",
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     Ts = (10, 20, 40, 80) if quick else (10, 20, 40, 80, 160)
     seeds = [seed + i for i in range(2 if quick else 5)]
@@ -83,18 +86,51 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax2.set_title("accuracy per run")
     labels = list(MODELS)
     tanh, gated = success[0], success[2]
-    rows.append({"quantity": f"tanh RNN success rate, T={Ts[0]} -> T={Ts[-1]}",
-                 "predicted": "falls with T", "measured": f"{tanh[0]:.2f} -> {tanh[-1]:.2f}",
-                 "agrees": bool(tanh[-1] < tanh[0])})
-    rows.append({"quantity": f"success rate at T={Ts[-1]}, {labels[2]} vs tanh RNN",
-                 "predicted": "LSTM higher", "measured": f"{gated[-1]:.2f} vs {tanh[-1]:.2f}",
-                 "agrees": bool(gated[-1] > tanh[-1])})
-    summary = "Success rate (accuracy > 0.9) by span T = " + ", ".join(map(str, Ts)) + ": " + \
-        "; ".join(f"{label} " + ", ".join(f"{v:.2f}" for v in success[m])
-                  for m, label in enumerate(labels)) + f" ({len(seeds)} seeds, {steps} steps)."
-    settings = {"T": list(Ts), "noise": NOISE, "L": 3, "seeds": seeds, "steps": steps,
-                "n_hidden": HIDDEN, "optimizer": "adam", "batch": 32, "success": SUCCESS,
-                "learning_rates": {k: v[2] for k, v in MODELS.items()},
-                "forget_bias": FORGET_BIAS, "test_batch": 1000}
-    return ClaimResult(fig, numbers, settings=settings, comparisons=rows, summary=summary,
-                       arrays={"accuracy": acc, "T": np.array(Ts)})
+    rows.append(
+        {
+            "quantity": f"tanh RNN success rate, T={Ts[0]} -> T={Ts[-1]}",
+            "predicted": "falls with T",
+            "measured": f"{tanh[0]:.2f} -> {tanh[-1]:.2f}",
+            "agrees": bool(tanh[-1] < tanh[0]),
+        }
+    )
+    rows.append(
+        {
+            "quantity": f"success rate at T={Ts[-1]}, {labels[2]} vs tanh RNN",
+            "predicted": "LSTM higher",
+            "measured": f"{gated[-1]:.2f} vs {tanh[-1]:.2f}",
+            "agrees": bool(gated[-1] > tanh[-1]),
+        }
+    )
+    summary = (
+        "Success rate (accuracy > 0.9) by span T = "
+        + ", ".join(map(str, Ts))
+        + ": "
+        + "; ".join(
+            f"{label} " + ", ".join(f"{v:.2f}" for v in success[m])
+            for m, label in enumerate(labels)
+        )
+        + f" ({len(seeds)} seeds, {steps} steps)."
+    )
+    settings = {
+        "T": list(Ts),
+        "noise": NOISE,
+        "L": 3,
+        "seeds": seeds,
+        "steps": steps,
+        "n_hidden": HIDDEN,
+        "optimizer": "adam",
+        "batch": 32,
+        "success": SUCCESS,
+        "learning_rates": {k: v[2] for k, v in MODELS.items()},
+        "forget_bias": FORGET_BIAS,
+        "test_batch": 1000,
+    }
+    return ClaimResult(
+        fig,
+        numbers,
+        settings=settings,
+        comparisons=rows,
+        summary=summary,
+        arrays={"accuracy": acc, "T": np.array(Ts)},
+    )

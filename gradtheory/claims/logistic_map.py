@@ -5,23 +5,24 @@ complicated. The fixed points are 0 (multiplier r) and 1 - 1/r (multiplier 2 - r
 1 < r < 3; beyond r = 3 period doubling leads to a 4-cycle at r = 3.5 and to chaos (r = 4:
 Lyapunov exponent ln 2). The Lyapunov exponent is the mean of ln|f'(x_t)| = ln|r (1 - 2 x_t)|
 along the orbit: the per-step growth of the derivative dx_T/dx_0, i.e. of the gradient through
-the iterated map. The bifurcation diagram runs every r at once through gradtheory's executor
-(r as the input of a ``custom`` map, ln|f'| from its step Jacobians); the cobweb and the cycle
-come from ``gradtheory.analysis.maps`` (cobweb, attractor), the exponents also from
-``gradtheory.analysis.lyapunov``.
+the iterated map. The bifurcation diagram, its fixed-point branches with their stability and the
+finite-time exponent per r (ln|f'| averaged over the kept steps, from the step Jacobians) come
+from ``gradtheory.analysis.bifurcation`` (an up-sweep in r with continuation); the cobweb and the
+cycle from ``gradtheory.analysis.maps`` (cobweb, attractor), the exponents at r = 3.5 and 4 also
+from ``gradtheory.analysis.lyapunov``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..analysis.bifurcation import bifurcation
 from ..analysis.fixed_points import fixed_points
 from ..analysis.lyapunov import lyapunov
 from ..analysis.maps import attractor, cobweb
 from ..cells import custom
 from ..figures import PALETTE, new_figure
 from ..numeric.network import Network
-from ..numeric.tangent import step_jacobian
 from ._registry import ClaimResult, claim
 
 
@@ -30,16 +31,6 @@ def logistic(r: float | None = None) -> Network:
     if r is None:
         return Network(custom("r*h*(1 - h)", state="h", inputs="r"))
     return Network(custom("r*h*(1 - h)", state="h", params={"r": float(r)}))
-
-
-def orbits(rs: np.ndarray, steps: int, x0: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """Orbits x_t (steps + 1, n_r) for every r at once, and ln|f'(x_{t-1})| (steps, n_r)."""
-    net = logistic()
-    rs = np.asarray(rs, float)
-    traj = net.forward(np.repeat(rs[None, :, None], steps, axis=0), h0=np.full((rs.size, 1), x0))
-    with np.errstate(divide="ignore"):
-        logs = np.stack([np.log(np.abs(step_jacobian(net, e)[:, 0, 0])) for e in traj.tape])
-    return traj.states[:, :, 0], logs
 
 
 @claim(
@@ -55,8 +46,22 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     n_r, transient, keep = (600, 400, 100) if quick else (3000, 1000, 300)
     lyap_steps = 5000 if quick else 100000
     rs = np.linspace(2.5, 4.0, n_r)
-    x, logs = orbits(rs, transient + keep, x0)
-    lam_r = logs[transient:].mean(axis=0)  # finite-time exponent per r (from the step Jacobians)
+    sweep = bifurcation(
+        logistic,
+        "r",
+        rs,
+        h0=[x0],
+        transient=transient,
+        keep=keep,
+        sweep="up",
+        branches=False,
+        progress=False,
+    ).up
+    lam_r = sweep.lyapunov  # finite-time exponent per r over the kept steps
+    r_line = np.linspace(2.5, 4.0, 300)
+    branches = bifurcation(
+        logistic, "r", r_line, h0=[x0], sweep="none", interval=(-0.5, 1.5), progress=False
+    ).branches
     att = attractor(logistic(r0), [x0], seed=seed)  # cycle found and Newton-polished
     chaos = attractor(logistic(4.0), [x0], seed=seed)
     cycle = np.sort(att.points[:, 0])
@@ -94,26 +99,17 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax_c.set_ylim(0, 1)
     ax_c.legend(loc="lower center", bbox_to_anchor=(0.62, 0.0), fontsize=10)
 
-    tail = x[transient + 1 :]
-    ax_b.plot(np.broadcast_to(rs, tail.shape).ravel(), tail.ravel(), ",", color="black", alpha=0.5)
-    r_line = np.linspace(2.5, 4.0, 300)
-    stable = r_line < 3
-    ax_b.plot(
-        r_line[stable],
-        1 - 1 / r_line[stable],
-        color=PALETTE[2],
-        lw=2.5,
-        label=r"$x^*=1-1/r$ stable ($|2-r|<1$)",
-    )
-    ax_b.plot(
-        r_line[~stable],
-        1 - 1 / r_line[~stable],
-        "--",
-        color=PALETTE[2],
-        lw=2,
-        label="$x^*=1-1/r$ unstable",
-    )
-    ax_b.plot(r_line, 0 * r_line, "--", color=PALETTE[1], lw=2, label="$x^*=0$ unstable ($r>1$)")
+    ax_b.plot(sweep.param, sweep.states[:, 0], ",", color="black", alpha=0.5)
+    # x* = 1 - 1/r, then x* = 0; stability from the library's multipliers
+    for branch in sorted(branches, key=lambda b: bool(np.allclose(b.points, 0.0))):
+        v, p, st = branch.values, branch.points[:, 0], branch.stable
+        if np.allclose(p, 0.0):
+            ax_b.plot(
+                v[~st], p[~st], "--", color=PALETTE[1], lw=2, label="$x^*=0$ unstable ($r>1$)"
+            )
+            continue
+        ax_b.plot(v[st], p[st], color=PALETTE[2], lw=2.5, label=r"$x^*=1-1/r$ stable ($|2-r|<1$)")
+        ax_b.plot(v[~st], p[~st], "--", color=PALETTE[2], lw=2, label="$x^*=1-1/r$ unstable")
     ax_b.plot(
         np.full(cycle.size, r0),
         cycle,

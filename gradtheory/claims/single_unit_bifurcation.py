@@ -7,13 +7,16 @@ h* = +-sqrt(1 - 1/w) and b_c = w sqrt(1 - 1/w) - artanh(sqrt(1 - 1/w)). Sweeping
 and then down, the state follows one branch until it disappears and jumps to the other: a
 hysteresis loop over [-b_c, b_c]. On a branch the sensitivity of the fixed point is
 dh*/db = (1 - h*^2) / (1 - w (1 - h*^2)), which diverges at the bifurcation; the BPTT gradient
-dh_T/db of the network run for T steps at fixed b peaks there.
+dh_T/db of the network run for T steps at fixed b peaks there. The sweeps (each b held for
+``hold`` steps) and the fixed-point branches with their stability come from
+``gradtheory.analysis.bifurcation``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..analysis.bifurcation import bifurcation
 from ..analysis.fixed_points import fixed_points
 from ..cells import elman
 from ..figures import PALETTE, new_figure
@@ -26,24 +29,6 @@ W = 5.0
 def unit(w: float = W) -> Network:
     """The one-unit tanh RNN; the bias enters as the constant input x (U = 1, b = 0)."""
     return Network(elman("tanh"), n_in=1, n_hidden=1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]})
-
-
-def branches(w: float = W, n: int = 4001, reach: float = 12.0) -> dict:
-    """Fixed points h = tanh(u), b = u - w tanh(u) for u = w h + b in [-reach, reach].
-
-    Parametrising by the pre-activation u (not by h) resolves the branches where h is within
-    1e-6 of +-1. Stability: |w (1 - h^2)| < 1.
-    """
-    u = np.linspace(-reach, reach, n)
-    h = np.tanh(u)
-    return {"h": h, "b": u - w * h, "stable": np.abs(w * (1 - h**2)) < 1}
-
-
-def sweep(net: Network, biases: np.ndarray, hold: int, h0: float) -> np.ndarray:
-    """Quasi-static sweep: hold each bias for ``hold`` steps, starting from ``h0``; final states."""
-    x = np.repeat(np.asarray(biases, float), hold)[:, None, None]
-    states = net.forward(x, h0=[[h0]], record=False).states[1:, 0, 0]
-    return states[hold - 1 :: hold]
 
 
 def gradient_at(net: Network, biases: np.ndarray, steps: int, h0: float) -> np.ndarray:
@@ -70,24 +55,28 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     b_c = float(W * root - np.arctanh(root))
     n_b, hold, steps = (401, 60, 60) if quick else (2001, 200, 100)
     grid = np.linspace(-5, 5, n_b)
-    up = sweep(net, grid, hold, -1.0)
-    down = sweep(net, grid[::-1], hold, 1.0)[::-1]
+    keep = 4  # each b is held for hold = transient + keep steps; final = state after them
+    bif = bifurcation(
+        net, "x", grid, h0=[-1.0], transient=hold - keep, keep=keep, progress=False
+    )  # up from h = -1, then down continuing from the up sweep's end (h = +1 at b = 5)
+    up, down = bif.up.final[:, 0], bif.down.final[::-1, 0]
     jump_up = float(grid[np.argmax(up > 0)])
     jump_down = float(grid[np.flatnonzero(down < 0)[-1]])
-    br = branches()
-    lower = (br["h"] < -root) & (br["b"] >= grid[0])
+    lower = next(b for b in bif.branches if b.stable.all() and b.points[0, 0] < 0)
     fine = np.linspace(-5, 5, 4 * n_b)
     grad_lower = gradient_at(net, fine, steps, -1.0)
     grad_upper = gradient_at(net, fine, steps, 1.0)
-    h_low = br["h"][lower]
+    h_low = lower.points[:, 0]
     sens = (1 - h_low**2) / (1 - W * (1 - h_low**2))
 
     fig, (ax0, ax1) = new_figure(2, 1, width=8.5, height=8.0, sharex=True)
     ax0.axvspan(-b_c, b_c, color=PALETTE[5], alpha=0.12, lw=0, label="bistable window")
-    h_st = np.where(br["stable"], br["h"], np.nan)
-    h_un = np.where(~br["stable"], br["h"], np.nan)
-    ax0.plot(br["b"], h_st, color="black", lw=2.5, label="stable fixed points")
-    ax0.plot(br["b"], h_un, "--", color="black", lw=1.8, label="unstable fixed point")
+    for k, branch in enumerate(bif.branches):  # the library's branches, split by stability
+        h_st = np.where(branch.stable, branch.points[:, 0], np.nan)
+        h_un = np.where(~branch.stable, branch.points[:, 0], np.nan)
+        labels = ("stable fixed points", "unstable fixed point") if k == 0 else (None, None)
+        ax0.plot(branch.values, h_st, color="black", lw=2.5, label=labels[0])
+        ax0.plot(branch.values, h_un, "--", color="black", lw=1.8, label=labels[1])
     ax0.plot(grid, up, "-", color=PALETTE[3], lw=1.5, label=r"sweep $b\uparrow$ (from $h=-1$)")
     ax0.plot(grid, down, "-", color=PALETTE[0], lw=1.5, label=r"sweep $b\downarrow$ (from $h=+1$)")
     for sign, color in ((1, PALETTE[3]), (-1, PALETTE[0])):
@@ -114,7 +103,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         fine, np.abs(grad_upper), color=PALETTE[0], label=rf"BPTT, $h_0=+1$, $T$ = {steps}"
     )
     ax1.semilogy(
-        br["b"][lower],
+        lower.values,
         np.abs(sens),
         ":",
         color="black",
@@ -135,8 +124,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     rows = []
     for b in (0.0, 2.0, 4.0):
         fp = fixed_points(net, x=np.array([b]), progress=False)
-        sign = np.sign(br["b"] - b)  # roots: sign changes plus exact zeros of b(u) - b
-        expected = int(np.sum(sign[:-1] * sign[1:] < 0) + np.sum(sign == 0))
+        # u - w tanh(u) = b: three roots inside the window |b| < b_c, one outside
+        expected = 3 if abs(b) < b_c else 2 if abs(b) == b_c else 1
         found[b] = fp
         rows.append(
             {

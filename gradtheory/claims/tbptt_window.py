@@ -71,15 +71,21 @@ def chance_memory(D: int, seed: int = 0, batch: int = 2000) -> np.ndarray:
     return accuracy
 
 
-@claim("tbptt_window", "Truncated BPTT only learns dependencies within its window",
-       "lecture notes 002 (truncated BPTT); Williams & Peng 1990",
-       "Truncated BPTT with window k cannot learn a dependency spanning more than k steps: on a "
-       "latch task of span D the accuracy stays at chance for k < D and the task is learned "
-       "for k >= D.")
+@claim(
+    "tbptt_window",
+    "Truncated BPTT only learns dependencies within its window",
+    "lecture notes 002 (truncated BPTT); Williams & Peng 1990",
+    "Truncated BPTT with window k cannot learn a dependency spanning more than k steps: on a "
+    "latch task of span D the accuracy stays at chance for k < D and the task is learned "
+    "for k >= D.",
+)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     spans = (15, 30)
-    ks = (5, 10, 14, 15, 29, 30) if quick else (
-        2, 5, 8, 10, 12, 14, 15, 16, 20, 25, 28, 29, 30, 31, 35, 40, 50)
+    ks = (
+        (5, 10, 14, 15, 29, 30)
+        if quick
+        else (2, 5, 8, 10, 12, 14, 15, 16, 20, 25, 28, 29, 30, 31, 35, 40, 50)
+    )
     seeds = [seed + i for i in range(2 if quick else 6)]
     fig, (ax, ax2, ax3) = new_figure(1, 3, width=18.0, sharey=True)
     numbers, rows = {}, []
@@ -97,8 +103,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         for s in range(len(seeds)):
             ax.plot(ks_arr, acc[i, :, s], ".", color=color, alpha=0.35, ms=6)
         ax.axvline(D, color=color, ls="--", lw=1.5)
-        ax.annotate(f"k = D = {D}", (D, 0.62 + 0.08 * i), xytext=(4, 0), textcoords="offset points",
-                    color=color, fontsize=11)
+        ax.annotate(
+            f"k = D = {D}",
+            (D, 0.62 + 0.08 * i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            color=color,
+            fontsize=11,
+        )
         below, above = mean[ks_arr < D], mean[ks_arr >= D]
         numbers[f"mean accuracy k < D, D={D}"] = float(below.mean())
         numbers[f"max accuracy k < D, D={D}"] = float(below.max())
@@ -108,12 +120,22 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         short, long_ = acc[i, ks_arr < D] > LEARNED, acc[i, ks_arr >= D] > LEARNED
         numbers[f"fraction learned k < D, D={D}"] = float(short.mean())
         numbers[f"fraction learned k >= D, D={D}"] = float(long_.mean())
-        rows.append({"quantity": f"fraction of runs with k < D = {D} that learn (acc > {LEARNED})",
-                     "predicted": 0.0, "measured": float(short.mean()),
-                     "agrees": bool(short.mean() == 0.0)})
-        rows.append({"quantity": f"fraction of runs with k >= D = {D} that learn",
-                     "predicted": 1.0, "measured": float(long_.mean()),
-                     "agrees": bool(long_.mean() == 1.0)})
+        rows.append(
+            {
+                "quantity": f"fraction of runs with k < D = {D} that learn (acc > {LEARNED})",
+                "predicted": 0.0,
+                "measured": float(short.mean()),
+                "agrees": bool(short.mean() == 0.0),
+            }
+        )
+        rows.append(
+            {
+                "quantity": f"fraction of runs with k >= D = {D} that learn",
+                "predicted": 1.0,
+                "measured": float(long_.mean()),
+                "agrees": bool(long_.mean() == 1.0),
+            }
+        )
     ax.axhline(0.5, color="grey", ls=":", lw=1.5, label="chance")
     ax.set_xlabel("TBPTT window k (steps)")
     ax.set_ylabel("test accuracy")
@@ -126,10 +148,23 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         r = np.array([reach(k, D) for k in ks], dtype=float)
         jitter = rng.uniform(-0.3, 0.3, size=acc[i].shape)
         short = ks_arr < D
-        ax2.plot((r[:, None] + jitter)[short].ravel(), acc[i][short].ravel(), "o", color=color,
-                 alpha=0.6, label=f"D = {D}, k < D")
-        ax2.plot((r[:, None] + jitter)[~short].ravel(), acc[i][~short].ravel(), "*", ms=11,
-                 color=color, markeredgecolor="black", label=f"D = {D}, k >= D (full reach)")
+        ax2.plot(
+            (r[:, None] + jitter)[short].ravel(),
+            acc[i][short].ravel(),
+            "o",
+            color=color,
+            alpha=0.6,
+            label=f"D = {D}, k < D",
+        )
+        ax2.plot(
+            (r[:, None] + jitter)[~short].ravel(),
+            acc[i][~short].ravel(),
+            "*",
+            ms=11,
+            color=color,
+            markeredgecolor="black",
+            label=f"D = {D}, k >= D (full reach)",
+        )
     ax2.axhline(0.5, color="grey", ls=":", lw=1.5)
     ax2.set_xlabel(r"gradient reach $D - k\lfloor (D-1)/k \rfloor$ (steps)")
     ax2.set_title("every run against how far its gradient reaches")
@@ -137,8 +172,13 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     steps_since = np.arange(1, max(spans) + 1)
     for curve in memory:
         ax3.plot(steps_since, curve, color=PALETTE[4], alpha=0.35, lw=1)
-    ax3.plot(steps_since, memory.mean(axis=0), color=PALETTE[4], lw=2.5,
-             label="untrained net, linear readout")
+    ax3.plot(
+        steps_since,
+        memory.mean(axis=0),
+        color=PALETTE[4],
+        lw=2.5,
+        label="untrained net, linear readout",
+    )
     ax3.axhline(0.5, color="grey", ls=":", lw=1.5)
     ax3.set_xlabel("steps since the class input")
     ax3.set_ylabel("readout accuracy")
@@ -147,23 +187,43 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax3.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=10)
     for t in (min(spans) - 1, max(spans) - 1):
         numbers[f"untrained decodability after {t} steps"] = float(memory.mean(axis=0)[t - 1])
-    summary = ("; ".join(
-        f"D = {D}: {numbers[f'fraction learned k < D, D={D}']:.0%} of runs with k < D learn "
-        f"(mean accuracy {numbers[f'mean accuracy k < D, D={D}']:.2f}), "
-        f"{numbers[f'fraction learned k >= D, D={D}']:.0%} with k >= D (mean accuracy at least "
-        f"{numbers[f'min accuracy k >= D, D={D}']:.2f})" for D in spans) + ". A linear readout "
+    summary = (
+        "; ".join(
+            f"D = {D}: {numbers[f'fraction learned k < D, D={D}']:.0%} of runs with k < D learn "
+            f"(mean accuracy {numbers[f'mean accuracy k < D, D={D}']:.2f}), "
+            f"{numbers[f'fraction learned k >= D, D={D}']:.0%} with k >= D (mean accuracy at least "
+            f"{numbers[f'min accuracy k >= D, D={D}']:.2f})"
+            for D in spans
+        )
+        + ". A linear readout "
         f"of the untrained net decodes the class with accuracy "
         f"{numbers[f'untrained decodability after {min(spans) - 1} steps']:.2f} after "
         f"{min(spans) - 1} steps and "
         f"{numbers[f'untrained decodability after {max(spans) - 1} steps']:.2f} after "
         f"{max(spans) - 1}: runs with k < D that learn can only have bootstrapped from that "
-        "weak signal, since no gradient path reaches the class input.")
-    settings = {"task": f"latch(D, L=1, noise={NOISE})", "spans": list(spans), "windows": list(ks),
-                "seeds": seeds, "steps": STEPS, "lr": LR, "optimizer": "adam", "batch": 32,
-                "n_hidden": HIDDEN, "model": "tanh RNN", "test_batch": 1000}
-    return ClaimResult(fig, numbers, settings=settings,
-                       latex=r"\frac{\partial L_t}{\partial \theta}\Big|_{k} = \sum_{s=t_0(t)}^{t}"
-                             r"\frac{\partial L_t}{\partial h_s}\frac{\partial^+ h_s}{\partial "
-                             r"\theta},\quad t_0(t) = k\lfloor t/k \rfloor",
-                       comparisons=rows, summary=summary,
-                       arrays={"accuracy": acc, "windows": ks_arr, "spans": np.array(spans)})
+        "weak signal, since no gradient path reaches the class input."
+    )
+    settings = {
+        "task": f"latch(D, L=1, noise={NOISE})",
+        "spans": list(spans),
+        "windows": list(ks),
+        "seeds": seeds,
+        "steps": STEPS,
+        "lr": LR,
+        "optimizer": "adam",
+        "batch": 32,
+        "n_hidden": HIDDEN,
+        "model": "tanh RNN",
+        "test_batch": 1000,
+    }
+    return ClaimResult(
+        fig,
+        numbers,
+        settings=settings,
+        latex=r"\frac{\partial L_t}{\partial \theta}\Big|_{k} = \sum_{s=t_0(t)}^{t}"
+        r"\frac{\partial L_t}{\partial h_s}\frac{\partial^+ h_s}{\partial "
+        r"\theta},\quad t_0(t) = k\lfloor t/k \rfloor",
+        comparisons=rows,
+        summary=summary,
+        arrays={"accuracy": acc, "windows": ks_arr, "spans": np.array(spans)},
+    )

@@ -80,8 +80,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
     tape.partials()
     actions = _actions(net, tape, g_affine, g_sink, chunks, pool)
-    seeds = [(name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
-             for name, index, sl in plan.seeds]
+    seeds = [
+        (name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
+        for name, index, sl in plan.seeds
+    ]
     weights = net.params if net.tied else None
     blocks = net._blocks
     block_of = dict(blocks)
@@ -142,7 +144,8 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                 for weight, source in ins[1]:
                     if source in block_of and source not in adj:
                         adj[source] = direct[source] = np.matmul(
-                            g, weights[weight], out=new[:, block_of[source]])
+                            g, weights[weight], out=new[:, block_of[source]]
+                        )
                         owned.add(source)
                     else:
                         _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
@@ -169,8 +172,9 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         with np.errstate(over="ignore", invalid="ignore"):
             return _input_gradient(net, traj, g_affine, g_sink)
 
-    return Gradients(params=grads, adjoint_log_norms=log_norms, inputs=inputs,
-                     initial_state=initial)
+    return Gradients(
+        params=grads, adjoint_log_norms=log_norms, inputs=inputs, initial_state=initial
+    )
 
 
 def _accumulate(adj: dict, owned: set, name: str, value, fresh: bool) -> None:

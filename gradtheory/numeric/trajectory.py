@@ -149,8 +149,10 @@ def _all_partials(net, env: dict, steps: int) -> tuple[list, dict]:
                 slots[k] = pool.empty(f"partial{number}-{k}", (rows, width), dtype)
         for start in range(0, rows, chunk) if op.partials else ():
             stop = min(start + chunk, rows)
-            args = [(flat[name][start:stop] if np.ndim(flat[name]) == 2 else flat[name])
-                    for name in op.inputs]
+            args = [
+                (flat[name][start:stop] if np.ndim(flat[name]) == 2 else flat[name])
+                for name in op.inputs
+            ]
             for k, value in enumerate(op.with_partials(*args)[nout:]):
                 slots[k][start:stop] = value
         result.append(tuple(slots[k].reshape(steps, batch, width) for k in range(len(slots))))
@@ -205,8 +207,13 @@ class Gradients:
         dL/ds_0.
     """
 
-    def __init__(self, params: dict, adjoint_log_norms: np.ndarray, inputs=None,
-                 initial_state: np.ndarray | None = None):
+    def __init__(
+        self,
+        params: dict,
+        adjoint_log_norms: np.ndarray,
+        inputs=None,
+        initial_state: np.ndarray | None = None,
+    ):
         self.params = params
         self.adjoint_log_norms = adjoint_log_norms
         self._inputs = inputs  # an array, or a function computing it
@@ -228,8 +235,11 @@ class Gradients:
     @property
     def norm(self) -> float:
         """Global norm of the parameter gradient."""
-        return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
-                                 for g in self.params.values())))
+        return float(
+            np.sqrt(
+                sum(float(np.sum(np.square(g, dtype=np.float64))) for g in self.params.values())
+            )
+        )
 
     def __repr__(self) -> str:
         return f"Gradients(params={sorted(self.params)}, steps={len(self.adjoint_log_norms) - 1})"

@@ -171,6 +171,30 @@ def test_logistic_bifurcation_branches_and_samples():
     assert len(np.unique(np.round(at_35, 8))) == 4
 
 
+def test_sweep_finite_time_lyapunov():
+    """Sweep.lyapunov is (1/keep) ln||ds_T/ds_{T-keep}||: ln|2 - r| at the logistic fixed point
+    (r = 2.8), ln 2 in the chaos at r = 4 (lecture notes 001), ln|f'(a) f'(b)| / 2 on the 2-cycle
+    at r = 3.2; for a linear 2-D map diag(0.5, 0.8) exactly ln 0.8 (largest exponent)."""
+    rs = np.array([2.8, 3.2, 4.0])
+    only_up = {"sweep": "up", "branches": False, "progress": False}
+    up = bifurcation(logistic(3.0), "r", rs, h0=[0.2], transient=500, keep=4000, **only_up).up
+    assert up.lyapunov.shape == (3,)
+    assert up.lyapunov[0] == pytest.approx(np.log(0.8), abs=1e-10)
+    a, b = up.states[up.param == 3.2][-2:, 0]
+    assert up.lyapunov[1] == pytest.approx(np.log(abs(3.2**2 * (1 - 2 * a) * (1 - 2 * b))) / 2)
+    assert abs(up.lyapunov[2] - np.log(2)) < 0.03
+    linear = gt.Network(
+        gt.cells.elman("linear"),
+        n_in=0,
+        n_hidden=2,
+        params={"W": np.diag([0.5, 0.8]), "b": np.zeros(2)},
+    )
+    flat = bifurcation(linear, "b", [0.0, 0.1], h0=[1.0, 1.0], keep=50, **only_up).up
+    np.testing.assert_allclose(flat.lyapunov, np.log(0.8), rtol=1e-12)
+    with pytest.raises(ValueError, match="keep"):
+        bifurcation(logistic(3.0), "r", rs, h0=[0.2], keep=0, progress=False)
+
+
 def test_basins_of_two_unit_network():
     """W = 2 I: four stable fixed points (+-h*, +-h*), basins = the four quadrants, separated
     along the axes (stable manifolds of the saddles). Lecture notes: the gradient
@@ -188,6 +212,15 @@ def test_basins_of_two_unit_network():
     inside = (np.abs(xx) > 0.4) & (np.abs(yy) > 0.4)
     assert np.median(result.log_gradient[edge]) > np.median(result.log_gradient[inside]) + 2.0
     assert np.all(np.isfinite(result.log_gradient))
+    # boundary: the cells next to the axes (indices 24, 25); distance in cells to the nearest
+    axis_cell = np.isin(np.arange(50), [24, 25])
+    assert np.array_equal(result.boundary, axis_cell[None, :] | axis_cell[:, None])
+    dist = result.boundary_distance
+    assert dist[0, 0] == 24 and dist[24, 0] == 0 and dist[10, 3] == min(24 - 10, 24 - 3)
+    # final is s_T, the state after ``steps`` (not after the labelling window)
+    np.testing.assert_allclose(
+        result.final[24, 24], orbit(net, [grid[24], grid[24]], 20)[-1], rtol=0, atol=1e-14
+    )
     given = basins(net, grid, grid, steps=20, attractors=result.attractors[:2], gradient=False)
     assert set(np.unique(given.labels)) == {-1, 0, 1}
 
@@ -203,6 +236,7 @@ def test_basins_log_gradient_exact_for_linear_map():
     result = basins(net, np.linspace(-1, 1, 5), np.linspace(-1, 1, 4), steps=300)
     np.testing.assert_allclose(result.log_gradient, 300 * np.log(0.8), rtol=1e-12)
     assert result.labels.shape == (4, 5) and np.all(result.labels == 0)
+    assert not result.boundary.any() and np.all(np.isinf(result.boundary_distance))
 
 
 def test_bad_input():

@@ -264,6 +264,37 @@ def test_phase_diagram_shapes_and_values():
 
 
 @pytest.mark.parametrize(
+    ("activation", "chaotic"), [("tanh", True), ("hardtanh", True), ("relu", False)]
+)
+def test_phase_diagram_fast_path_equals_full(activation, chaotic):
+    """quantities=("chi1", "q_star") skips the correlation fixed point but returns the same
+    values, bit for bit, over ordered and chaotic points; only the asked-for keys come back."""
+    sw, sb = np.array([0.5, 1.0, 1.7, 2.5, 4.0]), np.array([0.0, 0.05, 0.3])
+    full = phase_diagram(activation, sw, sb)
+    fast = phase_diagram(activation, sw, sb, quantities=("chi1", "q_star"))
+    assert set(fast) == {"sigma_w2", "sigma_b2", "chi1", "q_star"}
+    np.testing.assert_array_equal(fast["chi1"], full["chi1"])
+    np.testing.assert_array_equal(fast["q_star"], full["q_star"])
+    assert np.any(full["c_star"] < 1) == chaotic  # tanh, hardtanh: c* < 1 is computed somewhere
+    corr = phase_diagram(activation, sw, sb, quantities=["xi_c"])
+    np.testing.assert_array_equal(corr["xi_c"], full["xi_c"])
+
+
+def test_critical_sigma_w2_fast_chi1_matches_full_mean_field():
+    """critical_sigma_w2 now solves chi1 = 1 without c*: the full mean_field there is critical
+    with chi1 within 1e-12 of 1, so the shortcut does not move the root."""
+    for sb in (0.0, 0.05, 0.4):
+        sw = critical_sigma_w2("tanh", sb)
+        assert mean_field("tanh", sw, sb).chi1 == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("quantities", [("chi2",), (), "c"])
+def test_phase_diagram_bad_quantities_raise(quantities):
+    with pytest.raises(ValueError, match="quantities"):
+        phase_diagram("tanh", [1.0], [0.0], quantities=quantities)
+
+
+@pytest.mark.parametrize(
     ("call", "name"),
     [
         (lambda: mean_field("tanh", -1.0, 0.0), "sigma_w2"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gradtheory.analysis.basins import basins
+from gradtheory.analysis.bifurcation import bifurcation
 from gradtheory.analysis.fixed_points import fixed_points
 from gradtheory.analysis.maps import attractor
 from gradtheory.claims import (
@@ -71,14 +73,24 @@ def test_lyapunov_sign_changes_with_gain():
 def test_logistic_map_four_cycle_and_chaos():
     """Lecture notes 001: 3.5 x (1 - x) converges to an attracting 4-cycle (0.3828, 0.5009,
     0.8269, 0.8750); at r = 4 the finite-time Lyapunov exponent is ln 2 (within 0.05)."""
-    _, logs = logistic_map.orbits(np.array([3.5, 4.0]), 3000)
+    lam = bifurcation(
+        logistic_map.logistic,
+        "r",
+        [3.5, 4.0],
+        h0=[0.2],
+        transient=500,
+        keep=2500,
+        sweep="up",
+        branches=False,
+        progress=False,
+    ).up.lyapunov  # mean ln|f'(x_t)| over steps 500..2999, as logs[500:].mean()
     cycle = attractor(logistic_map.logistic(3.5), [0.2])
     assert cycle.kind == "cycle" and cycle.period == 4
     np.testing.assert_allclose(
         np.sort(cycle.points[:, 0]), [0.38282, 0.50088, 0.82694, 0.87500], atol=1e-4
     )
-    assert logs[500:, 0].mean() < -0.5
-    assert abs(logs[500:, 1].mean() - np.log(2)) < 0.05
+    assert lam[0] < -0.5
+    assert abs(lam[1] - np.log(2)) < 0.05
 
 
 def test_single_unit_hysteresis_and_gradient_peak():
@@ -86,8 +98,10 @@ def test_single_unit_hysteresis_and_gradient_peak():
     dh_T/db near b_c exceeds its value deep inside the bistable window by > 1e3."""
     net = single_unit_bifurcation.unit()
     grid = np.linspace(-5, 5, 201)
-    up = single_unit_bifurcation.sweep(net, grid, 60, -1.0)
-    down = single_unit_bifurcation.sweep(net, grid[::-1], 60, 1.0)[::-1]
+    bif = bifurcation(
+        net, "x", grid, h0=[-1.0], transient=56, keep=4, branches=False, progress=False
+    )
+    up, down = bif.up.final[:, 0], bif.down.final[::-1, 0]
     assert abs(grid[np.argmax(up > 0)] - 3.029) < 0.1
     assert abs(grid[np.flatnonzero(down < 0)[-1]] + 3.029) < 0.1
     grad = single_unit_bifurcation.gradient_at(net, np.array([-1.0, 3.0]), 60, -1.0)
@@ -101,6 +115,7 @@ def test_basins_gradient_boundary_much_larger():
     fps = fixed_points(net, progress=False)
     attractors = fps.points[fps.stable]
     assert len(attractors) == 4
-    m = basins_gradient.basin_map(net, np.linspace(-1.5, 1.5, 61), 30, attractors)
-    inside = m["distance"] > 3
-    assert np.median(m["log_grad"][m["edge"]]) > np.median(m["log_grad"][inside]) + 3
+    grid = np.linspace(-1.5, 1.5, 61)
+    m = basins(net, grid, grid, steps=30, attractors=attractors)
+    inside = m.boundary_distance > 3
+    assert np.median(m.log10_gradient[m.boundary]) > np.median(m.log10_gradient[inside]) + 3

@@ -26,7 +26,7 @@ def test_adding_gru_beats_constant_baseline():
     """Adding problem (Hochreiter & Schmidhuber 1997): a GRU gets well below the constant
     predictor's MSE 1/6 at T = 10, while the constant predictor scores exactly the baseline."""
     task = adding(10)
-    x, y, mask = task.sample(20000, 0)
+    _, y, mask = task.sample(20000, 0)
     assert task.loss_and_grad(np.ones_like(y), y, mask)[0] == pytest.approx(1 / 6, rel=0.03)
     res = adding_claim.run_cell("GRU", 10, 200, adding_claim.CLIP)
     assert res["ratio"] < 0.3
@@ -72,7 +72,7 @@ def test_clipping_prevents_divergence_and_divergence_stops_cleanly():
     task = adding(20)
     hist, _ = clip_claim.run_sgd(task, 0.3, None, 100, seed=0)
     assert hist.diverged_at is not None and hist.diverged_at < 100
-    assert len(hist.loss) == hist.diverged_at + 1 or len(hist.loss) == hist.diverged_at
+    assert len(hist.loss) <= hist.diverged_at + 1
     clipped, score = clip_claim.run_sgd(task, 0.3, 1.0, 100, seed=0)
     assert clipped.diverged_at is None and np.isfinite(clipped.loss).all()
     assert clipped.clipped.mean() > 0 and np.isfinite(score)
