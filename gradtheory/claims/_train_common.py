@@ -69,10 +69,10 @@ def smooth(values, window: int) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return values
-    cumsum = np.concatenate([[0.0], np.cumsum(values)])
-    idx = np.arange(1, values.size + 1)
-    start = np.maximum(idx - window, 0)
-    return (cumsum[idx] - cumsum[start]) / (idx - start)
+    # a windowed sum, not differences of a running sum: a 1e28 spike must not wipe out
+    # the small values after it by cancellation
+    sums = np.convolve(values, np.ones(window))[: values.size]
+    return sums / np.minimum(np.arange(1, values.size + 1), window)
 
 
 def evaluate(net, task, batch: int = 1000, seed: int = 12345, reverse: bool = False):

@@ -118,7 +118,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax0.grid(False)
 
     fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
-    theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2])["chi1"][0])
+    theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",))["chi1"][0])
     ax1.plot(fine, theory, color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
     ax1.errorbar(
         sweep_w2,
