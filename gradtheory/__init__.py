@@ -22,6 +22,7 @@ from .analysis.predict import Prediction, predict
 from .analysis.verify import Verification, track, verify
 from .numeric import tasks
 from .numeric.network import Network
+from .numeric.torch_interop import from_torch, to_torch
 from .numeric.train import History, train
 from .numeric.trajectory import Gradients, Trajectory
 from .symbolic.derive import Derivation, derive
@@ -51,6 +52,7 @@ __all__ = [
     "critical_sigma_w2",
     "derive",
     "fixed_points",
+    "from_torch",
     "jacobians",
     "lyapunov",
     "mean_field",
@@ -61,6 +63,7 @@ __all__ = [
     "rnn_mean_field",
     "spectra",
     "tasks",
+    "to_torch",
     "track",
     "train",
     "unroll",
