@@ -122,7 +122,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                     title_fontsize=9,
                     loc="upper right",
                     ncol=2,
-                    framealpha=0.9,
+                    framealpha=0.6,
                 )
             axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
     for ax in axes.flat:
