@@ -1,22 +1,18 @@
 """Shared helpers of the training claims (adding, tbptt, reverse input, clipping, latching, ...).
 
-The executor loops over time steps in Python and multiplies small matrices, so one BLAS thread
-is faster than several (measured: 2-4x on a 2-core machine); :func:`single_thread` sets that
-for a block. :func:`make_net` builds the four recurrent models compared across the claims.
+:func:`make_net` builds the four recurrent models compared across the claims (the BLAS thread
+count is set once for every claim by ``run_claim``).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..cells import elman, gru, irnn, lstm
 from ..figures import PALETTE
 from ..numeric.network import Network
 
-__all__ = ["COLORS", "MODELS", "evaluate", "make_net", "single_thread", "smooth"]
+__all__ = ["COLORS", "MODELS", "evaluate", "make_net", "smooth"]
 
 #: model label -> (cell factory, initialisation) used by :func:`make_net`.
 MODELS = {
@@ -49,13 +45,6 @@ def make_net(
     return Network(
         factory(), n_in=n_in, n_hidden=n_hidden, n_out=n_out, init=init, seed=seed, dtype=dtype
     )
-
-
-@contextmanager
-def single_thread():
-    """Limit BLAS to one thread inside the block (faster for the executor's small products)."""
-    with threadpool_limits(1):
-        yield
 
 
 def smooth(values, window: int) -> np.ndarray:

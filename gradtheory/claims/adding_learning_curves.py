@@ -16,7 +16,7 @@ from ..figures import new_figure
 from ..numeric.tasks import adding
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import COLORS, MODELS, evaluate, make_net, single_thread, smooth
+from ._train_common import COLORS, MODELS, evaluate, make_net, smooth
 
 #: Adam learning rate per cell (gated cells tolerate a larger one).
 LEARNING_RATES = {"tanh RNN": 1e-3, "IRNN": 1e-3, "LSTM": 1e-2, "GRU": 1e-2}
@@ -74,57 +74,56 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     )
     numbers, rows, arrays = {}, [], {}
     window = max(steps // 40, 5)
-    with single_thread():
-        for i, T in enumerate(Ts):
-            for j, clip in enumerate(clips):
-                ax = axes[i, j]
-                tag = "clipped" if clip else "unclipped"
-                for model in MODELS:
-                    res = run_cell(model, T, steps, clip, seed=seed)
-                    key = f"{model}, T={T}, {tag}"
-                    numbers[f"MSE/baseline, {key}"] = res["ratio"]
-                    numbers[f"fraction of steps clipped, {key}"] = res["clipped"]
-                    if res["diverged_at"] is not None:
-                        numbers[f"diverged at step, {key}"] = res["diverged_at"]
-                    arrays[f"loss_{model.replace(' ', '_')}_T{T}_{tag}"] = res["loss"]
-                    curve = smooth(res["loss"], window)
-                    ax.semilogy(curve, color=COLORS[model], label=f"{model} ({res['ratio']:.2g})")
-                    late = steps // 10  # the IRNN's large start is not a spike
-                    if curve[late:].max(initial=0.0) > YMAX:
-                        peak = int(late + np.argmax(curve[late:]))
-                        ax.annotate(
-                            f"{model} off scale:\n{curve[peak]:.0e} at step {peak}",
-                            (peak, YMAX),
-                            xytext=(0, -40),
-                            textcoords="offset points",
-                            ha="center",
-                            fontsize=9,
-                            color=COLORS[model],
-                            arrowprops={"arrowstyle": "->", "color": COLORS[model]},
-                        )
-                    if clip and model != "tanh RNN":
-                        rows.append(
-                            {
-                                "quantity": f"final MSE / baseline, {key}",
-                                "predicted": f"< {BEATS} (beats 1/6)",
-                                "measured": res["ratio"],
-                                "agrees": res["ratio"] < BEATS,
-                            }
-                        )
-                ax.axhline(1 / 6, color="black", ls="--", lw=1.5, label="baseline 1/6")
-                ax.set_title(
-                    f"T = {T}, " + (f"clip $\\|g\\| \\leq {clip:g}$" if clip else "no clipping")
-                )
-                ax.set_xlabel("training step")
-                ax.legend(
-                    title="model (final MSE / baseline)",
-                    fontsize=9,
-                    title_fontsize=9,
-                    loc="upper right",
-                    ncol=2,
-                    framealpha=0.6,
-                )
-            axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
+    for i, T in enumerate(Ts):
+        for j, clip in enumerate(clips):
+            ax = axes[i, j]
+            tag = "clipped" if clip else "unclipped"
+            for model in MODELS:
+                res = run_cell(model, T, steps, clip, seed=seed)
+                key = f"{model}, T={T}, {tag}"
+                numbers[f"MSE/baseline, {key}"] = res["ratio"]
+                numbers[f"fraction of steps clipped, {key}"] = res["clipped"]
+                if res["diverged_at"] is not None:
+                    numbers[f"diverged at step, {key}"] = res["diverged_at"]
+                arrays[f"loss_{model.replace(' ', '_')}_T{T}_{tag}"] = res["loss"]
+                curve = smooth(res["loss"], window)
+                ax.semilogy(curve, color=COLORS[model], label=f"{model} ({res['ratio']:.2g})")
+                late = steps // 10  # the IRNN's large start is not a spike
+                if curve[late:].max(initial=0.0) > YMAX:
+                    peak = int(late + np.argmax(curve[late:]))
+                    ax.annotate(
+                        f"{model} off scale:\n{curve[peak]:.0e} at step {peak}",
+                        (peak, YMAX),
+                        xytext=(0, -40),
+                        textcoords="offset points",
+                        ha="center",
+                        fontsize=9,
+                        color=COLORS[model],
+                        arrowprops={"arrowstyle": "->", "color": COLORS[model]},
+                    )
+                if clip and model != "tanh RNN":
+                    rows.append(
+                        {
+                            "quantity": f"final MSE / baseline, {key}",
+                            "predicted": f"< {BEATS} (beats 1/6)",
+                            "measured": res["ratio"],
+                            "agrees": res["ratio"] < BEATS,
+                        }
+                    )
+            ax.axhline(1 / 6, color="black", ls="--", lw=1.5, label="baseline 1/6")
+            ax.set_title(
+                f"T = {T}, " + (f"clip $\\|g\\| \\leq {clip:g}$" if clip else "no clipping")
+            )
+            ax.set_xlabel("training step")
+            ax.legend(
+                title="model (final MSE / baseline)",
+                fontsize=9,
+                title_fontsize=9,
+                loc="upper right",
+                ncol=2,
+                framealpha=0.6,
+            )
+        axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
     for ax in axes.flat:
         ax.set_ylim(max(ax.get_ylim()[0], 1e-4), YMAX)
     ratios = {k: v for k, v in numbers.items() if k.startswith("MSE/")}

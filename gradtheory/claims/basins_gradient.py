@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.basins import basins
 from ..analysis.fixed_points import fixed_points
@@ -50,8 +49,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     attractors = fps.points[fps.stable]
     saddles = fps.points[[k == "saddle" for k in fps.kind]]
     grid = np.linspace(-1.5, 1.5, n)
-    with threadpool_limits(1):
-        m = basins(net, grid, grid, steps=steps, attractors=attractors)
+    m = basins(net, grid, grid, steps=steps, attractors=attractors)
     log_grad, edge = m.log10_gradient, m.boundary
     inside = m.boundary_distance > inside_cells
     med_edge = float(np.median(log_grad[edge]))

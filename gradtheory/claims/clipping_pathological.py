@@ -19,7 +19,7 @@ from ..numeric.network import Network
 from ..numeric.tasks import adding, temporal_order
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import evaluate, single_thread, smooth
+from ._train_common import evaluate, smooth
 
 CLIP, T, HIDDEN, LOSS_TOP = 1.0, 20, 32, 1e3
 ORDER_LRS, ADDING_LR = (0.1, 0.5), 0.3
@@ -65,67 +65,64 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, axes = new_figure(2, 2, width=15.0, height=8.6)
     numbers, rows = {}, []
     order = temporal_order(T)
-    with single_thread():
-        for lr, color in zip(ORDER_LRS, (PALETTE[0], PALETTE[3]), strict=True):
-            final = {}
-            for clip, ls in ((None, "--"), (CLIP, "-")):
-                tag = "clipped" if clip else "unclipped"
-                runs = [run_sgd(order, lr, clip, steps, sd) for sd in seeds]
-                tail = [float(np.mean(h.loss[-steps // 10 :])) / order.baseline for h, _ in runs]
-                final[tag] = float(np.mean(tail))
-                numbers[f"final loss / ln 4, lr={lr}, {tag}"] = final[tag]
-                numbers[f"test accuracy, lr={lr}, {tag}"] = float(np.mean([s for _, s in runs]))
-                frac = float(np.mean([h.clipped.mean() for h, _ in runs]))
-                numbers[f"fraction of steps clipped, lr={lr}, {tag}"] = frac
-                label = f"lr {lr}, {tag}" + (f" ({frac:.0%} of steps clipped)" if clip else "")
-                _trace(axes[0, 0], axes[0, 1], runs[0][0], color, ls, label, window)
-            rows.append(
-                {
-                    "quantity": f"final loss / ln 4 (temporal order, SGD lr {lr})",
-                    "predicted": "clipped < unclipped",
-                    "measured": f"{final['clipped']:.3g} vs {final['unclipped']:.3g}",
-                    "agrees": final["clipped"] < final["unclipped"],
-                }
-            )
-        task = adding(T)
-        for clip, ls, color in ((None, "--", PALETTE[3]), (CLIP, "-", PALETTE[2])):
+    for lr, color in zip(ORDER_LRS, (PALETTE[0], PALETTE[3]), strict=True):
+        final = {}
+        for clip, ls in ((None, "--"), (CLIP, "-")):
             tag = "clipped" if clip else "unclipped"
-            hist, score = run_sgd(task, ADDING_LR, clip, steps, seed)
-            div = hist.diverged_at
-            numbers[f"adding, lr={ADDING_LR}, {tag}: diverged at step"] = (
-                div if div is not None else -1
+            runs = [run_sgd(order, lr, clip, steps, sd) for sd in seeds]
+            tail = [float(np.mean(h.loss[-steps // 10 :])) / order.baseline for h, _ in runs]
+            final[tag] = float(np.mean(tail))
+            numbers[f"final loss / ln 4, lr={lr}, {tag}"] = final[tag]
+            numbers[f"test accuracy, lr={lr}, {tag}"] = float(np.mean([s for _, s in runs]))
+            frac = float(np.mean([h.clipped.mean() for h, _ in runs]))
+            numbers[f"fraction of steps clipped, lr={lr}, {tag}"] = frac
+            label = f"lr {lr}, {tag}" + (f" ({frac:.0%} of steps clipped)" if clip else "")
+            _trace(axes[0, 0], axes[0, 1], runs[0][0], color, ls, label, window)
+        rows.append(
+            {
+                "quantity": f"final loss / ln 4 (temporal order, SGD lr {lr})",
+                "predicted": "clipped < unclipped",
+                "measured": f"{final['clipped']:.3g} vs {final['unclipped']:.3g}",
+                "agrees": final["clipped"] < final["unclipped"],
+            }
+        )
+    task = adding(T)
+    for clip, ls, color in ((None, "--", PALETTE[3]), (CLIP, "-", PALETTE[2])):
+        tag = "clipped" if clip else "unclipped"
+        hist, score = run_sgd(task, ADDING_LR, clip, steps, seed)
+        div = hist.diverged_at
+        numbers[f"adding, lr={ADDING_LR}, {tag}: diverged at step"] = div if div is not None else -1
+        numbers[f"adding, lr={ADDING_LR}, {tag}: score 1 - MSE/baseline"] = score
+        numbers[f"adding, lr={ADDING_LR}, {tag}: fraction clipped"] = float(hist.clipped.mean())
+        label = f"lr {ADDING_LR}, {tag}" + (
+            f", stopped at step {div}" if div is not None else f", score {score:.2f}"
+        )
+        _trace(axes[1, 0], axes[1, 1], hist, color, ls, label, 1 if div is not None else window)
+        if div is not None:
+            for ax in axes[1]:
+                ax.axvline(div, color=color, ls=":", lw=1.5)
+            peak = float(np.nanmax(np.where(np.isfinite(hist.loss), hist.loss, np.nan)))
+            axes[1, 0].annotate(
+                f"unclipped loss reaches {peak:.1e},\nthen stops at step {div}",
+                (div, LOSS_TOP),
+                xytext=(25, -40),
+                textcoords="offset points",
+                color=color,
+                fontsize=10,
+                arrowprops={"arrowstyle": "->", "color": color},
             )
-            numbers[f"adding, lr={ADDING_LR}, {tag}: score 1 - MSE/baseline"] = score
-            numbers[f"adding, lr={ADDING_LR}, {tag}: fraction clipped"] = float(hist.clipped.mean())
-            label = f"lr {ADDING_LR}, {tag}" + (
-                f", stopped at step {div}" if div is not None else f", score {score:.2f}"
+            finite = hist.grad_norm[np.isfinite(hist.grad_norm)]
+            numbers[f"adding, lr={ADDING_LR}, unclipped: last finite gradient norm"] = (
+                float(finite[-1]) if finite.size else float("nan")
             )
-            _trace(axes[1, 0], axes[1, 1], hist, color, ls, label, 1 if div is not None else window)
-            if div is not None:
-                for ax in axes[1]:
-                    ax.axvline(div, color=color, ls=":", lw=1.5)
-                peak = float(np.nanmax(np.where(np.isfinite(hist.loss), hist.loss, np.nan)))
-                axes[1, 0].annotate(
-                    f"unclipped loss reaches {peak:.1e},\nthen stops at step {div}",
-                    (div, LOSS_TOP),
-                    xytext=(25, -40),
-                    textcoords="offset points",
-                    color=color,
-                    fontsize=10,
-                    arrowprops={"arrowstyle": "->", "color": color},
-                )
-                finite = hist.grad_norm[np.isfinite(hist.grad_norm)]
-                numbers[f"adding, lr={ADDING_LR}, unclipped: last finite gradient norm"] = (
-                    float(finite[-1]) if finite.size else float("nan")
-                )
-            rows.append(
-                {
-                    "quantity": f"adding T={T}, SGD lr {ADDING_LR}, {tag}",
-                    "predicted": "diverges" if clip is None else "stays finite",
-                    "measured": f"diverged at step {div}" if div is not None else "finite",
-                    "agrees": (div is not None) == (clip is None),
-                }
-            )
+        rows.append(
+            {
+                "quantity": f"adding T={T}, SGD lr {ADDING_LR}, {tag}",
+                "predicted": "diverges" if clip is None else "stays finite",
+                "measured": f"diverged at step {div}" if div is not None else "finite",
+                "agrees": (div is not None) == (clip is None),
+            }
+        )
     for ax in axes[:, 1]:
         ax.axhline(CLIP, color="black", ls=":", lw=1.5, label="clip threshold")
         ax.set_ylabel(r"$\|\nabla_\theta L\|$ before clipping")

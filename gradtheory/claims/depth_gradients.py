@@ -12,7 +12,6 @@ and compared with the measured ones.
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.verify import verify
 from ..cells import elman, highway, residual
@@ -103,12 +102,6 @@ def _plain(label: str) -> str:
     "of order one; highway carry gates interpolate.",
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     depth, width = (50, 64) if quick else (100, 128)
     seeds = [seed + k for k in range(3 if quick else 5)]
     batch = 16

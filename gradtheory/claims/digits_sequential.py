@@ -17,7 +17,7 @@ from ..figures import new_figure
 from ..numeric.tasks import digits
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import COLORS, make_net, single_thread, smooth
+from ._train_common import COLORS, make_net, smooth
 
 LEARNING_RATES = {"GRU": 1e-2, "LSTM": 1e-2, "IRNN": 1e-3}
 HIDDEN, CLIP = 32, 1.0
@@ -62,30 +62,29 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, (ax, ax2) = new_figure(1, 2, width=13.0)
     numbers, rows, arrays = {}, [], {}
     baseline = digits().baseline
-    with single_thread():
-        for permuted in orders:
-            tag = "permuted" if permuted else "row-major"
-            ls = "--" if permuted else "-"
-            for model in LEARNING_RATES:
-                loss, track = train_digits(model, steps, permuted, every, seed)
-                s = np.array(sorted(track))
-                acc = np.array([track[k] for k in s])
-                final = float(acc[-1])
-                numbers[f"test accuracy, {model}, {tag}"] = final
-                numbers[f"best test accuracy, {model}, {tag}"] = float(acc.max())
-                arrays[f"accuracy_{model}_{tag}"] = acc
-                arrays[f"loss_{model}_{tag}"] = loss
-                label = f"{model}, {tag}: {final:.1%}"
-                ax.plot(s, acc, ls, color=COLORS[model], label=label)
-                ax2.semilogy(smooth(loss, 25), ls, color=COLORS[model], label=label)
-                rows.append(
-                    {
-                        "quantity": f"test accuracy, {model}, {tag}",
-                        "predicted": "well above chance (> 0.5)",
-                        "measured": final,
-                        "agrees": final > 0.5,
-                    }
-                )
+    for permuted in orders:
+        tag = "permuted" if permuted else "row-major"
+        ls = "--" if permuted else "-"
+        for model in LEARNING_RATES:
+            loss, track = train_digits(model, steps, permuted, every, seed)
+            s = np.array(sorted(track))
+            acc = np.array([track[k] for k in s])
+            final = float(acc[-1])
+            numbers[f"test accuracy, {model}, {tag}"] = final
+            numbers[f"best test accuracy, {model}, {tag}"] = float(acc.max())
+            arrays[f"accuracy_{model}_{tag}"] = acc
+            arrays[f"loss_{model}_{tag}"] = loss
+            label = f"{model}, {tag}: {final:.1%}"
+            ax.plot(s, acc, ls, color=COLORS[model], label=label)
+            ax2.semilogy(smooth(loss, 25), ls, color=COLORS[model], label=label)
+            rows.append(
+                {
+                    "quantity": f"test accuracy, {model}, {tag}",
+                    "predicted": "well above chance (> 0.5)",
+                    "measured": final,
+                    "agrees": final > 0.5,
+                }
+            )
     ax.axhline(0.1, color="grey", ls=":", lw=1.5, label="chance / label entropy")
     ax.set_ylim(0, 1)
     ax.set_xlabel("training step")

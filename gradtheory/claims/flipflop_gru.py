@@ -15,7 +15,7 @@ from ..figures import PALETTE, new_figure
 from ..numeric.tasks import flipflop
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import make_net, single_thread, smooth
+from ._train_common import make_net, smooth
 
 BITS, T, HIDDEN, LR, TARGET = 3, 100, 32, 1e-2, 0.95
 
@@ -51,18 +51,17 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     def record(step, model, _history):
         track[step] = bit_accuracy(model.forward(x_eval, record=False).outputs, y_eval)
 
-    with single_thread():
-        hist = train(
-            net,
-            task,
-            steps=steps,
-            lr=LR,
-            seed=seed,
-            progress=False,
-            callback=record,
-            callback_every=every,
-        )
-        out = net.forward(x_eval, record=False).outputs
+    hist = train(
+        net,
+        task,
+        steps=steps,
+        lr=LR,
+        seed=seed,
+        progress=False,
+        callback=record,
+        callback_every=every,
+    )
+    out = net.forward(x_eval, record=False).outputs
     final = bit_accuracy(out, y_eval)
     track[steps] = final
     first = next((s for s, a in sorted(track.items()) if a > TARGET), None)

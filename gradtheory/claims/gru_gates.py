@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import logsumexp
-from threadpoolctl import threadpool_limits
 
 from ..cells import gru
 from ..figures import PALETTE, new_figure
@@ -65,12 +64,6 @@ def through_time(net: Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray)
     "near z = 1 the gradient through T steps is the product of the z_t.",
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     n_hidden, n_in, T, batch = (32, 2, 100, 8) if quick else (64, 2, 200, 16)
     rng = np.random.default_rng([seed, 17])
     x = rng.normal(size=(T, batch, n_in))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.colors import LogNorm
-from threadpoolctl import threadpool_limits
 
 from ..cells import elman, gru, irnn, lstm
 from ..figures import PALETTE, new_figure
@@ -75,12 +74,6 @@ def sensitivity(net: Network, x: np.ndarray, check_at: int | None = None, seed: 
     ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     n_hidden, T, batch = (32, 60, 16) if quick else (64, 150, 32)
     x = np.random.default_rng([seed, 19]).normal(size=(T, batch, 1))
     check_at = T // 2

@@ -12,7 +12,6 @@ executor's step Jacobian (after 50 steps of N(0, 1) input) are plotted with the 
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..cells import elman
 from ..figures import PALETTE, new_figure
@@ -53,12 +52,6 @@ def spectra(init: str, n: int, steps: int, seed: int) -> dict:
     ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     n, steps = 128, (50 if quick else 200)
     fig, axes = new_figure(2, 3, width=13.0, height=9.0)
     theta = np.linspace(0.0, 2.0 * np.pi, 400)

@@ -19,7 +19,7 @@ from ..figures import PALETTE, new_figure
 from ..numeric.tasks import latch
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import evaluate, make_net, single_thread
+from ._train_common import evaluate, make_net
 
 NOISE, HIDDEN, SUCCESS, FORGET_BIAS = 0.5, 32, 0.9, 5.0
 #: label -> (cell of make_net, forget-gate bias added, Adam learning rate, colour)
@@ -53,11 +53,10 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     seeds = [seed + i for i in range(2 if quick else 5)]
     steps = 300 if quick else 400
     acc = np.zeros((len(MODELS), len(Ts), len(seeds)))
-    with single_thread():
-        for m, label in enumerate(MODELS):
-            for j, T in enumerate(Ts):
-                for s, sd in enumerate(seeds):
-                    acc[m, j, s] = train_latch(label, T, steps, sd)
+    for m, label in enumerate(MODELS):
+        for j, T in enumerate(Ts):
+            for s, sd in enumerate(seeds):
+                acc[m, j, s] = train_latch(label, T, steps, sd)
     success = (acc > SUCCESS).mean(axis=2)
     fig, (ax, ax2) = new_figure(1, 2, width=13.0)
     numbers, rows = {}, []

@@ -11,7 +11,6 @@ going back in time, compared with the product of the recorded f_t along each seq
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..cells import lstm
 from ..figures import PALETTE, new_figure
@@ -101,12 +100,6 @@ def jacobian_latex() -> tuple[str, str]:
     ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     n_hidden, n_in, T, batch = (16, 2, 100, 8) if quick else (64, 2, 300, 16)
     rng = np.random.default_rng([seed, 13])
     x = rng.normal(size=(T, batch, n_in))

@@ -10,7 +10,6 @@ forget bias are the contrast: there f_t is about 1/2 or smaller and the gradient
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.verify import verify
 from ..cells import lstm
@@ -59,12 +58,6 @@ def _plain(label: str) -> str:
     ci=True,
 )
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    """Reproduce the claim (one BLAS thread: the executor's matrices are small)."""
-    with threadpool_limits(1):
-        return _run(quick, seed)
-
-
-def _run(quick: bool, seed: int) -> ClaimResult:
     n_hidden, n_in, T, batch = (32, 4, 200, 16) if quick else (64, 4, 400, 32)
     x = np.random.default_rng([seed, 5]).normal(size=(T, batch, n_in))
     fig, (ax, ax_zoom) = new_figure(1, 2, width=13.0, height=4.8)

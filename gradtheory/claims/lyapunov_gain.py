@@ -13,7 +13,6 @@ Three estimates per gain: ``lyapunov`` (QR method), the mean-field exponent
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.lyapunov import lyapunov
 from ..analysis.mean_field import phase_diagram, rnn_mean_field
@@ -89,8 +88,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             400,
             300,
         )
-    with threadpool_limits(1):  # small matrices: one BLAS thread is fastest
-        results = [measure(float(g), width, seeds, lyap_steps, bptt_steps, warmup) for g in gains]
+    results = [measure(float(g), width, seeds, lyap_steps, bptt_steps, warmup) for g in gains]
 
     def get(key):
         return np.array([r[key] for r in results])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.mean_field import critical_sigma_w2, phase_diagram
 from ..analysis.verify import verify
@@ -83,8 +82,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     diagram = phase_diagram("tanh", grid_w, grid_b)
     line_w = np.array([critical_sigma_w2("tanh", b) for b in line_b])
     sw_crit = critical_sigma_w2("tanh", sigma_b2)
-    with threadpool_limits(1):  # small matrices: one BLAS thread is fastest
-        sweep = measure_sweep(sweep_w2, sigma_b2, depth, width, batch, seed)
+    sweep = measure_sweep(sweep_w2, sigma_b2, depth, width, batch, seed)
 
     fig, (ax0, ax1) = new_figure(1, 2, width=12.8, height=4.6)
     growth = 0.5 * np.log(diagram["chi1"])

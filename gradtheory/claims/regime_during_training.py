@@ -11,7 +11,6 @@ longer sequences of the same task than they train on, so that the fit window is 
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..analysis.verify import verify
 from ..cells import elman, gru, highway, irnn, lstm, residual
@@ -130,38 +129,37 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     steps, every = (300, 75) if quick else (1500, 250)
     lr = 3e-3
     results = {}
-    with threadpool_limits(1):
-        for label, (factory, init) in RECURRENT.items():
-            net = Network(
-                factory(), n_in=2, n_hidden=n_rnn, n_out=1, init=init, seed=seed, dtype="float32"
-            )
-            results[label] = follow(
-                net,
-                tasks.adding(T),
-                tasks.adding(T_check),
-                steps=steps,
-                every=every,
-                lr=lr,
-                seed=seed,
-            )
-        deep_task = DeepDigits(depth)
-        for label, factory in DEEP.items():
-            net = Network(
-                factory(),
-                n_in=64,
-                n_hidden=n_deep,
-                n_out=10,
-                steps=depth,
-                tied=False,
-                init="gaussian",
-                seed=seed,
-                dtype="float32",
-            )
-            if "W2" in net.params:
-                net.params["W2"] = net.params["W2"] / np.sqrt(depth)
-            results[f"{label} (L = {depth})"] = follow(
-                net, deep_task, deep_task, steps=steps, every=every, lr=lr, seed=seed
-            )
+    for label, (factory, init) in RECURRENT.items():
+        net = Network(
+            factory(), n_in=2, n_hidden=n_rnn, n_out=1, init=init, seed=seed, dtype="float32"
+        )
+        results[label] = follow(
+            net,
+            tasks.adding(T),
+            tasks.adding(T_check),
+            steps=steps,
+            every=every,
+            lr=lr,
+            seed=seed,
+        )
+    deep_task = DeepDigits(depth)
+    for label, factory in DEEP.items():
+        net = Network(
+            factory(),
+            n_in=64,
+            n_hidden=n_deep,
+            n_out=10,
+            steps=depth,
+            tied=False,
+            init="gaussian",
+            seed=seed,
+            dtype="float32",
+        )
+        if "W2" in net.params:
+            net.params["W2"] = net.params["W2"] / np.sqrt(depth)
+        results[f"{label} (L = {depth})"] = follow(
+            net, deep_task, deep_task, steps=steps, every=every, lr=lr, seed=seed
+        )
     fig, axes = new_figure(2, 4, width=18.0, height=8.0, sharex=True)
     numbers, rows = {}, []
     colors = [c for c in PALETTE if c != "#F0E442"]  # yellow is too faint for markers

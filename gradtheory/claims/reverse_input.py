@@ -18,7 +18,7 @@ from ..figures import new_figure
 from ..numeric.tasks import Task
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import COLORS, make_net, single_thread
+from ._train_common import COLORS, make_net
 
 LEARNING_RATES = {"tanh RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
 HIDDEN, SYMBOLS = 32, 4
@@ -105,8 +105,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     models = list(LEARNING_RATES)
     fig, (ax, ax2) = new_figure(1, 2, width=13.5)
     numbers, rows, arrays = {}, [], {}
-    with single_thread():
-        results = {m: [run_pair(m, length, steps, sd) for sd in seeds] for m in models}
+    results = {m: [run_pair(m, length, steps, sd) for sd in seeds] for m in models}
     for model in models:
         color = COLORS[model]
         final = {}

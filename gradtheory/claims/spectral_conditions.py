@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
-from threadpoolctl import threadpool_limits
 
 from ..analysis.verify import verify
 from ..cells import elman
@@ -89,9 +88,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     count, n, T, batch = (40, 32, 200, 8) if quick else (120, 64, 300, 16)
     fig, (ax, ax_rho) = new_figure(1, 2, width=13.0, height=5.0, sharey=True)
     numbers, rows, results = {}, [], {}
-    with threadpool_limits(1):
-        for activation in ("tanh", "sigmoid"):
-            results[activation] = sweep(activation, count, n, T, batch, seed)
+    for activation in ("tanh", "sigmoid"):
+        results[activation] = sweep(activation, count, n, T, batch, seed)
     for color, marker, (activation, r) in zip(PALETTE, "os", results.items(), strict=False):
         gamma = ACTIVATION_GAMMA[activation]
         for normal, fill in ((True, color), (False, "none")):

@@ -22,7 +22,7 @@ from ..figures import PALETTE, new_figure
 from ..numeric.tasks import latch
 from ..numeric.train import train
 from ._registry import ClaimResult, claim
-from ._train_common import evaluate, make_net, single_thread
+from ._train_common import evaluate, make_net
 
 NOISE, LR, STEPS, HIDDEN, LEARNED = 0.6, 3e-3, 400, 32, 0.9
 
@@ -90,12 +90,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, (ax, ax2, ax3) = new_figure(1, 3, width=18.0, sharey=True)
     numbers, rows = {}, []
     acc = np.zeros((len(spans), len(ks), len(seeds)))
-    with single_thread():
-        memory = np.array([chance_memory(max(spans), sd)[1:] for sd in seeds])
-        for i, D in enumerate(spans):
-            for j, k in enumerate(ks):
-                for s, sd in enumerate(seeds):
-                    acc[i, j, s] = train_window(D, k, sd)[0]
+    memory = np.array([chance_memory(max(spans), sd)[1:] for sd in seeds])
+    for i, D in enumerate(spans):
+        for j, k in enumerate(ks):
+            for s, sd in enumerate(seeds):
+                acc[i, j, s] = train_window(D, k, sd)[0]
     ks_arr = np.array(ks)
     for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
         mean = acc[i].mean(axis=1)

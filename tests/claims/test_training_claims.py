@@ -11,15 +11,9 @@ from gradtheory.claims import flipflop_gru as flipflop_claim
 from gradtheory.claims import latching as latch_claim
 from gradtheory.claims import reverse_input as reverse_claim
 from gradtheory.claims import tbptt_window as tbptt_claim
-from gradtheory.claims._train_common import make_net, single_thread, smooth
+from gradtheory.claims._train_common import make_net, smooth
 from gradtheory.numeric.tasks import adding, latch
 from gradtheory.numeric.train import gradient
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
 
 
 def test_adding_gru_beats_constant_baseline():
