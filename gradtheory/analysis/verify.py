@@ -168,21 +168,18 @@ def verify(
         x_used, default_h0 = default_inputs(net, x, steps, batch, seed)
         h0_used = h0 if h0 is not None else default_h0
         traj = net.forward(x_used, h0_used)
-    if prediction is None:
-        prediction = (
-            predict(
-                net,
-                None if (x is None and task is None and method == "mean_field") else x_used,
-                method=method,
-                h0=h0_used,
-                band=0.01,
-                warmup=warmup,
-                seed=seed,
-                steps=steps,
-                batch=batch,
-            )
-            if method != "mean_field"
-            else predict(net, method="mean_field")
+    if prediction is None and method == "mean_field":
+        prediction = predict(net, method="mean_field")  # from the initialisation, no data
+    elif prediction is None:
+        prediction = predict(
+            net,
+            x_used,
+            method=method,
+            h0=h0_used,
+            warmup=warmup,
+            seed=seed,
+            steps=steps,
+            batch=batch,
         )
     probe = None
     if grad_outputs is None:

@@ -29,3 +29,10 @@ def test_quick_reproduction_writes_figure_and_numbers(name, tmp_path):
     assert saved["seed"] == 0 and saved["version"] and saved["summary"]
     disagreeing = [row for row in meta["comparisons"] if not row["agrees"]]
     assert not disagreeing, disagreeing
+
+
+def test_same_seed_same_numbers(tmp_path):
+    """Reproducibility: a training claim run twice with the same seed writes the same numbers."""
+    first = run_claim("flipflop_gru", tmp_path / "a", quick=True, seed=0)
+    second = run_claim("flipflop_gru", tmp_path / "b", quick=True, seed=0)
+    assert first["numbers"] == second["numbers"] and first["summary"] == second["summary"]
