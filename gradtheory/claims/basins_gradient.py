@@ -61,8 +61,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     )
     extent = (grid[0], grid[-1], grid[0], grid[-1])
     colors = ["#CFE3F2", "#FBE3B5", "#C7EBDD", "#F6CFC0"][: len(attractors)]
-    cmap = mcolors.ListedColormap(colors)
-    cmap.set_under("white")  # label -1: reaches no attractor in T steps (e.g. h_0 = 0)
+    # label -1 (white): reaches no attractor in T steps (e.g. h_0 = 0)
+    cmap = mcolors.ListedColormap(colors).with_extremes(under="white")
     ax0.imshow(
         m.labels,
         origin="lower",

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..io import write_atomic
 
 __all__ = ["AffineOp", "KernelOp", "Plan", "Program", "build_plan", "cache_dir", "load_program"]
 
@@ -63,15 +63,7 @@ def cache_dir() -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode())
 
 
 def _import(path: Path, module_name: str):
