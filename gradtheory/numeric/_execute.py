@@ -83,7 +83,11 @@ class Pool:
 
 
 def pool_of(net) -> Pool:
-    """The network's pool (created on first use; copies of a network share it)."""
+    """The network's pool (created on first use; :meth:`Network.copy` starts a new one).
+
+    A network's work arrays are not guarded by a lock: run one network from one thread at a
+    time (copies are independent).
+    """
     pool = net.__dict__.get("_pool")
     if pool is None:
         pool = net.__dict__["_pool"] = Pool()

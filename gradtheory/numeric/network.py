@@ -185,6 +185,7 @@ class Network:
         """An independent copy (parameters copied)."""
         clone = object.__new__(Network)
         clone.__dict__.update(self.__dict__)
+        clone.__dict__.pop("_pool", None)  # work arrays are never shared between networks
         clone.params = {k: v.copy() for k, v in self.params.items()}
         return clone
 
