@@ -71,10 +71,34 @@ def new_figure(
     return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True, **kwargs)
 
 
+def _rasterize_dense(fig, limit: int = 2000) -> None:
+    """Rasterise scatter clouds, meshes and very long lines inside the SVG.
+
+    A bifurcation diagram has ~10^6 points: as vectors its SVG weighs ~80 MB, as an embedded
+    image (axes, labels and text stay vectors) a few hundred KB.
+    """
+    from matplotlib.collections import QuadMesh
+
+    for ax in fig.axes:
+        for artist in ax.collections:
+            if isinstance(artist, QuadMesh):  # a colour field is an image in all but name
+                artist.set_rasterized(True)
+                continue
+            paths = artist.get_paths()
+            vertices = sum(len(path.vertices) for path in paths)
+            if len(artist.get_offsets()) > limit or len(paths) > limit or vertices > 50 * limit:
+                artist.set_rasterized(True)
+        for line in ax.lines:
+            markers_only = line.get_linestyle() in ("None", "", " ")
+            if len(line.get_xdata()) > (limit if markers_only else 50 * limit):
+                line.set_rasterized(True)
+
+
 def save_figure(fig, stem: str | Path) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.svg`` atomically and close it."""
     import io
 
+    _rasterize_dense(fig)
     stem = Path(stem)
     paths = []
     for suffix in (".png", ".svg"):
