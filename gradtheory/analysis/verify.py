@@ -229,12 +229,17 @@ def track(
     every: int,
     method: str = "auto",
     verify_steps: int | None = None,
+    verify_task=None,
     batch: int = 16,
     seed: int = 0,
     progress: bool = True,
     **train_kwargs,
 ) -> dict:
     """Train ``net`` on ``task`` and verify the prediction every ``every`` steps.
+
+    Verification batches come from ``verify_task`` if given (e.g. a longer version of the
+    training task, so the fitted slope spans more steps), else from ``task``; with
+    ``verify_steps`` set instead, from zero input over that many steps.
 
     Returns
     -------
@@ -249,7 +254,7 @@ def track(
     def checkpoint(step, current, history):
         check = verify(
             current,
-            task=task if verify_steps is None else None,
+            task=(verify_task or task) if verify_steps is None else None,
             method=method,
             steps=verify_steps or 200,
             batch=batch,

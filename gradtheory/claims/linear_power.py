@@ -60,7 +60,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             f"$w^{{50}}$ = {value:.4g}",
             (50, value),
             textcoords="offset points",
-            xytext=(-140, 6 if w > 1 else -16),
+            xytext=(-10, 10 if w > 1 else -20),
+            ha="right",
         )
     ax.axvline(50, color="grey", lw=1, ls=":")
     ax.set_xlabel("number of steps T")

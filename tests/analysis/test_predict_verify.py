@@ -117,3 +117,15 @@ def test_bad_method_is_named():
         predict(net, method="magic")
     with pytest.raises(ValueError, match="linear"):
         predict(net, method="linear")
+
+
+def test_track_follows_training_with_a_longer_check_task():
+    """track() verifies at every checkpoint (and at the end) on batches of verify_task."""
+    from gradtheory.analysis.verify import track
+    from gradtheory.numeric.tasks import adding
+
+    net = Network(elman("tanh"), n_in=2, n_hidden=16, n_out=1, seed=0)
+    rows = track(net, adding(10), steps=20, every=10, verify_task=adding(80), progress=False)
+    np.testing.assert_array_equal(rows["step"], [0, 10, 20])
+    assert len(rows["history"].loss) == 20
+    assert rows["agrees"].all()
