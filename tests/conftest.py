@@ -1,7 +1,7 @@
 """Test-wide settings: a non-interactive plotting backend and one BLAS thread.
 
-The tests multiply small matrices, where two BLAS threads on the 2-core CI machine are several
-times slower than one (see bench/); limiting them keeps the suite fast and its timing steady.
+The tests multiply small matrices: two BLAS threads gain little on an idle 2-core machine and
+lose several-fold when the other core is busy (README, "BLAS threads"); one keeps timing steady.
 """
 
 import matplotlib

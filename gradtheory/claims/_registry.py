@@ -87,8 +87,9 @@ def run_claim(
         raise ValueError(f"unknown claim {name!r}; known claims: {', '.join(CLAIMS)}")
     entry = CLAIMS[name]
     start = time.perf_counter()
-    # The claims multiply matrices of at most a few hundred rows, where a second BLAS thread on
-    # a 2-core machine only competes (bench/bench_lyapunov.py --probe measured 4x slower).
+    # The claims multiply matrices of at most a few hundred rows: a second BLAS thread gains at
+    # most 1.5x on an idle 2-core machine and loses up to 4.6x when the other core is busy
+    # (README, "BLAS threads"); one thread keeps every claim's run time predictable.
     with threadpool_limits(limits=1, user_api="blas"):
         result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start
