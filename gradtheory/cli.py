@@ -71,7 +71,12 @@ def _cmd_train(args) -> int:
     from .numeric import tasks
     from .numeric.train import train
 
-    task = tasks.make_task(args.task, T=args.T) if args.task != "digits" else tasks.digits()
+    if args.task == "digits":
+        if args.T is not None:
+            raise ValueError("--T does not apply to the digits task (always 64 pixels)")
+        task = tasks.digits()
+    else:
+        task = tasks.make_task(args.task, T=50 if args.T is None else args.T)
     net = _network(args, n_in=task.n_in, n_out=task.n_out)
     history = train(
         net,
@@ -186,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         default="adding",
         help="adding, copy_memory, temporal_order, flipflop, latch, digits",
     )
-    p.add_argument("--T", type=int, default=50, help="sequence length")
+    p.add_argument("--T", type=int, default=None, help="sequence length (default 50)")
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--optimizer", default="adam")
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with np.errstate(over="ignore"):
             return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as err:
         print(f"gradtheory {args.command}: error: {err}", file=sys.stderr)
         return 2
 

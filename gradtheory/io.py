@@ -38,10 +38,15 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, float) and not np.isfinite(value):
         return str(value)
     return value
+
+
+def _suffixed(stem: Path, suffix: str) -> Path:
+    """``stem`` + suffix, keeping any dots in the stem (``run.lr1e-3`` -> ``run.lr1e-3.npz``)."""
+    return stem.with_name(stem.name + suffix)
 
 
 def save_result(stem: str | Path, arrays: dict, meta: dict) -> tuple[Path, Path]:
@@ -60,16 +65,16 @@ def save_result(stem: str | Path, arrays: dict, meta: dict) -> tuple[Path, Path]
         if value.dtype == object:
             raise TypeError(f"arrays[{key!r}] has dtype object, which .npz could only pickle")
     np.savez(buffer, **clean)
-    npz = write_atomic(stem.with_suffix(".npz"), buffer.getvalue())
+    npz = write_atomic(_suffixed(stem, ".npz"), buffer.getvalue())
     text = json.dumps(_jsonable(meta), indent=2, sort_keys=True, allow_nan=False)
-    js = write_atomic(stem.with_suffix(".json"), text.encode())
+    js = write_atomic(_suffixed(stem, ".json"), text.encode())
     return npz, js
 
 
 def load_result(stem: str | Path) -> tuple[dict, dict]:
     """Read what :func:`save_result` wrote (no pickle is ever loaded)."""
     stem = Path(stem)
-    with np.load(stem.with_suffix(".npz"), allow_pickle=False) as data:
+    with np.load(_suffixed(stem, ".npz"), allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
-    meta = json.loads(stem.with_suffix(".json").read_text())
+    meta = json.loads(_suffixed(stem, ".json").read_text())
     return arrays, meta

@@ -43,6 +43,8 @@ class Prediction:
     Attributes
     ----------
     regime : {"vanishing", "exploding", "critical"}
+        (``"undecided"`` for the ``pascanu`` route when its bound is above the band: the
+        condition is then necessary for exploding, not sufficient)
     rate : float
         Log growth of the gradient norm per step back (upper bound for ``pascanu``).
     horizon : float
@@ -128,6 +130,10 @@ def predict(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    from ..numeric._checks import positive_int
+
+    positive_int(steps, "steps")
+    positive_int(batch, "batch")
     if not (np.isfinite(band) and band >= 0):
         raise ValueError(f"band must be a finite number >= 0, got {band!r}")
     activation = _elman_activation(net)
@@ -190,7 +196,8 @@ def _pascanu(net, band, **_) -> Prediction:
     if rate < -band:
         regime, horizon = _classify(rate, band)
     else:
-        regime, horizon = "critical" if abs(rate) <= band else "exploding", float("inf")
+        # a positive bound is necessary for exploding but decides nothing
+        regime, horizon = "critical" if abs(rate) <= band else "undecided", float("inf")
     sufficient = bool(rate < 0)
     return Prediction(
         regime,
@@ -291,10 +298,17 @@ def default_inputs(net, x, steps: int, batch: int, seed: int):
 
 def _jacobian(net, x, steps, batch, h0, band, warmup, seed) -> Prediction:
     x, default_h0 = default_inputs(net, x, steps, batch, seed)
-    traj = net.forward(x, h0 if h0 is not None else default_h0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        traj = net.forward(x, h0 if h0 is not None else default_h0)
+    bad = ~np.all(np.isfinite(traj.states), axis=(1, 2))
+    if bad.any():
+        raise FloatingPointError(
+            f"the trajectory diverged (non-finite state at step {int(np.argmax(bad))}); "
+            "pass a smaller h0, other inputs x, or fewer steps"
+        )
     growth = tangent_log_growth(net, traj, seed)
-    if not np.all(np.isfinite(growth[np.isfinite(growth) | np.isnan(growth)])):
-        raise FloatingPointError("the trajectory diverged: step Jacobians are not finite")
+    if np.isnan(growth).any() or np.isposinf(growth).any():
+        raise FloatingPointError("the step Jacobians along the trajectory are not finite")
     T = growth.shape[0]
     if net.tied:
         skip = min(50, T // 4) if warmup is None else warmup

@@ -157,6 +157,10 @@ def verify(
     >>> verify(net).agrees
     True
     """
+    from ..numeric._checks import positive_int
+
+    positive_int(steps, "steps")
+    positive_int(batch, "batch")
     rng = np.random.default_rng([seed, 3])
     grad_outputs = None
     if x is None and task is not None:
@@ -171,11 +175,12 @@ def verify(
     if prediction is None and method == "mean_field":
         prediction = predict(net, method="mean_field")  # from the initialisation, no data
     elif prediction is None:
+        given_data = x is not None or task is not None
         prediction = predict(
             net,
-            x_used,
+            x_used if given_data else None,
             method=method,
-            h0=h0_used,
+            h0=h0_used if given_data else h0,
             warmup=warmup,
             seed=seed,
             steps=steps,

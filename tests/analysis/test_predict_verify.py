@@ -129,3 +129,35 @@ def test_track_follows_training_with_a_longer_check_task():
     np.testing.assert_array_equal(rows["step"], [0, 10, 20])
     assert len(rows["history"].loss) == 20
     assert rows["agrees"].all()
+
+
+def test_diverging_trajectory_is_an_error_not_a_rate():
+    """A trajectory whose state overflows must not yield a rate (NaN Jacobians would read as 0)."""
+    from gradtheory.cells import residual
+
+    net = Network(residual("relu"), n_in=1, n_hidden=8, gain=3.0, seed=0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        predict(net, method="jacobian", steps=1000)
+
+
+def test_verify_uses_the_same_route_as_predict_without_data():
+    """Without data, verify's forecast comes from the same route predict picks (mean field)."""
+    net = Network(elman("tanh"), n_in=1, n_hidden=4, tied=False, steps=20, init="gaussian")
+    assert verify(net).predicted.method == predict(net).method == "mean_field"
+
+
+@pytest.mark.parametrize("kwargs", [{"steps": 0}, {"batch": 0}, {"steps": -3}])
+def test_bad_sizes_are_named(kwargs):
+    """Non-positive steps or batch raise errors naming the argument."""
+    net = Network(elman("tanh"), n_in=1, n_hidden=4)
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        predict(net, **kwargs)
+    with pytest.raises(ValueError, match=name):
+        verify(net, **kwargs)
+
+
+def test_positive_pascanu_bound_decides_nothing():
+    """Pascanu et al. 2013: sigma_max > 1/gamma is necessary, not sufficient, for exploding."""
+    net = Network(elman("tanh"), n_in=1, n_hidden=2, params={"W": np.diag([2.0, 0.5])})
+    assert predict(net, method="pascanu").regime == "undecided"
