@@ -136,20 +136,7 @@ def predict(
     positive_int(batch, "batch")
     if not (np.isfinite(band) and band >= 0):
         raise ValueError(f"band must be a finite number >= 0, got {band!r}")
-    activation = _elman_activation(net)
-    if method == "auto":
-        if activation == "linear" and net.tied:
-            method = "linear"
-        elif (
-            activation
-            and not net.tied
-            and x is None
-            and net.init == "gaussian"
-            and activation in ("tanh", "relu", "linear", "sigmoid", "hardtanh")
-        ):
-            method = "mean_field"
-        else:
-            method = "jacobian"
+    method = resolve_method(net, x, method)
     route = {
         "linear": _linear,
         "pascanu": _pascanu,
@@ -159,10 +146,31 @@ def predict(
     return route(net, x=x, steps=steps, batch=batch, h0=h0, band=band, warmup=warmup, seed=seed)
 
 
+def resolve_method(net, x, method: str) -> str:
+    """The route ``method="auto"`` stands for (other names are returned unchanged).
+
+    Linear Elman RNNs -> ``linear``; untied Elman chains with Gaussian init and no data ->
+    ``mean_field``; everything else -> ``jacobian``.
+    """
+    if method != "auto":
+        return method
+    activation = _elman_activation(net)
+    if activation == "linear" and net.tied:
+        return "linear"
+    if activation and not net.tied and x is None and net.init == "gaussian":
+        return "mean_field"
+    return "jacobian"
+
+
+def _recurrent_weights(net) -> list[np.ndarray]:
+    """W of every step: one matrix for a tied network, one per layer for an untied one."""
+    return [net.params["W"]] if net.tied else list(net.params["W"])
+
+
 def _linear(net, band, **_) -> Prediction:
     if _elman_activation(net) != "linear":
         raise ValueError("method='linear' needs a linear Elman cell (gt.cells.elman('linear'))")
-    Ws = [net.params["W"]] if net.tied else list(net.params["W"])
+    Ws = _recurrent_weights(net)
     rates = np.array([np.log(np.max(np.abs(np.linalg.eigvals(W)))) for W in Ws])
     rate = float(rates.mean())
     regime, horizon = _classify(rate, band)
@@ -189,7 +197,7 @@ def _pascanu(net, band, **_) -> Prediction:
     if activation is None:
         raise ValueError("method='pascanu' needs an Elman cell (h = phi(W h + U x + b))")
     gamma = ACTIVATION_GAMMA[activation]
-    Ws = [net.params["W"]] if net.tied else list(net.params["W"])
+    Ws = _recurrent_weights(net)
     sigma = np.array([np.linalg.norm(W, 2) for W in Ws])
     bounds = np.log(gamma * sigma)
     rate = float(bounds.mean())

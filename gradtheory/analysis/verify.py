@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .predict import Prediction, default_inputs, predict
+from .predict import Prediction, default_inputs, predict, resolve_method
 
 __all__ = ["Verification", "measure_rate", "track", "verify"]
 
@@ -172,15 +172,16 @@ def verify(
         x_used, default_h0 = default_inputs(net, x, steps, batch, seed)
         h0_used = h0 if h0 is not None else default_h0
         traj = net.forward(x_used, h0_used)
+    # resolve "auto" on what the user gave, then forecast on the very batch measured below
+    method = resolve_method(net, None if x is None and task is None else x_used, method)
     if prediction is None and method == "mean_field":
         prediction = predict(net, method="mean_field")  # from the initialisation, no data
     elif prediction is None:
-        given_data = x is not None or task is not None
         prediction = predict(
             net,
-            x_used if given_data else None,
+            x_used,
             method=method,
-            h0=h0_used if given_data else h0,
+            h0=h0_used,
             warmup=warmup,
             seed=seed,
             steps=steps,

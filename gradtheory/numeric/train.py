@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..io import save_result
-from .optim import clip_by_norm, clip_by_value, make_optimizer
+from .optim import clip_by_norm, clip_by_value, global_norm, make_optimizer
 from .trajectory import Trajectory
 
 __all__ = ["History", "train"]
@@ -201,9 +201,7 @@ def train(
             except (ValueError, FloatingPointError) as err:
                 history.diverged_at, history.message = step, f"diverged at step {step}: {err}"
                 break
-            norm = float(
-                np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values()))
-            )
+            norm = global_norm(grads)
             history.loss[step], history.grad_norm[step] = loss, norm
             if not (np.isfinite(loss) and np.isfinite(norm)):
                 history.diverged_at = step
@@ -214,9 +212,7 @@ def train(
                 grads, _, clipped[step] = clip_by_norm(grads, clip)
             if clip_value is not None:
                 grads = clip_by_value(grads, clip_value)
-            history.grad_norm_clipped[step] = float(
-                np.sqrt(sum(np.sum(g * g) for g in grads.values()))
-            )
+            history.grad_norm_clipped[step] = global_norm(grads)
             backup = {k: v.copy() for k, v in net.params.items()}
             opt.step(net.params, grads)
             if not all(np.all(np.isfinite(v)) for v in net.params.values()):

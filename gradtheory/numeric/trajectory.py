@@ -234,12 +234,10 @@ class Gradients:
 
     @property
     def norm(self) -> float:
-        """Global norm of the parameter gradient."""
-        return float(
-            np.sqrt(
-                sum(float(np.sum(np.square(g, dtype=np.float64))) for g in self.params.values())
-            )
-        )
+        """Global norm of the parameter gradient (overflow-free, see ``optim.global_norm``)."""
+        from .optim import global_norm
+
+        return global_norm(self.params)
 
     def __repr__(self) -> str:
         return f"Gradients(params={sorted(self.params)}, steps={len(self.adjoint_log_norms) - 1})"
