@@ -18,9 +18,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ._interval import certify_roots
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 
@@ -62,6 +64,11 @@ class FixedPoints:
     kind: list
     slow_points: np.ndarray
     slow_q: np.ndarray
+    exhaustive: bool = False
+    rounds: int = 1
+    rounds_without_new: int = 0
+    n_starts: int = 0
+    mirrored: bool = False
     info: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -83,6 +90,7 @@ def classify(
     slow_q: np.ndarray,
     marginal_tol: float = 1e-6,
     info: dict | None = None,
+    **search_record,
 ) -> FixedPoints:
     """Eigen-analysis of J at ``points`` (m, n) and the :class:`FixedPoints` record."""
     n = ev.n
@@ -113,6 +121,7 @@ def classify(
         slow_points=slow.reshape(-1, n),
         slow_q=np.asarray(slow_q, float),
         info=info or {},
+        **search_record,
     )
 
 
@@ -130,8 +139,11 @@ def _dedup(points: np.ndarray, q: np.ndarray, tol: float, avoid=None) -> np.ndar
 
 def _starts(
     ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64, bound: float = 1e6
-) -> np.ndarray:
-    """Trajectory samples (random initial states run on x, one random time each) + noise."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trajectory samples (random initial states run on x, one random time each) + noise.
+
+    Returns the starts and the visited states (for the box of later rounds).
+    """
     s = rng.normal(0.0, 1.0, (n_starts, ev.n))
     traj = [s]
     for _ in range(steps):
@@ -147,7 +159,129 @@ def _starts(
         axes = [np.linspace(a - p, b + p, 21) for a, b, p in zip(lo, hi, pad, strict=True)]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
         out = np.vstack([out, grid])
-    return out
+    return out, pick
+
+
+def _later_starts(
+    known: np.ndarray, visited: np.ndarray, n_starts: int, noise: float, rng
+) -> np.ndarray:
+    """Starts of a later round: uniform in the padded box of everything seen so far, and points
+    on the segments between two known fixed points (saddles often lie between attractors)."""
+    seen = np.vstack([visited, known]) if len(visited) else known
+    if len(seen) == 0:
+        return rng.normal(0.0, 1.0, (n_starts, known.shape[1]))
+    lo, hi = seen.min(axis=0), seen.max(axis=0)
+    pad = 0.1 * (hi - lo) + noise
+    n_between = n_starts // 2 if len(known) >= 2 else 0
+    uniform = rng.uniform(lo - pad, hi + pad, (n_starts - n_between, len(lo)))
+    i = rng.integers(0, len(known), n_between)
+    j = (i + rng.integers(1, max(len(known), 2), n_between)) % max(len(known), 1)
+    t = rng.uniform(0.0, 1.0, (n_between, 1))
+    between = known[i] + t * (known[j] - known[i]) if n_between else uniform[:0]
+    between = between + noise * rng.normal(size=between.shape)
+    return np.vstack([uniform, between])
+
+
+def odd_map(ev: MapEval, seed: int = 0, n_probe: int = 48) -> bool:
+    """Whether F(-s) = -F(s) holds for this network at this input, tested on the map itself.
+
+    F is evaluated at random states on three scales (0.1, 1 and 10) and at their negatives,
+    through the same program that runs the network, so bias, input and every parameter take
+    part: any non-zero bias or input term, or an activation that is not odd, shows up as
+    F(-s) + F(s) != 0. Tolerance: 1e-12 relative to |F| (float negation is exact and the
+    products are symmetric, so an odd map gives 0 up to rounding of the kernels).
+    """
+    rng = np.random.default_rng([seed, 0x0DD])
+    s = (
+        rng.normal(size=(n_probe, ev.n))
+        * np.repeat([0.1, 1.0, 10.0], -(-n_probe // 3))[:n_probe, None]
+    )
+    plus, minus = ev.value(s), ev.value(-s)
+    if not (np.all(np.isfinite(plus)) and np.all(np.isfinite(minus))):
+        return False
+    return bool(np.all(np.abs(plus + minus) <= 1e-12 * (1.0 + np.abs(plus))))
+
+
+def _polish(ev: MapEval, s0: np.ndarray, max_iter: int, tol_q: float, slow_q: float):
+    """Minimise q, polish, split the end points into fixed (q < tol_q) and slow candidates."""
+    s1 = minimise_q(ev, s0, max_iter=max_iter) if max_iter > 0 else s0
+    s2, q, merged = levenberg_marquardt(ev, s1, q_stop=1e-8 * tol_q)
+    good = np.isfinite(q) & ~merged
+    fixed = good & (q < tol_q)
+    slow = good & ~fixed & (q < slow_q)
+    return s2[fixed], q[fixed], s2[slow], q[slow], int(merged.sum())
+
+
+def search(
+    ev: MapEval,
+    starts: np.ndarray | None,
+    *,
+    n_starts: int,
+    noise: float,
+    seed: int,
+    tol_q: float,
+    dedup_tol: float,
+    slow_q: float,
+    marginal_tol: float,
+    max_iter: int,
+    max_rounds: int,
+    patience: int,
+    symmetry: bool | None,
+    bar=None,
+) -> FixedPoints:
+    """Rounds of q-minimisation for one system (n_state >= 2); see :func:`fixed_points`."""
+    rng = np.random.default_rng(seed)
+    odd = odd_map(ev, seed) if symmetry is None else bool(symmetry)
+    points, pq = np.zeros((0, ev.n)), np.zeros(0)
+    slow, slq = [np.zeros((0, ev.n))], [np.zeros(0)]
+    visited = np.zeros((0, ev.n))
+    used = merged = mirrored = converged = 0
+    rounds = without_new = 0
+    while rounds < max_rounds and without_new < patience:
+        if rounds == 0 and starts is not None:
+            s0 = starts
+            visited = starts
+        elif rounds == 0:
+            s0, visited = _starts(ev, n_starts, noise, rng)
+        else:
+            s0 = _later_starts(points, visited, n_starts, noise, rng)
+        rounds += 1
+        used += len(s0)
+        fx, fq, sx, sq, m = _polish(ev, s0, max_iter, tol_q, slow_q)
+        merged, converged = merged + m, converged + len(fx)
+        slow.append(sx)
+        slq.append(sq)
+        if odd and len(fx):
+            mx, mq, *_ = _polish(ev, -fx, 0, tol_q, slow_q)
+            mirrored += len(mx)
+            fx, fq = np.vstack([fx, mx]), np.concatenate([fq, mq])
+        keep = _dedup(fx, fq, dedup_tol, avoid=points) if len(fx) else np.zeros(0, int)
+        points, pq = np.vstack([points, fx[keep]]), np.concatenate([pq, fq[keep]])
+        without_new = without_new + 1 if len(keep) == 0 else 0
+        if bar is not None:
+            bar.update(1)
+    slow, slq = np.vstack(slow), np.concatenate(slq)
+    skeep = _dedup(slow, slq, np.sqrt(dedup_tol), avoid=points) if len(slow) else np.zeros(0, int)
+    info = {
+        "method": "rounds of L-BFGS-B + Levenberg-Marquardt",
+        "n_converged": converged,
+        "n_merged": merged,
+        "n_mirrored": mirrored,
+    }
+    return classify(
+        ev,
+        points,
+        pq,
+        slow[skeep],
+        slq[skeep],
+        marginal_tol,
+        info,
+        exhaustive=False,
+        rounds=rounds,
+        rounds_without_new=without_new,
+        n_starts=used,
+        mirrored=odd,
+    )
 
 
 def fixed_points(
@@ -165,53 +299,15 @@ def fixed_points(
     interval=None,
     grid: int = 200_001,
     max_iter: int = 50,
+    max_rounds: int = 16,
+    patience: int = 1,
+    symmetry: bool | None = None,
     threads: int | None = 1,
     progress: bool = True,
 ) -> FixedPoints:
     """Fixed points s* = F(s*; x) of a tied network at constant input, with their stability.
 
-    Parameters
-    ----------
-    net : Network
-        Tied network or custom map.
-    x : array (n_in,), optional
-        Constant input (zeros if None).
-    starts : array (k, n_state), optional
-        Initial guesses (n_state >= 2); default: ``n_starts`` trajectory samples + ``noise``.
-    n_starts : int
-    noise : float
-        Standard deviation of the Gaussian noise added to trajectory samples.
-    seed : int
-    tol_q : float
-        A point with q = 1/2 ||F(s) - s||^2 < tol_q is a fixed point.
-    dedup_tol : float
-        Points closer than this (Euclidean) are one point (slow points: sqrt(dedup_tol)).
-    slow_q : float
-        End points of the search with tol_q <= q < slow_q are slow points: local minima of q,
-        or flat valleys where the dynamics is slow but the polish did not reach q = 0 (1-D:
-        refined local minima of |F(s) - s|).
-    marginal_tol : float
-        |lambda| within this of 1 counts as marginal.
-    interval : (lo, hi), optional
-        Search interval of a 1-D map; default [-100, 100] cut down to the range of F there.
-    grid : int
-        Grid size of the 1-D search.
-    max_iter : int
-        L-BFGS-B iterations (n_state >= 2) before the Levenberg-Marquardt polish.
-    threads : int or None
-        BLAS threads during the search (1: batched small products are fastest single-threaded,
-        and much faster when other processes share the cores); None leaves the setting alone.
-    progress : bool
-        Show a tqdm bar over the stages.
-
-    Returns
-    -------
-    FixedPoints
-
-    Examples
-    --------
-    >>> fixed_points(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))).kind
-    ['unstable', 'stable']
+    PLACEHOLDER
     """
     ev = MapEval(net, x)
     tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
@@ -221,43 +317,102 @@ def fixed_points(
         return _one_dimensional(ev, interval, grid, **tols)
     if interval is not None:
         raise ValueError("interval is for 1-D maps; pass starts for n_state >= 2")
+    for name, value, low in (
+        ("n_starts", n_starts, 1),
+        ("max_rounds", max_rounds, 1),
+        ("patience", patience, 1),
+        ("max_iter", max_iter, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise ValueError(
+                f"fixed_points: argument '{name}' must be an integer >= {low}; got {value!r}"
+            )
+    if starts is not None:
+        starts = check_states(starts, ev.n, "starts")
     with threadpool_limits(threads) if threads else nullcontext():
-        rng = np.random.default_rng(seed)
-        bar = tqdm(total=3, desc="fixed points", disable=not progress, leave=False)
-        if starts is None:
-            s0 = _starts(ev, n_starts, noise, rng)
-        else:
-            s0 = check_states(starts, ev.n, "starts")
-        bar.update(1)
-        s1 = minimise_q(ev, s0, max_iter=max_iter)
-        bar.update(1)
-        s2, q, merged = levenberg_marquardt(ev, s1, q_stop=1e-8 * tol_q)
-        bar.update(1)
-        bar.close()
-        good = np.isfinite(q) & ~merged
-        fixed = good & (q < tol_q)
-        idx = np.flatnonzero(fixed)
-        keep = idx[_dedup(s2[idx], q[idx], dedup_tol)]
-        sidx = np.flatnonzero(good & ~fixed & (q < slow_q))
-        skeep = sidx[_dedup(s2[sidx], q[sidx], np.sqrt(dedup_tol), avoid=s2[keep])]
-        info = {
-            "method": "L-BFGS-B + Levenberg-Marquardt",
-            "n_starts": len(s0),
-            "n_converged": int(fixed.sum()),
-            "n_merged": int(merged.sum()),
-        }
-        return classify(ev, s2[keep], q[keep], s2[skeep], q[skeep], marginal_tol, info)
+        bar = tqdm(total=max_rounds, desc="fixed points", disable=not progress, leave=False)
+        try:
+            return search(
+                ev,
+                starts,
+                n_starts=n_starts,
+                noise=noise,
+                seed=seed,
+                max_iter=max_iter,
+                max_rounds=max_rounds,
+                patience=patience,
+                symmetry=symmetry,
+                bar=bar,
+                **tols,
+            )
+        finally:
+            bar.close()
 
 
 def _one_dimensional(ev, interval, grid, tol_q, dedup_tol, slow_q, marginal_tol) -> FixedPoints:
-    """Every root of F(s) - s in the interval (sign changes + brentq, tangent touches)."""
-    interval = default_interval(ev) if interval is None else tuple(interval)
+    """Every root of F(s) - s in the interval (sign changes + brentq, tangent touches), and an
+    interval-arithmetic proof that none is missing where the cell allows one."""
+    if interval is None:
+        interval, covers = default_interval(ev)
+    else:
+        interval, covers = tuple(float(v) for v in interval), True
     roots, near = roots_1d(ev, interval, grid, touch_tol=np.sqrt(2 * tol_q))
+    cells = certify_roots(ev.net, ev.x, interval)
+    exhaustive = False
+    if cells is not None:
+        roots, exhaustive = _match_cells(ev, roots, cells)
+        exhaustive = exhaustive and covers
     pts = roots[:, None]
     q = 0.5 * (ev.value(pts) - pts)[:, 0] ** 2 if len(roots) else np.zeros(0)
     keep = _dedup(pts, q, dedup_tol) if len(pts) else np.zeros(0, int)
+    exhaustive = exhaustive and len(keep) == len(pts) and bool(np.all(q < tol_q))
     slow = near[:, None]
     sq = 0.5 * (ev.value(slow) - slow)[:, 0] ** 2 if len(near) else np.zeros(0)
     slow, sq = slow[sq < slow_q], sq[sq < slow_q]
-    info = {"interval": interval, "method": "grid + brentq"}
-    return classify(ev, pts[keep], q[keep], slow, sq, marginal_tol, info)
+    info = {
+        "interval": interval,
+        "method": "grid + brentq; interval-arithmetic proof",
+        "proof_cells": None if cells is None else len(cells),
+    }
+    return classify(
+        ev,
+        pts[keep],
+        q[keep],
+        slow,
+        sq,
+        marginal_tol,
+        info,
+        exhaustive=exhaustive,
+        rounds=1,
+        rounds_without_new=1,
+        n_starts=grid,
+    )
+
+
+def _match_cells(ev, roots: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Pair the roots found with the proven cells (one root each), find any cell's missing root
+    by brentq, and say whether the pairing is one to one."""
+    slack = 1e-12 * (1.0 + np.abs(roots))
+    inside = (roots[:, None] >= cells[None, :, 0] - slack[:, None]) & (
+        roots[:, None] <= cells[None, :, 1] + slack[:, None]
+    )
+    extra = []
+    for a, b in cells[~inside.any(axis=0)]:
+        ga, gb = (ev.value(np.array([[a], [b]]))[:, 0] - [a, b]).tolist()
+        if ga * gb > 0:
+            return roots, False
+        extra.append(
+            a
+            if ga == 0
+            else b
+            if gb == 0
+            else optimize.brentq(
+                lambda v: ev.value(np.array([[v]]))[0, 0] - v,
+                a,
+                b,
+                xtol=1e-16,
+                rtol=4 * np.finfo(float).eps,
+            )
+        )
+    one_to_one = bool(np.all(inside.sum(axis=1) == 1) and np.all(inside.sum(axis=0) <= 1))
+    return np.sort(np.concatenate([roots, extra])), one_to_one
