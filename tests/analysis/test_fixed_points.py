@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import brentq
+from scipy.optimize import brentq, root
 
 import gradtheory as gt
 from gradtheory.analysis._mapeval import MapEval
-from gradtheory.analysis.fixed_points import fixed_points
+from gradtheory.analysis._solvers import roots_1d
+from gradtheory.analysis.fixed_points import fixed_points, odd_map
 
 
 def logistic(r: float) -> gt.Network:
@@ -190,3 +191,142 @@ def test_line_attractor_is_marginal():
     assert len(fp) > 1
     assert fp.marginal.all() and set(fp.kind) == {"stable"}
     np.testing.assert_allclose(fp.points[:, 1], 0.0, atol=1e-12)
+
+
+# -- completeness: rounds, mirror images, the 1-D proof -------------------------------------
+
+
+def ffp_network(n: int = 4) -> gt.Network:
+    """The FixedPointFinder project's test network (Golub & Sussillo 2018): tanh, no bias,
+    row i of W is -roll(linspace(-1, 1, n), -i)."""
+    w = np.array([-np.roll(np.linspace(-1, 1, n), -i) for i in range(n)])
+    return tanh_rnn(w)
+
+
+@pytest.fixture(scope="module")
+def ffp_reference() -> np.ndarray:
+    """Every fixed point of the FixedPointFinder network by an independent solver: MINPACK's
+    hybrid method (scipy.optimize.root) from all 5^4 starts of a grid on [-1, 1]^4."""
+    w = ffp_network().params["W"]
+    found: list[np.ndarray] = []
+    for start in np.stack(np.meshgrid(*[np.linspace(-1, 1, 5)] * 4), -1).reshape(-1, 4):
+        sol = root(
+            lambda s: np.tanh(w @ s) - s,
+            start,
+            jac=lambda s: (1 - np.tanh(w @ s) ** 2)[:, None] * w - np.eye(4),
+            tol=1e-14,
+        )
+        fixed = np.max(np.abs(np.tanh(w @ sol.x) - sol.x)) < 1e-12
+        if fixed and not any(np.linalg.norm(sol.x - f) < 1e-6 for f in found):
+            found.append(sol.x)
+    return np.array(found)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_defaults_find_every_fixed_point(seed, ffp_reference):
+    """Issue 10: with defaults, h -> tanh(2h) in 3 units has all 3^3 = 27 fixed points
+    (coordinates 0, +-h*, h* = tanh(2 h*) by brentq; a coordinate at 0 has eigenvalue 2, at
+    +-h* 2 (1 - h*^2) < 1, so 8 stable, 18 saddles, 1 unstable), and the FixedPointFinder
+    network all 9 points that an independent solver finds, for seeds 0-19."""
+    fp = fixed_points(tanh_rnn(2 * np.eye(3)), seed=seed, progress=False)
+    h_star = brentq(lambda h: np.tanh(2 * h) - h, 0.5, 1.0, xtol=1e-15)
+    axis = (-h_star, 0.0, h_star)
+    expected = np.array([[a, b, c] for a in axis for b in axis for c in axis])
+    assert len(fp) == 27
+    np.testing.assert_allclose(fp.points, expected, atol=1e-10)
+    assert [fp.kind.count(k) for k in ("stable", "saddle", "unstable")] == [8, 18, 1]
+    assert np.array_equal(fp.n_unstable, (np.abs(fp.points) < 1e-8).sum(axis=1))
+    assert not fp.exhaustive and fp.mirrored and fp.rounds_without_new == 1
+    assert fp.n_starts == 256 * fp.rounds
+
+    fp = fixed_points(ffp_network(), seed=seed, progress=False)
+    assert len(fp) == len(ffp_reference) == 9
+    distance = np.linalg.norm(fp.points[:, None] - ffp_reference[None], axis=-1)
+    assert np.all(distance.min(axis=1) < 1e-10) and np.all(distance.min(axis=0) < 1e-10)
+
+
+def test_mirror_needs_an_odd_map():
+    """F(-s) = -F(s) is tested on the map, never read off the activation's name: the same tanh
+    cell is odd with no bias and no input, not odd with a bias or with an input (U x), and a
+    sigmoid cell with no bias is not odd. Only the odd map gets mirror images."""
+    w = 2 * np.eye(3)
+    odd = fixed_points(tanh_rnn(w), progress=False)
+    biased = fixed_points(tanh_rnn(w, b=[0.1, 0.0, 0.0]), progress=False)
+    assert odd.mirrored and odd.info["n_mirrored"] > 0
+    assert not biased.mirrored and biased.info["n_mirrored"] == 0
+    driven = gt.Network(
+        gt.cells.elman("tanh"),
+        n_in=1,
+        n_hidden=3,
+        params={"W": w, "U": np.ones((3, 1)), "b": np.zeros(3)},
+    )
+    assert odd_map(MapEval(driven, np.zeros(1)))
+    assert not odd_map(MapEval(driven, np.array([0.2])))
+    sigmoid = gt.Network(
+        gt.cells.elman("sigmoid"), n_in=0, n_hidden=3, params={"W": w, "b": np.zeros(3)}
+    )
+    assert not odd_map(MapEval(sigmoid))
+    assert not fixed_points(sigmoid, progress=False).mirrored
+
+
+def test_mirror_images_are_fixed_points():
+    """A mirror image is kept only once polished to q < tol_q: forcing symmetry=True on a map
+    that is not odd (bias 0.1) adds no point that is not fixed."""
+    net = tanh_rnn(2 * np.eye(3), b=[0.1, 0.0, 0.0])
+    fp = fixed_points(net, symmetry=True, progress=False)
+    np.testing.assert_allclose(MapEval(net).value(fp.points), fp.points, atol=1e-10)
+    reference = fixed_points(net, symmetry=False, progress=False)
+    assert len(fp) == len(reference)
+
+
+def test_round_cap_is_reported():
+    """max_rounds caps the search; a line attractor (W = diag(1, 0.5): every (a, 0) is fixed)
+    gives new points in every round, so the cap stops it and rounds_without_new = 0 says the
+    list may be partial."""
+    net = gt.Network(
+        gt.cells.elman("linear"),
+        n_in=0,
+        n_hidden=2,
+        params={"W": np.diag([1.0, 0.5]), "b": np.zeros(2)},
+    )
+    fp = fixed_points(net, n_starts=16, max_rounds=3, progress=False)
+    assert fp.rounds == 3 and fp.rounds_without_new == 0 and not fp.exhaustive
+    assert fp.n_starts >= 3 * 16
+    with pytest.raises(ValueError, match="max_rounds"):
+        fixed_points(net, max_rounds=0, progress=False)
+
+
+def test_one_dimensional_search_is_a_proof():
+    """.exhaustive is True for 1-D maps whose search interval is proved free of other roots:
+    tanh(5h) (3 roots), the logistic map, a sigmoid unit with bias and input; False for the
+    tangent root of h^2 + 1/4 (no cell can be proved to hold exactly one root) and for an
+    expression the interval evaluator cannot bound (sin)."""
+    sigmoid = gt.Network(
+        gt.cells.elman("sigmoid"),
+        n_in=1,
+        n_hidden=1,
+        params={"W": [[8.0]], "U": [[1.0]], "b": [-4.5]},
+    )
+    for net, x, count in [
+        (tanh_rnn(5.0), None, 3),
+        (logistic(2.8), None, 2),
+        (sigmoid, np.array([0.5]), 3),
+    ]:
+        fp = fixed_points(net, x, progress=False)
+        assert len(fp) == count and fp.exhaustive
+    touch = fixed_points(gt.Network(gt.cells.custom("h**2 + 0.25", state="h")), progress=False)
+    assert len(touch) == 1 and not touch.exhaustive
+    wavy = gt.Network(gt.cells.custom("0.5*sin(3*h)", state="h"))
+    assert not fixed_points(wavy, progress=False).exhaustive
+
+
+def test_proof_finds_roots_between_grid_points():
+    """h -> h + 1e-8 - (h - 0.3)^2 has fixed points 0.3 +- 1e-4 (algebra), closer together
+    than the default grid spacing (about 5e-4): on this grid no sign change shows and the
+    grid search alone finds none; the proof's cells hold them and brentq finds both."""
+    net = gt.Network(gt.cells.custom("h + 1e-8 - (h - 0.3)**2", state="h"))
+    fp = fixed_points(net, progress=False)
+    grid_only, _ = roots_1d(MapEval(net), fp.info["interval"], touch_tol=np.sqrt(2e-20))
+    assert len(grid_only) == 0
+    np.testing.assert_allclose(fp.points[:, 0], [0.3 - 1e-4, 0.3 + 1e-4], rtol=0, atol=1e-12)
+    assert fp.exhaustive and fp.kind == ["unstable", "stable"]
