@@ -16,6 +16,12 @@ per-start times is printed, and the reference end points are matched to the poin
 BLAS threads: both sides run with ``--threads`` (default 1): the batched products are small,
 and on a shared 2-core machine extra threads mostly contend.
 
+Completeness (issue 10): the script first times default calls on the two small networks of
+the tests, h -> tanh(2h) in 3 units (27 fixed points) and the FixedPointFinder test network
+(9), over seeds 0-19, with the defaults (rounds until nothing new, mirror images of odd maps)
+and with the one-round search of the earlier defaults (``max_rounds=1, symmetry=False``,
+the same first round), in the same run.
+
 Usage::
 
     python bench/bench_fixed_points.py            # 1024 starts, 8 reference starts
@@ -55,6 +61,35 @@ def numpy_gru(params: dict):
     return step
 
 
+def completeness(seeds=range(20)) -> None:
+    """Points found and time of a default call: rounds + mirror vs one round, same run."""
+    w_ffp = np.array([-np.roll(np.linspace(-1, 1, 4), -i) for i in range(4)])
+    nets = {"tanh(2h), n=3 (27 points)": 2 * np.eye(3), "FixedPointFinder, n=4 (9)": w_ffp}
+    settings = {
+        "one round (earlier defaults)": {"max_rounds": 1, "symmetry": False},
+        "defaults": {},
+    }
+    for label, w in nets.items():
+        n = len(w)
+        net = gt.Network(
+            gt.cells.elman("tanh"), n_in=0, n_hidden=n, params={"W": w, "b": np.zeros(n)}
+        )
+        fixed_points(net, progress=False)  # warm the code cache
+        times = {}
+        for name, kw in settings.items():
+            counts = []
+            t0 = time.perf_counter()
+            for seed in seeds:
+                counts.append(len(fixed_points(net, seed=seed, progress=False, **kw)))
+            times[name] = (time.perf_counter() - t0) / len(seeds)
+            print(
+                f"{label:28s} {name:30s} points min {min(counts)} max {max(counts)} over "
+                f"{len(seeds)} seeds, {times[name] * 1e3:.1f} ms per call"
+            )
+        ratio = times["defaults"] / times["one round (earlier defaults)"]
+        print(f"{label:28s} defaults / one round = {ratio:.1f}x time")
+
+
 # tight tolerances so that the reference is not stopped early by SciPy's defaults
 OPTIONS = {"maxiter": 20_000, "maxfun": 10**7, "ftol": 1e-15, "gtol": 1e-12}
 
@@ -87,6 +122,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.starts, args.ref_starts = 256, 4
+    with threadpool_limits(args.threads, user_api="blas"):
+        completeness()
     rng = np.random.default_rng(0)
     with threadpool_limits(args.threads, user_api="blas"):
         if args.no_train:
@@ -111,10 +148,10 @@ def main(argv=None) -> None:
         t0 = time.perf_counter()
         fp = fixed_points(net, x0, starts=starts, n_starts=args.starts, progress=False)
         t_gt = time.perf_counter() - t0
-        n_starts = fp.info["n_starts"]
+        n_starts = fp.n_starts
         kinds = {k: fp.kind.count(k) for k in ("stable", "saddle", "unstable")}
         print(
-            f"gt.fixed_points: {n_starts} starts in {t_gt:.2f} s "
+            f"gt.fixed_points: {n_starts} starts in {fp.rounds} rounds, {t_gt:.2f} s "
             f"({t_gt / n_starts * 1e3:.2f} ms/start), threads={args.threads}"
         )
         print(

@@ -13,6 +13,8 @@ no proof, never a wrong one. Kinks (ReLU, hard tanh) are enclosed with both one-
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 
@@ -30,6 +32,8 @@ def _out(lo, hi):
     with np.errstate(invalid="ignore", over="ignore"):
         lo = lo - _EPS * np.abs(lo) - 1e-300
         hi = hi + _EPS * np.abs(hi) + 1e-300
+    if np.ndim(lo) == 0 and np.ndim(hi) == 0:  # a point constant stays a Python float
+        return (-np.inf, np.inf) if np.isnan(lo) or np.isnan(hi) else (float(lo), float(hi))
     bad = np.isnan(lo) | np.isnan(hi)
     return np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi)
 
@@ -38,16 +42,29 @@ def _add(a, b):
     return _out(a[0] + b[0], a[1] + b[1])
 
 
+def _point(a) -> bool:
+    return np.ndim(a[0]) == 0 and np.ndim(a[1]) == 0 and a[0] == a[1]
+
+
 def _mul(a, b):
+    if _point(a):
+        a, b = b, a
+    if _point(b):  # interval times a number: two products, not four
+        c = b[0]
+        if c == 0.0:
+            return 0.0, 0.0
+        with np.errstate(invalid="ignore", over="ignore"):
+            lo, hi = a[0] * c, a[1] * c
+        return _out(lo, hi) if c > 0 else _out(hi, lo)
     with np.errstate(invalid="ignore", over="ignore"):
-        p = np.stack([a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]])
+        p = np.stack(np.broadcast_arrays(a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]))
     p = np.where(np.isnan(p), 0.0, p)  # 0 * inf: the bounded factor is exactly 0
     return _out(p.min(axis=0), p.max(axis=0))
 
 
-def _const(c, like):
+def _const(c, like=None):
     c = float(c)
-    return np.full_like(like, c), np.full_like(like, c)
+    return c, c
 
 
 def _power(a, n: int):
@@ -88,10 +105,19 @@ _MONOTONE = {
     "exp": np.exp,
     "sigmoid": _sigmoid,
     "relu": lambda v: np.maximum(v, 0.0),
-    "step": lambda v: (v > 0).astype(float),
+    "step": lambda v: np.greater(v, 0).astype(float),
     "hardtanh": lambda v: np.clip(v, -1.0, 1.0),
     "atan": np.arctan,
 }
+
+
+_ARG = sp.Dummy("u", real=True)
+
+
+@functools.cache
+def _slope(function) -> sp.Expr:
+    """f'(u) of an elementary function, derived once (SymPy's diff is slow)."""
+    return sp.diff(function(_ARG), _ARG)
 
 
 class _Evaluator:
@@ -161,8 +187,7 @@ class _Evaluator:
             value = _monotone(_MONOTONE[name], arg)
             if not deriv or name == "step":
                 return value, zero
-            dummy = sp.Dummy()
-            slope = sp.diff(type(expr)(dummy), dummy).xreplace({dummy: expr.args[0]})
+            slope = _slope(type(expr)).xreplace({_ARG: expr.args[0]})
             return value, _mul(self(slope, False)[0], darg)
         raise Unsupported(type(expr).__name__)
 
@@ -201,12 +226,14 @@ def enclose(net, x: np.ndarray, lo: np.ndarray, hi: np.ndarray):
             evaluate = _Evaluator(env)
             results = [evaluate(e) for e in stage.exprs]
             env.update(zip(stage.outputs, results, strict=True))
-    return env[cell.next_state[0]]
+    value, deriv = env[cell.next_state[0]]
+    return tuple(
+        tuple(np.broadcast_to(np.asarray(v, float), lo.shape) for v in pair)
+        for pair in (value, deriv)
+    )
 
 
-def certify_roots(
-    net, x, interval, cells: int = 4096, max_depth: int = 40, max_cells: int = 20_000
-):
+def certify_roots(net, x, interval, cells: int = 512, max_depth: int = 48, max_cells: int = 20_000):
     """Cells of ``interval`` each holding exactly one root of F(s) - s, the rest proved empty.
 
     Returns an array (k, 2) of cells [a, b] (sorted), or None when the proof does not close

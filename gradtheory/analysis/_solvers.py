@@ -146,11 +146,11 @@ def default_interval(ev: MapEval, reach: float = 100.0) -> tuple[tuple[float, fl
 
     A fixed point s* = F(s*) lies in the image of F, so [-reach, reach] is cut down to the
     range of F there: a tanh unit gives about [-1, 1]. The range is an interval-arithmetic
-    enclosure of F on 40000 cells where the cell's expressions allow one (then the flag
+    enclosure of F on 4000 cells where the cell's expressions allow one (then the flag
     returned is True: the cut provably loses no fixed point of [-reach, reach]), else F sampled
     at 40001 points, padded by 1 % (flag False).
     """
-    edges = np.linspace(-reach, reach, 40001)
+    edges = np.linspace(-reach, reach, 4001)
     try:
         (f_lo, f_hi), _ = enclose(ev.net, ev.x, edges[:-1], edges[1:])
         lo, hi, proven = float(np.min(f_lo)), float(np.max(f_hi)), True
@@ -158,7 +158,7 @@ def default_interval(ev: MapEval, reach: float = 100.0) -> tuple[tuple[float, fl
             raise Unsupported("unbounded enclosure")
         pad = 1e-9 * (1.0 + max(abs(lo), abs(hi)))
     except Unsupported:
-        values = ev.value(edges[:, None])[:, 0]
+        values = ev.value(np.linspace(-reach, reach, 40001)[:, None])[:, 0]
         values = values[np.isfinite(values)]
         if values.size == 0:
             return (-reach, reach), False

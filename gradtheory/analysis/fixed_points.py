@@ -14,7 +14,8 @@ discrete-time map is stable when every |lambda| < 1.
   everything seen and on segments between known points. All starts of a round are optimised
   together by L-BFGS-B with the exact gradient (J - I)^T (F - s) and polished by batched
   Levenberg-Marquardt with Jacobian J - I. When the map is odd, F(-s) = -F(s) (tested on the
-  network itself, see :func:`odd_map`), the mirror image -s* of every point is added too.
+  network itself, see :func:`._starts.odd_map`), the mirror image -s* of every point is added
+  too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from ._interval import certify_roots
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
+from ._starts import later_starts, odd_map, trajectory_starts
 
 __all__ = ["FixedPoints", "fixed_points"]
 
@@ -57,6 +59,22 @@ class FixedPoints:
     slow_points : ndarray (k, n_state)
         Search end points with tol_q <= q < slow_q (local minima of q or slow valleys), kept
         apart and deduplicated at sqrt(dedup_tol); ``slow_q`` holds their q.
+    exhaustive : bool
+        True only where the search is a proof that no fixed point is missing (1-D maps whose
+        interval-arithmetic certificate closes; see :func:`fixed_points`); False means the list
+        may be partial, not that it is.
+    rounds : int
+        Search rounds run (1 for a 1-D map).
+    rounds_without_new : int
+        Rounds in a row, at the end, that found no new point; 0 means the round cap stopped
+        a search that was still finding points (1-D: 1, one deterministic pass).
+    n_starts : int
+        Starts used over all rounds (1-D: points of the grid).
+    mirrored : bool
+        Whether mirror images -s* were added (F(-s) = -F(s) established on the map).
+    info : dict
+        Method and counts (``n_converged``, ``n_merged``, ``n_mirrored``; 1-D: ``interval``,
+        ``proof_cells``).
     """
 
     points: np.ndarray
@@ -83,7 +101,9 @@ class FixedPoints:
         counts = {k: self.kind.count(k) for k in ("stable", "saddle", "unstable")}
         return (
             f"FixedPoints(m={len(self)}, {counts}, marginal={int(self.marginal.sum())}, "
-            f"slow_points={len(self.slow_points)})"
+            f"slow_points={len(self.slow_points)}, exhaustive={self.exhaustive}, "
+            f"rounds={self.rounds}, rounds_without_new={self.rounds_without_new}, "
+            f"n_starts={self.n_starts})"
         )
 
 
@@ -142,71 +162,6 @@ def _dedup(points: np.ndarray, q: np.ndarray, tol: float, avoid=None) -> np.ndar
     return np.array(kept, dtype=int)
 
 
-def _starts(
-    ev: MapEval, n_starts: int, noise: float, rng, steps: int = 64, bound: float = 1e6
-) -> tuple[np.ndarray, np.ndarray]:
-    """Trajectory samples (random initial states run on x, one random time each) + noise.
-
-    Returns the starts and the visited states (for the box of later rounds).
-    """
-    s = rng.normal(0.0, 1.0, (n_starts, ev.n))
-    traj = [s]
-    for _ in range(steps):
-        s = ev.value(s)
-        traj.append(s)
-    traj = np.stack(traj)
-    pick = traj[rng.integers(0, steps + 1, n_starts), np.arange(n_starts)]
-    pick = pick[np.all(np.isfinite(pick), axis=1) & (np.abs(pick).max(axis=1) < bound)]
-    out = pick + noise * rng.normal(size=pick.shape)
-    if ev.n == 2 and len(pick):
-        lo, hi = pick.min(axis=0), pick.max(axis=0)
-        pad = 0.1 * (hi - lo) + 0.1
-        axes = [np.linspace(a - p, b + p, 21) for a, b, p in zip(lo, hi, pad, strict=True)]
-        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
-        out = np.vstack([out, grid])
-    return out, pick
-
-
-def _later_starts(
-    known: np.ndarray, visited: np.ndarray, n_starts: int, noise: float, rng
-) -> np.ndarray:
-    """Starts of a later round: uniform in the padded box of everything seen so far, and points
-    on the segments between two known fixed points (saddles often lie between attractors)."""
-    seen = np.vstack([visited, known]) if len(visited) else known
-    if len(seen) == 0:
-        return rng.normal(0.0, 1.0, (n_starts, known.shape[1]))
-    lo, hi = seen.min(axis=0), seen.max(axis=0)
-    pad = 0.1 * (hi - lo) + noise
-    n_between = n_starts // 2 if len(known) >= 2 else 0
-    uniform = rng.uniform(lo - pad, hi + pad, (n_starts - n_between, len(lo)))
-    i = rng.integers(0, len(known), n_between)
-    j = (i + rng.integers(1, max(len(known), 2), n_between)) % max(len(known), 1)
-    t = rng.uniform(0.0, 1.0, (n_between, 1))
-    between = known[i] + t * (known[j] - known[i]) if n_between else uniform[:0]
-    between = between + noise * rng.normal(size=between.shape)
-    return np.vstack([uniform, between])
-
-
-def odd_map(ev: MapEval, seed: int = 0, n_probe: int = 48) -> bool:
-    """Whether F(-s) = -F(s) holds for this network at this input, tested on the map itself.
-
-    F is evaluated at random states on three scales (0.1, 1 and 10) and at their negatives,
-    through the same program that runs the network, so bias, input and every parameter take
-    part: any non-zero bias or input term, or an activation that is not odd, shows up as
-    F(-s) + F(s) != 0. Tolerance: 1e-12 relative to |F| (float negation is exact and the
-    products are symmetric, so an odd map gives 0 up to rounding of the kernels).
-    """
-    rng = np.random.default_rng([seed, 0x0DD])
-    s = (
-        rng.normal(size=(n_probe, ev.n))
-        * np.repeat([0.1, 1.0, 10.0], -(-n_probe // 3))[:n_probe, None]
-    )
-    plus, minus = ev.value(s), ev.value(-s)
-    if not (np.all(np.isfinite(plus)) and np.all(np.isfinite(minus))):
-        return False
-    return bool(np.all(np.abs(plus + minus) <= 1e-12 * (1.0 + np.abs(plus))))
-
-
 def _polish(ev: MapEval, s0: np.ndarray, max_iter: int, tol_q: float, slow_q: float):
     """Minimise q, polish, split the end points into fixed (q < tol_q) and slow candidates."""
     s1 = minimise_q(ev, s0, max_iter=max_iter) if max_iter > 0 else s0
@@ -247,9 +202,9 @@ def search(
             s0 = starts
             visited = starts
         elif rounds == 0:
-            s0, visited = _starts(ev, n_starts, noise, rng)
+            s0, visited = trajectory_starts(ev, n_starts, noise, rng)
         else:
-            s0 = _later_starts(points, visited, n_starts, noise, rng)
+            s0 = later_starts(points, visited, n_starts, noise, rng)
         rounds += 1
         used += len(s0)
         fx, fq, sx, sq, m = _polish(ev, s0, max_iter, tol_q, slow_q)

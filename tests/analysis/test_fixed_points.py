@@ -9,7 +9,8 @@ from scipy.optimize import brentq, root
 import gradtheory as gt
 from gradtheory.analysis._mapeval import MapEval
 from gradtheory.analysis._solvers import roots_1d
-from gradtheory.analysis.fixed_points import fixed_points, odd_map
+from gradtheory.analysis._starts import odd_map
+from gradtheory.analysis.fixed_points import fixed_points
 
 
 def logistic(r: float) -> gt.Network:
