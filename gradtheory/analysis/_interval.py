@@ -18,6 +18,8 @@ import functools
 import numpy as np
 import sympy as sp
 
+from ..symbolic.functions import box, hardtanh, relu, sigmoid, step
+
 __all__ = ["Unsupported", "certify_roots", "enclose"]
 
 _EPS = 4 * np.finfo(float).eps
@@ -100,14 +102,15 @@ def _box(a):
     return np.where(inside, 1.0, 0.0), np.where(outside, 0.0, 1.0)
 
 
+# keyed by the SymPy class itself, never by a name: a user's Function("tanh") is not tanh
 _MONOTONE = {
-    "tanh": np.tanh,
-    "exp": np.exp,
-    "sigmoid": _sigmoid,
-    "relu": lambda v: np.maximum(v, 0.0),
-    "step": lambda v: np.greater(v, 0).astype(float),
-    "hardtanh": lambda v: np.clip(v, -1.0, 1.0),
-    "atan": np.arctan,
+    sp.tanh: np.tanh,
+    sp.exp: np.exp,
+    sigmoid: _sigmoid,
+    relu: lambda v: np.maximum(v, 0.0),
+    step: lambda v: np.greater(v, 0).astype(float),
+    hardtanh: lambda v: np.clip(v, -1.0, 1.0),
+    sp.atan: np.arctan,
 }
 
 
@@ -178,14 +181,14 @@ class _Evaluator:
                 slope = _mul(_const(n, like), _reciprocal(_power(base, 1 - n)))
             return value, _mul(slope, dbase)
         if isinstance(expr, sp.Function) and len(expr.args) == 1:
-            name = type(expr).__name__
+            kind = type(expr)
             arg, darg = self(expr.args[0], deriv)
-            if name == "box":
+            if kind is box:
                 return _box(arg), zero
-            if name not in _MONOTONE:
-                raise Unsupported(f"function {name}")
-            value = _monotone(_MONOTONE[name], arg)
-            if not deriv or name == "step":
+            if kind not in _MONOTONE:
+                raise Unsupported(f"function {kind.__name__}")
+            value = _monotone(_MONOTONE[kind], arg)
+            if not deriv or kind is step:
                 return value, zero
             slope = _slope(type(expr)).xreplace({_ARG: expr.args[0]})
             return value, _mul(self(slope, False)[0], darg)

@@ -267,19 +267,22 @@ def fixed_points(
 ) -> FixedPoints:
     """Fixed points s* = F(s*; x) of a tied network at constant input, with their stability.
 
-    Completeness. A 1-D search is a proof where ``.exhaustive`` is True: interval arithmetic
-    on the cell's expressions (outward rounded) splits the search interval into cells that
-    provably hold no root of g(s) = F(s) - s (0 is outside the enclosure of g) or exactly one
-    (the enclosure of g' excludes 0, so g is strictly monotone, and g changes sign), and each
-    such cell holds exactly one listed point (a root the grid missed is added by ``brentq``).
-    It stays False for tangent roots, for expressions it cannot enclose (Max, sin, ...) and for
-    a sampled default interval. With n_state >= 2 a search is never a proof
-    (``.exhaustive`` is False): rounds of ``n_starts`` starts run until ``patience`` rounds
-    in a row find nothing new, at most ``max_rounds`` rounds (a budget of
-    ``n_starts * max_rounds`` starts, 4096 by default); ``.rounds_without_new`` < ``patience``
-    means the cap stopped the search and the list is likely partial. With the defaults, every
-    fixed point of h -> tanh(2h) in 3 units (27) and of the 4-unit FixedPointFinder test
-    network (9) is found for seeds 0-19 (tests/analysis/test_fixed_points.py).
+    Completeness. ``.exhaustive`` is True only where the search is a proof, which is where a
+    1-D map's interval-arithmetic certificate closes: the points listed are then every fixed
+    point in the search interval ``info["interval"]`` (with the default interval, every one
+    in [-100, 100]). The cell's own expressions, evaluated on intervals with outward rounding,
+    split the search interval into cells that provably hold no root of g(s) = F(s) - s (0 lies
+    outside the enclosure of g) or exactly one (the enclosure of g' excludes 0, so g is
+    strictly monotone, and g changes sign), and each such cell holds exactly one listed point
+    (a root that the grid missed is added by ``brentq``). It stays False for tangent roots,
+    roots on the interval's ends, expressions it cannot enclose (Max, sin, ...) and a sampled
+    default interval. With n_state >= 2 no search is a proof and ``.exhaustive`` is False:
+    rounds of ``n_starts`` starts run until ``patience`` rounds in a row find nothing new, at
+    most ``max_rounds`` rounds (a budget of ``n_starts * max_rounds`` starts, 4096 by
+    default); ``.rounds_without_new < patience`` means that the cap stopped a search still
+    finding points. With the defaults, every fixed point of h -> tanh(2h) in 3 units (27) and
+    of the 4-unit FixedPointFinder test network (9) is found for seeds 0-19
+    (tests/analysis/test_fixed_points.py).
 
     Parameters
     ----------
@@ -367,6 +370,10 @@ def fixed_points(
             raise ValueError(
                 f"fixed_points: argument '{name}' must be an integer >= {low}; got {value!r}"
             )
+    if symmetry is not None and not isinstance(symmetry, bool | np.bool_):
+        raise TypeError(
+            f"fixed_points: argument 'symmetry' must be True, False or None; got {symmetry!r}"
+        )
     if starts is not None:
         starts = check_states(starts, ev.n, "starts")
     with threadpool_limits(threads) if threads else nullcontext():
