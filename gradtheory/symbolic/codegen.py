@@ -63,25 +63,28 @@ def kernel_groups(cell: Cell) -> list[dict]:
             runs[-1].append(stage)
         previous_pointwise = isinstance(stage, Pointwise)
     used_later = _uses_after(cell)
+    # The executor runs on real numbers: differentiate in real symbols whatever the user's
+    # assumptions (with a plain Symbol, d|h|/dh has re/im parts that NumPy cannot print).
+    real = {cell.symbol(n): _real(n) for n in cell.symbols}
     groups = []
     for start, run in zip(starts, runs, strict=False):
         definitions: dict[sp.Symbol, sp.Expr] = {}
         order: list[str] = []
         for stage in run:
             for out, expr in zip(stage.outputs, stage.exprs, strict=False):
-                definitions[cell.symbol(out)] = expr.xreplace(definitions)
+                definitions[_real(out)] = expr.xreplace(real).xreplace(definitions)
                 order.append(out)
         end = start + len(run)
         outputs = [name for name in order if name in used_later[end]]
         inputs = sorted(
-            {s.name for name in outputs for s in definitions[cell.symbol(name)].free_symbols},
+            {s.name for name in outputs for s in definitions[_real(name)].free_symbols},
             key=_input_order(cell),
         )
-        exprs = {name: definitions[cell.symbol(name)] for name in outputs}
+        exprs = {name: definitions[_real(name)] for name in outputs}
         partials = {}
         for out in outputs:
             for inp in inputs:
-                derivative = sp.diff(exprs[out], cell.symbol(inp))
+                derivative = sp.diff(exprs[out], _real(inp))
                 if derivative != 0:
                     partials[(out, inp)] = derivative
         groups.append(
@@ -94,6 +97,10 @@ def kernel_groups(cell: Cell) -> list[dict]:
             }
         )
     return groups
+
+
+def _real(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
 
 
 def _input_order(cell: Cell):
@@ -133,7 +140,7 @@ def module_source(cell: Cell, version: str) -> str:
     ]
     spec = []
     for number, group in enumerate(kernel_groups(cell)):
-        rename = {cell.symbol(n): sp.Symbol(_PREFIX + n, real=True) for n in group["inputs"]}
+        rename = {_real(n): _real(_PREFIX + n) for n in group["inputs"]}
         args = ", ".join(_PREFIX + n for n in group["inputs"])
         outputs = [group["exprs"][o].xreplace(rename) for o in group["outputs"]]
         constants, varying = {}, []
