@@ -18,7 +18,7 @@ from .cell import Affine, Cell
 
 __all__ = ["evaluate", "evaluate_jacobian", "forward_values"]
 
-_NUMERIC = {k: getattr(_elementwise, k) for k in ("sigmoid", "relu", "step", "hardtanh", "box")}
+_NUMERIC = {name: getattr(_elementwise, name) for name in _elementwise.__all__}
 
 
 def evaluate(expr: sp.Expr, env: Mapping[str, object]) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from . import _elementwise
 from .cell import Affine, Cell, Pointwise
 
 __all__ = ["kernel_groups", "module_source"]
@@ -21,25 +22,19 @@ _PREFIX = "v_"
 
 
 class _KernelPrinter(NumPyPrinter):
-    """NumPy printer that knows gradtheory's activation functions (see ``numeric/_runtime``)."""
+    """NumPy printer that prints gradtheory's SymPy functions (``sigmoid``, ``relu``...) as calls
+    of their NumPy twins, ``_rt.<name>`` (see :mod:`gradtheory.symbolic._elementwise`)."""
 
-    def _helper(self, name, expr):
+
+def _twin_printer(name: str):
+    def print_call(self, expr):
         return f"_rt.{name}({self._print(expr.args[0])})"
 
-    def _print_sigmoid(self, expr):
-        return self._helper("sigmoid", expr)
+    return print_call
 
-    def _print_relu(self, expr):
-        return self._helper("relu", expr)
 
-    def _print_step(self, expr):
-        return self._helper("step", expr)
-
-    def _print_hardtanh(self, expr):
-        return self._helper("hardtanh", expr)
-
-    def _print_box(self, expr):
-        return self._helper("box", expr)
+for _name in _elementwise.__all__:
+    setattr(_KernelPrinter, f"_print_{_name}", _twin_printer(_name))
 
 
 def kernel_groups(cell: Cell) -> list[dict]:

@@ -13,15 +13,11 @@ from collections.abc import Mapping, Sequence
 import sympy as sp
 
 from .cell import Cell, Pointwise
-from .functions import hardtanh, relu, sigmoid
+from .registry import ACTIVATIONS
 
 __all__ = ["custom", "parse_expression"]
 
-_FUNCTIONS = {
-    "tanh": sp.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "hardtanh": hardtanh,
+_MATH = {
     "exp": sp.exp,
     "log": sp.log,
     "sin": sp.sin,
@@ -33,6 +29,13 @@ _FUNCTIONS = {
     "cosh": sp.cosh,
     "atan": sp.atan,
 }
+
+
+def _functions() -> dict:
+    """Functions a string may call: every registered activation, then ``_MATH``."""
+    return {**{name: a.sympy for name, a in ACTIVATIONS.items()}, **_MATH}
+
+
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -49,8 +52,8 @@ def parse_expression(text: str, names: Sequence[str] | Mapping[str, sp.Symbol]) 
     Parameters
     ----------
     text : str
-        Arithmetic over declared names, numbers and the functions
-        ``tanh sigmoid relu hardtanh exp log sin cos tan sqrt abs sinh cosh atan``.
+        Arithmetic over declared names, numbers, the registered activations (``tanh sigmoid
+        relu linear hardtanh``) and ``exp log sin cos tan sqrt abs sinh cosh atan``.
     names : sequence of str, or mapping of name to sympy.Symbol
         The only free symbols allowed: a name stands for ``Symbol(name, real=True)``, or for the
         symbol it maps to.
@@ -100,14 +103,14 @@ def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
+        and node.func.id in _functions()
         and not node.keywords
         and len(node.args) == 1
     ):
-        return _FUNCTIONS[node.func.id](_build(node.args[0], symbols, text))
+        return _functions()[node.func.id](_build(node.args[0], symbols, text))
     raise ValueError(
         f"expression {text!r} contains {type(node).__name__}, which is not allowed: use numbers, "
-        f"declared names, + - * / ** and the functions {sorted(_FUNCTIONS)}"
+        f"declared names, + - * / ** and the functions {sorted(_functions())}"
     )
 
 
@@ -122,7 +125,7 @@ def _names(arg, what: str) -> dict[str, sp.Symbol | None]:
         name = item.name if isinstance(item, sp.Symbol) else item
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"{what} must be identifiers or SymPy symbols, got {item!r}")
-        if name in _FUNCTIONS or name in _CONSTANTS:
+        if name in _functions() or name in _CONSTANTS:
             raise ValueError(f"{what} name {name!r} clashes with a function or constant")
         if name in out:
             raise ValueError(f"{what} contains repeated names: {name!r}")
