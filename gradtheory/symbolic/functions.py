@@ -98,9 +98,14 @@ class hardtanh(sp.Function):
 
 
 def __getattr__(name: str):
-    # ACTIVATION_GAMMA lived here before the registry; kept for existing importers.
-    if name == "ACTIVATION_GAMMA":
-        from .registry import ACTIVATIONS
+    # These lived here before the registry (gradtheory.symbolic.registry); kept, read from it,
+    # for existing importers: name -> SymPy constructor, name -> sup |phi'|, the lookup.
+    from . import registry
 
-        return {key: record.gamma for key, record in ACTIVATIONS.items()}
+    if name == "ACTIVATIONS":
+        return {key: record.sympy for key, record in registry.ACTIVATIONS.items()}
+    if name == "ACTIVATION_GAMMA":
+        return {key: record.gamma for key, record in registry.ACTIVATIONS.items()}
+    if name == "activation":
+        return lambda key: registry.activation(key).sympy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

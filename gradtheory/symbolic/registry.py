@@ -137,6 +137,7 @@ def register_activation(record: Activation) -> Activation:
         raise TypeError(
             f"register_activation: argument 'record' must be an Activation; got {record!r}"
         )
+    _check_name(record.name, "register_activation")
     ACTIVATIONS[record.name] = record
     return record
 
@@ -145,8 +146,17 @@ def register_cell(record: CellSpec) -> CellSpec:
     """Add (or replace) a cell family; returns it."""
     if not isinstance(record, CellSpec):
         raise TypeError(f"register_cell: argument 'record' must be a CellSpec; got {record!r}")
+    _check_name(record.name, "register_cell")
     CELLS[record.name] = record
     return record
+
+
+def _check_name(name: str, func: str) -> None:
+    # names are CLI words ("elman-<activation>") and, for activations, callable in custom strings
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"{func}: argument 'record.name' must be a Python identifier (no '-'); got {name!r}"
+        )
 
 
 def activation(name: str) -> Activation:

@@ -108,6 +108,10 @@ def test_cli_names_and_errors_come_from_the_registry():
         cell_from_name("lstm-tanh")
     with pytest.raises(ValueError, match="activation must be one of"):
         cell_from_name("elman-swish")
+    with pytest.raises(ValueError, match=r"'record\.name' must be a Python identifier"):
+        register_activation(replace(ACTIVATIONS["tanh"], name="soft-sign"))
+    with pytest.raises(TypeError, match="must be a CellSpec"):
+        register_cell("elman")
 
 
 def test_custom_cells_are_not_elman_cells():
