@@ -15,7 +15,7 @@ the state blocks, ``x`` (for affine terms), earlier stage outputs and scalar par
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -199,6 +199,25 @@ class Cell:
         """
         symbol = self.symbols.get(name)
         return sp.Symbol(name, real=True) if symbol is None else symbol
+
+    def with_real_symbols(self) -> Cell:
+        """This cell with every symbol replaced by ``Symbol(name, real=True)`` (self if none).
+
+        Numbers are real: generated code and numeric checks differentiate in real symbols
+        whatever the user's assumptions (with a plain complex ``h``, SymPy's d|h|/dh has re/im
+        parts that NumPy cannot evaluate); ``derive`` keeps the user's symbols.
+        """
+        real = {s: sp.Symbol(n, real=True) for n, s in self.symbols.items()}
+        real = {s: r for s, r in real.items() if s != r}
+        if not real:
+            return self
+        stages = tuple(
+            replace(st, exprs=tuple(e.xreplace(real) for e in st.exprs))
+            if isinstance(st, Pointwise)
+            else st
+            for st in self.stages
+        )
+        return replace(self, stages=stages, symbols={})
 
     @property
     def spec(self):

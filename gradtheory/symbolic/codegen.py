@@ -44,9 +44,10 @@ def kernel_groups(cell: Cell) -> list[dict]:
     -------
     list of dict
         One per kernel, in stage order, with keys ``stage`` (index of its first stage),
-        ``inputs``, ``outputs``, ``exprs`` (SymPy, in the inputs) and ``partials``
+        ``inputs``, ``outputs``, ``exprs`` (SymPy, in real symbols of the inputs) and ``partials``
         (dict (output, input) -> SymPy derivative, non-zero only).
     """
+    cell = cell.with_real_symbols()  # the executor runs on real numbers
     runs: list[list[Pointwise]] = []
     starts: list[int] = []
     previous_pointwise = False
@@ -58,16 +59,13 @@ def kernel_groups(cell: Cell) -> list[dict]:
             runs[-1].append(stage)
         previous_pointwise = isinstance(stage, Pointwise)
     used_later = _uses_after(cell)
-    # The executor runs on real numbers: differentiate in real symbols whatever the user's
-    # assumptions (with a plain Symbol, d|h|/dh has re/im parts that NumPy cannot print).
-    real = {cell.symbol(n): _real(n) for n in cell.symbols}
     groups = []
     for start, run in zip(starts, runs, strict=False):
         definitions: dict[sp.Symbol, sp.Expr] = {}
         order: list[str] = []
         for stage in run:
             for out, expr in zip(stage.outputs, stage.exprs, strict=False):
-                definitions[_real(out)] = expr.xreplace(real).xreplace(definitions)
+                definitions[_real(out)] = expr.xreplace(definitions)
                 order.append(out)
         end = start + len(run)
         outputs = [name for name in order if name in used_later[end]]

@@ -133,6 +133,16 @@ def test_network_runs_a_cell_with_plain_user_symbols():
     np.testing.assert_allclose(grads.params["w"], dw, rtol=1e-13)
 
 
+def test_numeric_evaluation_is_real_whatever_the_assumptions():
+    """derive() keeps a plain h (so d|h|/dh is SymPy's complex form, as sp.diff gives the user),
+    while evaluate_jacobian works in real arithmetic: w sign(h) = -1.5 at h = -0.5, w = 1.5."""
+    w, h = sp.symbols("w h")
+    d = derive(custom(w * sp.Abs(h), state=h, params=[w]))
+    assert d.jacobian == sp.Matrix([[sp.diff(w * sp.Abs(h), h)]])
+    assert d.evaluate_jacobian({"h": -0.5, "w": 1.5}).tolist() == [[-1.5]]
+    assert float(d.forward_values({"h": -0.5, "w": 1.5})["h_new"]) == 0.75
+
+
 def test_unroll_takes_the_users_initial_state():
     """unroll(..., h0=s0): states[0] is the user's s0, the gradient w.r.t. it is w**5, and the
     text and LaTeX forms name it."""
