@@ -8,9 +8,8 @@ The public names are re-exported here; everything else is private.
 True
 """
 
-__version__ = "0.1.0"
-
 from . import cells
+from ._version import __version__
 from .analysis.basins import Basins, basins
 from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points

@@ -12,32 +12,20 @@ import numpy as np
 
 __all__ = ["cell_from_name", "main"]
 
-_CELLS = ("elman", "irnn", "lstm", "gru", "residual", "highway")
-
 
 def cell_from_name(name: str, activation: str | None = None):
     """``"lstm"``, ``"gru"``, ``"irnn"``, ``"elman-tanh"`` / ``"elman"`` + activation, ...
+
+    The names are those of the cell registry (:func:`gradtheory.symbolic.registry.cell_from_name`).
 
     Examples
     --------
     >>> cell_from_name("elman-relu").name
     'elman-relu'
     """
-    from . import cells
+    from .symbolic.registry import cell_from_name as from_registry
 
-    base, _, suffix = name.partition("-")
-    activation = suffix or activation
-    if base not in _CELLS:
-        raise ValueError(
-            f"CELL must be one of {', '.join(_CELLS)} (optionally '-activation', "
-            f"e.g. elman-tanh), got {name!r}"
-        )
-    if base in ("elman", "residual", "highway"):
-        default = {"elman": "tanh", "residual": "relu", "highway": "tanh"}[base]
-        return getattr(cells, base)(activation or default)
-    if activation:
-        raise ValueError(f"cell {base!r} takes no activation, got {activation!r}")
-    return getattr(cells, base)()
+    return from_registry(name, activation)
 
 
 def _network(args, n_in: int = 1, n_out: int | None = None):
@@ -160,6 +148,12 @@ def _cmd_report(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .symbolic.registry import ACTIVATIONS, CELLS, cell_names
+
+    cell_help = cell_names()
+    activation_help = f"activation ({', '.join(ACTIVATIONS)}) for " + "/".join(
+        s.name for s in CELLS.values() if s.takes_activation
+    )
     parser = argparse.ArgumentParser(
         prog="gradtheory",
         description=("Derive, execute, predict and verify vanishing and exploding gradients."),
@@ -167,8 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def network_options(p, hidden=32):
-        p.add_argument("cell", help="elman[-act], irnn, lstm, gru, residual[-act], highway[-act]")
-        p.add_argument("--activation", help="activation for elman/residual/highway")
+        p.add_argument("cell", help=cell_help)
+        p.add_argument("--activation", help=activation_help)
         p.add_argument("--hidden", type=int, default=hidden, help="hidden size")
         p.add_argument(
             "--init", default=None, help="gaussian, glorot, he, orthogonal, identity, torch"
@@ -179,8 +173,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("derive", help="print the step Jacobian and BPTT gradients of a cell")
-    p.add_argument("cell")
-    p.add_argument("--activation")
+    p.add_argument("cell", help=cell_help)
+    p.add_argument("--activation", help=activation_help)
     p.add_argument("--latex", action="store_true", help="print LaTeX")
     p.set_defaults(run=_cmd_derive)
 

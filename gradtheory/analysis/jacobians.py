@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..numeric.tangent import step_jacobian
-from ..symbolic.functions import ACTIVATION_GAMMA
+from ..symbolic.registry import ACTIVATIONS, elman_activation
 
 __all__ = [
     "PascanuConditions",
@@ -250,8 +250,9 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
     """
     if hasattr(net_or_W, "params") and hasattr(net_or_W, "cell"):
         net = net_or_W
-        act = activation or net.cell.activation
-        if "W" not in net.params or net.cell.activation is None or net.cell.scalar_block:
+        elman = elman_activation(net.cell)
+        act = activation or (elman.name if elman else None)
+        if elman is None:
             raise ValueError(
                 f"net_or_W: pascanu_conditions applies to Elman-type cells h = phi(W h + U x + b); "
                 f"{net.cell.name} is not one: pass its recurrent matrix and activation explicitly"
@@ -265,9 +266,9 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
         raise ValueError(
             f"net_or_W must be a matrix (n, n) or a stack (L, n, n), got {weight.shape}"
         )
-    if act not in ACTIVATION_GAMMA:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATION_GAMMA)}, got {act!r}")
-    gamma = float(ACTIVATION_GAMMA[act])
+    if act not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+    gamma = float(ACTIVATIONS[act].gamma)
     sigma = float(np.max(np.linalg.svd(weight, compute_uv=False)))
     threshold = 1.0 / gamma
     boundary = bool(np.isclose(sigma, threshold, rtol=1e-12, atol=0.0))

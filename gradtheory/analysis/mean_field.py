@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
-from scipy.special import expit
 
 __all__ = [
     "PHASE_QUANTITIES",
@@ -44,22 +43,17 @@ _Q0 = 1e-30  # q used to evaluate the q -> 0+ limit
 _QGRID = 10.0 ** np.arange(-30, 13)
 
 
-_ACT: dict[str, tuple[Fn, Fn, tuple[float, ...]]] = {  # name: (phi, phi', kinks)
-    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, ()),
-    "sigmoid": (expit, lambda x: expit(x) * expit(-x), ()),
-    "relu": (lambda x: np.maximum(x, 0.0), lambda x: (x > 0) * 1.0, (0.0,)),  # relu'(0) = 0
-    "linear": (lambda x: x * 1.0, lambda x: np.ones_like(x, float), ()),
-    "hardtanh": (lambda x: np.clip(x, -1.0, 1.0), lambda x: (np.abs(x) < 1) * 1.0, (-1.0, 1.0)),
-}
-
-
 def _resolve(activation) -> tuple[Fn, Fn, tuple[float, ...]]:
-    if isinstance(activation, str) and activation.lower() in _ACT:
-        return _ACT[activation.lower()]
+    """(phi, phi', kinks) of a registered activation's name, or of a pair (phi, dphi)."""
+    from ..symbolic.registry import ACTIVATIONS
+
+    if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
+        record = ACTIVATIONS[activation.lower()]
+        return record.numpy, record.derivative, record.kinks
     if isinstance(activation, tuple) and len(activation) == 2 and all(map(callable, activation)):
         return activation[0], activation[1], ()
     raise ValueError(
-        f"activation must be one of {sorted(_ACT)} or a pair (phi, dphi); got {activation!r}"
+        f"activation must be one of {sorted(ACTIVATIONS)} or a pair (phi, dphi); got {activation!r}"
     )
 
 

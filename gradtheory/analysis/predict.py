@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..numeric.tangent import jacobian_product
-from ..symbolic.functions import ACTIVATION_GAMMA
+from ..symbolic.registry import ACTIVATIONS, elman_activation
 
 __all__ = ["METHODS", "Prediction", "predict"]
 
@@ -83,10 +83,9 @@ def _classify(rate: float, band: float) -> tuple[str, float]:
 
 
 def _elman_activation(net) -> str | None:
-    name = net.cell.name
-    if name.startswith("elman-") or name == "irnn":
-        return net.cell.activation
-    return None
+    """The activation's name if ``net`` has an Elman cell h = phi(W h + U x + b), else None."""
+    act = elman_activation(net.cell)
+    return None if act is None else act.name
 
 
 def predict(
@@ -196,7 +195,7 @@ def _pascanu(net, band, **_) -> Prediction:
     activation = _elman_activation(net)
     if activation is None:
         raise ValueError("method='pascanu' needs an Elman cell (h = phi(W h + U x + b))")
-    gamma = ACTIVATION_GAMMA[activation]
+    gamma = ACTIVATIONS[activation].gamma
     Ws = _recurrent_weights(net)
     sigma = np.array([np.linalg.norm(W, 2) for W in Ws])
     bounds = np.log(gamma * sigma)

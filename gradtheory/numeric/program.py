@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..io import write_atomic
 
 __all__ = ["AffineOp", "KernelOp", "Plan", "Program", "build_plan", "cache_dir", "load_program"]

@@ -20,7 +20,49 @@ import numpy as np
 
 __all__ = ["from_torch", "to_torch"]
 
-_CELLS = {"RNN_TANH": "elman-tanh", "RNN_RELU": "elman-relu", "LSTM": "lstm", "GRU": "gru"}
+
+def _torch_mode(cell) -> str | None:
+    """``module.mode`` of the torch.nn module computing ``cell`` ("RNN_TANH", "LSTM"...), or None.
+
+    Read from the registry: the family's ``torch`` module and, for ``nn.RNN``, the activation's
+    ``torch`` nonlinearity; an Elman family is confirmed from the cell's stages.
+    """
+    from ..symbolic.registry import elman_activation
+
+    spec = cell.spec
+    if spec is None or spec.torch is None:
+        return None
+    if spec.torch != "RNN":
+        return spec.torch
+    act = elman_activation(cell)
+    return f"RNN_{act.torch.upper()}" if act is not None and act.torch else None
+
+
+def _supported() -> str:
+    """``"elman('tanh'), elman('relu'), irnn(), lstm(), gru()"``, from the registry."""
+    from ..symbolic.registry import ACTIVATIONS, CELLS
+
+    out = []
+    for spec in CELLS.values():
+        if spec.torch == "RNN" and spec.takes_activation:
+            out += [f"{spec.name}({a.name!r})" for a in ACTIVATIONS.values() if a.torch]
+        elif spec.torch:
+            out.append(f"{spec.name}()")
+    return ", ".join(out)
+
+
+def _cell_for_mode(mode: str):
+    """The library cell for a torch ``module.mode`` (the first registered family that fits)."""
+    from ..symbolic.registry import ACTIVATIONS, CELLS
+
+    for spec in CELLS.values():
+        if spec.torch == mode:
+            return spec.build()
+        if spec.torch == "RNN" and spec.takes_activation:
+            for act in ACTIVATIONS.values():
+                if act.torch and mode == f"RNN_{act.torch.upper()}":
+                    return spec.build(act.name)
+    return None
 
 
 def _torch():
@@ -57,10 +99,10 @@ def from_torch(module, *, dtype: str | None = None):
     (24, 8)
     """
     torch = _torch()
-    from .. import cells
     from .network import Network
 
-    if not isinstance(module, torch.nn.RNNBase) or module.mode not in _CELLS:
+    cell = _cell_for_mode(module.mode) if isinstance(module, torch.nn.RNNBase) else None
+    if cell is None:
         raise TypeError(f"module must be a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
     if module.num_layers != 1:
         raise ValueError(
@@ -79,23 +121,17 @@ def from_torch(module, *, dtype: str | None = None):
         if weight.dtype not in (torch.float32, torch.float64):
             raise ValueError(f"module dtype {weight.dtype} is not float32 or float64; pass dtype=")
         dtype = "float64" if weight.dtype == torch.float64 else "float32"
-    name = _CELLS[module.mode]
-    cell = {
-        "elman-tanh": lambda: cells.elman("tanh"),
-        "elman-relu": lambda: cells.elman("relu"),
-        "lstm": cells.lstm,
-        "gru": cells.gru,
-    }[name]()
 
     def value(tensor):
         return tensor.detach().cpu().double().numpy().copy()
 
     n = module.hidden_size
-    rows = {"elman-tanh": 1, "elman-relu": 1, "lstm": 4, "gru": 3}[name] * n
+    rows = cell.param_shapes(n, module.input_size)["W"][0]  # n times the number of gates
     b_ih = value(module.bias_ih_l0) if module.bias else np.zeros(rows)
     b_hh = value(module.bias_hh_l0) if module.bias else np.zeros(rows)
     params = {"W": value(module.weight_hh_l0), "U": value(module.weight_ih_l0)}
-    if name == "gru":
+    split_bias = "b_x" in cell.param_names  # GRU: the two biases are not interchangeable
+    if split_bias:
         params.update(b_x=b_ih, b_h=b_hh)
     else:
         params["b"] = b_ih + b_hh
@@ -104,7 +140,7 @@ def from_torch(module, *, dtype: str | None = None):
     )
     net.torch_batch_first_ = bool(module.batch_first)
     net.torch_bias_ = bool(module.bias)
-    if name != "gru":
+    if not split_bias:
         net.torch_bias_hh_ = b_hh.astype(net.dtype)
     return net
 
@@ -133,18 +169,9 @@ def to_torch(net, batch_first: bool | None = None):
     LSTM(2, 4, dtype=torch.float64)
     """
     torch = _torch()
-    kind = {
-        "elman-tanh": "RNN_TANH",
-        "elman-relu": "RNN_RELU",
-        "irnn": "RNN_RELU",
-        "lstm": "LSTM",
-        "gru": "GRU",
-    }.get(net.cell.name)
+    kind = _torch_mode(net.cell)
     if kind is None:
-        raise ValueError(
-            f"net has cell {net.cell.name!r}; to_torch supports elman('tanh'), "
-            f"elman('relu'), irnn(), lstm() and gru()"
-        )
+        raise ValueError(f"net has cell {net.cell.name!r}; to_torch supports {_supported()}")
     if not net.tied:
         raise ValueError("net is untied (a depth network); PyTorch's recurrent modules are tied")
     if net.n_out:

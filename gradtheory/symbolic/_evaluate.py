@@ -2,7 +2,7 @@
 
 Private helpers of :class:`gradtheory.symbolic.derive.Derivation` (``forward_values`` and
 ``evaluate_jacobian``). Pointwise expressions are evaluated with ``sympy.lambdify`` and the
-runtime activations of :mod:`gradtheory.numeric._runtime`; this is the slow, obviously correct
+NumPy activations of :mod:`gradtheory.symbolic._elementwise`; this is the slow, obviously correct
 path used to check the derivation, not the executor.
 """
 
@@ -13,12 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
-from ..numeric import _runtime
+from . import _elementwise
 from .cell import Affine, Cell
 
 __all__ = ["evaluate", "evaluate_jacobian", "forward_values"]
 
-_NUMERIC = {k: getattr(_runtime, k) for k in ("sigmoid", "relu", "step", "hardtanh", "box")}
+_NUMERIC = {name: getattr(_elementwise, name) for name in _elementwise.__all__}
 
 
 def evaluate(expr: sp.Expr, env: Mapping[str, object]) -> np.ndarray:

@@ -168,7 +168,7 @@ def unrolled_text(unrolled) -> str:
     """
     u, printer = unrolled, CellStrPrinter()
     txt = printer.doprint
-    t, h = u.steps, u.state_name
+    t = u.steps
     state = lambda j: txt(u.symbol(u.cell.next_state[0], j))  # noqa: E731
     params = ", ".join(u.params)
     lines = [f"{u.cell.name} unrolled for {t} steps (parameters {params}):"]
@@ -178,7 +178,7 @@ def unrolled_text(unrolled) -> str:
     for wrt in [u.states[0].name, *u.params]:
         terms = u.path_terms(wrt, t)
         body = " + ".join(_product(printer, [f for f in p if f != 1]) for p in terms)
-        label = wrt if wrt in u.params else f"{h}_0"
+        label = wrt if wrt in u.params else txt(u.states[0])
         lines.append(f"  d{state(t)}/d{label} = {body or '0'}")
     return "\n".join(lines)
 

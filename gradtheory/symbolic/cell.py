@@ -15,7 +15,7 @@ the state blocks, ``x`` (for affine terms), earlier stage outputs and scalar par
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -77,6 +77,14 @@ class Cell:
         Initialisation used by :class:`gradtheory.Network` when none is given.
     bias_init : dict
         Initial bias values per chunk, e.g. ``{"b": {"a_T": -2.0}}`` for the highway gate.
+    symbols : dict of str to sympy.Symbol
+        The symbol standing for each name in the pointwise expressions (state blocks, inputs,
+        scalar parameters, stage outputs). Names not given here get ``Symbol(name, real=True)``;
+        :func:`~gradtheory.cells.custom` passes the user's own symbols, assumptions included.
+        After construction every such name is present (``cell.symbols["h"]``).
+    family : str or None
+        Key of the cell's entry in :data:`gradtheory.symbolic.registry.CELLS` (``"elman"``,
+        ``"lstm"``...), from which its traits are read (:attr:`spec`); None for custom cells.
     """
 
     name: str
@@ -91,8 +99,29 @@ class Cell:
     description: str = ""
     default_init: str = "gaussian"
     bias_init: dict[str, dict[str, float]] = field(default_factory=dict)
+    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
+    family: str | None = None
 
     def __post_init__(self):
+        given = dict(self.symbols)
+        for name, symbol in given.items():
+            if not isinstance(symbol, sp.Symbol) or symbol.name != name:
+                raise TypeError(
+                    f"Cell: argument 'symbols' must map each name to a SymPy Symbol of that "
+                    f"name; got {name!r}: {symbol!r}"
+                )
+        names = (*self.state, *self.inputs, *self.scalar_params)
+        names += tuple(o for stage in self.stages for o in stage.outputs)
+        extra = sorted(set(given) - set(names))
+        if extra:
+            raise ValueError(
+                f"Cell: argument 'symbols' names {extra}, which are not state, input, scalar "
+                f"parameter or stage-output names of the cell"
+            )
+        full = {
+            name: given[name] if name in given else sp.Symbol(name, real=True) for name in names
+        }
+        object.__setattr__(self, "symbols", full)
         _validate(self)
 
     # -- derived structure -------------------------------------------------------------
@@ -156,16 +185,53 @@ class Cell:
                     )
                     for s in self.stages
                 ),
+                # assumptions change what SymPy simplifies, hence the generated code
+                tuple((n, sp.srepr(s)) for n, s in sorted(self.symbols.items())),
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
     def symbol(self, name: str) -> sp.Symbol:
-        """The real SymPy symbol standing for ``name`` in the pointwise expressions."""
-        return sp.Symbol(name, real=True)
+        """The SymPy symbol standing for ``name`` in the pointwise expressions.
+
+        That is ``cell.symbols[name]``: the user's own symbol where one was given, else
+        ``Symbol(name, real=True)``.
+        """
+        symbol = self.symbols.get(name)
+        return sp.Symbol(name, real=True) if symbol is None else symbol
+
+    def with_real_symbols(self) -> Cell:
+        """This cell with every symbol replaced by ``Symbol(name, real=True)`` (self if none).
+
+        Numbers are real: generated code and numeric checks differentiate in real symbols
+        whatever the user's assumptions (with a plain complex ``h``, SymPy's d|h|/dh has re/im
+        parts that NumPy cannot evaluate); ``derive`` keeps the user's symbols.
+        """
+        real = {s: sp.Symbol(n, real=True) for n, s in self.symbols.items()}
+        real = {s: r for s, r in real.items() if s != r}
+        if not real:
+            return self
+        stages = tuple(
+            replace(st, exprs=tuple(e.xreplace(real) for e in st.exprs))
+            if isinstance(st, Pointwise)
+            else st
+            for st in self.stages
+        )
+        return replace(self, stages=stages, symbols={})
+
+    @property
+    def spec(self):
+        """The registry entry of this cell's family (traits), or None for custom cells."""
+        from .registry import CELLS
+
+        return CELLS.get(self.family) if self.family else None
 
     def __repr__(self) -> str:
         return f"Cell({self.name!r}, state={self.state}, params={self.param_names})"
+
+
+def _assumed(symbol: sp.Symbol) -> dict:
+    return dict(getattr(symbol, "_assumptions_orig", symbol.assumptions0))
 
 
 def _set_shape(shapes: dict, name: str, shape: tuple[int, ...]) -> None:
@@ -210,6 +276,13 @@ def _validate(cell: Cell) -> None:
                         f"stage {index}: expression for {out!r} uses undeclared symbols "
                         f"{sorted(unknown)}; declared names are {sorted(defined)}"
                     )
+                for s in expr.free_symbols:
+                    if s != cell.symbols[s.name]:
+                        raise ValueError(
+                            f"stage {index}: expression for {out!r} uses a symbol {s.name!r} "
+                            f"with assumptions {_assumed(s)}, but the cell's symbol "
+                            f"{s.name!r} has {_assumed(cell.symbols[s.name])}"
+                        )
         else:
             raise TypeError(
                 f"stage {index} must be Affine or Pointwise, got {type(stage).__name__}"

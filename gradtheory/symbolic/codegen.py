@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from . import _elementwise
 from .cell import Affine, Cell, Pointwise
 
 __all__ = ["kernel_groups", "module_source"]
@@ -21,25 +22,19 @@ _PREFIX = "v_"
 
 
 class _KernelPrinter(NumPyPrinter):
-    """NumPy printer that knows gradtheory's activation functions (see ``numeric/_runtime``)."""
+    """NumPy printer that prints gradtheory's SymPy functions (``sigmoid``, ``relu``...) as calls
+    of their NumPy twins, ``_rt.<name>`` (see :mod:`gradtheory.symbolic._elementwise`)."""
 
-    def _helper(self, name, expr):
+
+def _twin_printer(name: str):
+    def print_call(self, expr):
         return f"_rt.{name}({self._print(expr.args[0])})"
 
-    def _print_sigmoid(self, expr):
-        return self._helper("sigmoid", expr)
+    return print_call
 
-    def _print_relu(self, expr):
-        return self._helper("relu", expr)
 
-    def _print_step(self, expr):
-        return self._helper("step", expr)
-
-    def _print_hardtanh(self, expr):
-        return self._helper("hardtanh", expr)
-
-    def _print_box(self, expr):
-        return self._helper("box", expr)
+for _name in _elementwise.__all__:
+    setattr(_KernelPrinter, f"_print_{_name}", _twin_printer(_name))
 
 
 def kernel_groups(cell: Cell) -> list[dict]:
@@ -49,9 +44,10 @@ def kernel_groups(cell: Cell) -> list[dict]:
     -------
     list of dict
         One per kernel, in stage order, with keys ``stage`` (index of its first stage),
-        ``inputs``, ``outputs``, ``exprs`` (SymPy, in the inputs) and ``partials``
+        ``inputs``, ``outputs``, ``exprs`` (SymPy, in real symbols of the inputs) and ``partials``
         (dict (output, input) -> SymPy derivative, non-zero only).
     """
+    cell = cell.with_real_symbols()  # the executor runs on real numbers
     runs: list[list[Pointwise]] = []
     starts: list[int] = []
     previous_pointwise = False
@@ -69,19 +65,19 @@ def kernel_groups(cell: Cell) -> list[dict]:
         order: list[str] = []
         for stage in run:
             for out, expr in zip(stage.outputs, stage.exprs, strict=False):
-                definitions[cell.symbol(out)] = expr.xreplace(definitions)
+                definitions[_real(out)] = expr.xreplace(definitions)
                 order.append(out)
         end = start + len(run)
         outputs = [name for name in order if name in used_later[end]]
         inputs = sorted(
-            {s.name for name in outputs for s in definitions[cell.symbol(name)].free_symbols},
+            {s.name for name in outputs for s in definitions[_real(name)].free_symbols},
             key=_input_order(cell),
         )
-        exprs = {name: definitions[cell.symbol(name)] for name in outputs}
+        exprs = {name: definitions[_real(name)] for name in outputs}
         partials = {}
         for out in outputs:
             for inp in inputs:
-                derivative = sp.diff(exprs[out], cell.symbol(inp))
+                derivative = sp.diff(exprs[out], _real(inp))
                 if derivative != 0:
                     partials[(out, inp)] = derivative
         groups.append(
@@ -94,6 +90,10 @@ def kernel_groups(cell: Cell) -> list[dict]:
             }
         )
     return groups
+
+
+def _real(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
 
 
 def _input_order(cell: Cell):
@@ -133,7 +133,7 @@ def module_source(cell: Cell, version: str) -> str:
     ]
     spec = []
     for number, group in enumerate(kernel_groups(cell)):
-        rename = {cell.symbol(n): sp.Symbol(_PREFIX + n, real=True) for n in group["inputs"]}
+        rename = {_real(n): _real(_PREFIX + n) for n in group["inputs"]}
         args = ", ".join(_PREFIX + n for n in group["inputs"])
         outputs = [group["exprs"][o].xreplace(rename) for o in group["outputs"]]
         constants, varying = {}, []

@@ -13,15 +13,11 @@ from collections.abc import Mapping, Sequence
 import sympy as sp
 
 from .cell import Cell, Pointwise
-from .functions import hardtanh, relu, sigmoid
+from .registry import ACTIVATIONS
 
 __all__ = ["custom", "parse_expression"]
 
-_FUNCTIONS = {
-    "tanh": sp.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "hardtanh": hardtanh,
+_MATH = {
     "exp": sp.exp,
     "log": sp.log,
     "sin": sp.sin,
@@ -33,6 +29,13 @@ _FUNCTIONS = {
     "cosh": sp.cosh,
     "atan": sp.atan,
 }
+
+
+def _functions() -> dict:
+    """Functions a string may call: every registered activation, then ``_MATH``."""
+    return {**{name: a.sympy for name, a in ACTIVATIONS.items()}, **_MATH}
+
+
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -43,16 +46,17 @@ _BINARY = {
 }
 
 
-def parse_expression(text: str, names: Sequence[str]) -> sp.Expr:
+def parse_expression(text: str, names: Sequence[str] | Mapping[str, sp.Symbol]) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over the declared ``names`` only.
 
     Parameters
     ----------
     text : str
-        Arithmetic over declared names, numbers and the functions
-        ``tanh sigmoid relu hardtanh exp log sin cos tan sqrt abs sinh cosh atan``.
-    names : sequence of str
-        The only free symbols allowed.
+        Arithmetic over declared names, numbers, the registered activations (``tanh sigmoid
+        relu linear hardtanh``) and ``exp log sin cos tan sqrt abs sinh cosh atan``.
+    names : sequence of str, or mapping of name to sympy.Symbol
+        The only free symbols allowed: a name stands for ``Symbol(name, real=True)``, or for the
+        symbol it maps to.
 
     Examples
     --------
@@ -66,7 +70,10 @@ def parse_expression(text: str, names: Sequence[str]) -> sp.Expr:
         tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
     except SyntaxError as err:
         raise ValueError(f"cannot parse expression {text!r}: {err.msg}") from None
-    symbols = {name: sp.Symbol(name, real=True) for name in names}
+    if isinstance(names, Mapping):
+        symbols = dict(names)
+    else:
+        symbols = {name: sp.Symbol(name, real=True) for name in names}
     return _build(tree.body, symbols, text)
 
 
@@ -96,33 +103,65 @@ def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
+        and node.func.id in _functions()
         and not node.keywords
         and len(node.args) == 1
     ):
-        return _FUNCTIONS[node.func.id](_build(node.args[0], symbols, text))
+        return _functions()[node.func.id](_build(node.args[0], symbols, text))
     raise ValueError(
         f"expression {text!r} contains {type(node).__name__}, which is not allowed: use numbers, "
-        f"declared names, + - * / ** and the functions {sorted(_FUNCTIONS)}"
+        f"declared names, + - * / ** and the functions {sorted(_functions())}"
     )
 
 
-def _names(arg, what: str) -> tuple[str, ...]:
+def _names(arg, what: str) -> dict[str, sp.Symbol | None]:
+    """``{name: the user's Symbol, or None where a string was given}``, in order."""
     if arg is None:
-        return ()
+        return {}
     if isinstance(arg, (str, sp.Symbol)):
         arg = [arg]
-    out = []
+    out: dict[str, sp.Symbol | None] = {}
     for item in arg:
         name = item.name if isinstance(item, sp.Symbol) else item
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"{what} must be identifiers or SymPy symbols, got {item!r}")
-        if name in _FUNCTIONS or name in _CONSTANTS:
+        if name in _functions() or name in _CONSTANTS:
             raise ValueError(f"{what} name {name!r} clashes with a function or constant")
-        out.append(name)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{what} contains repeated names: {out}")
-    return tuple(out)
+        if name in out:
+            raise ValueError(f"{what} contains repeated names: {name!r}")
+        out[name] = item if isinstance(item, sp.Symbol) else None
+    return out
+
+
+def _resolve_symbols(declared: dict[str, sp.Symbol | None], update: list) -> dict[str, sp.Symbol]:
+    """One symbol per declared name: the user's Symbol as given (state/inputs/params, else the
+    one of that name in the update expressions), else ``Symbol(name, real=True)``."""
+    chosen = {n: s for n, s in declared.items() if s is not None}
+    origin = dict.fromkeys(chosen, "declared")
+    for index, item in enumerate(update):
+        if not isinstance(item, sp.Expr):
+            continue
+        for sym in sorted(item.free_symbols, key=lambda s: s.name):
+            if sym.name not in declared:
+                raise ValueError(
+                    f"custom: update[{index}] uses undeclared symbols "
+                    f"{sorted(s.name for s in item.free_symbols if s.name not in declared)}; "
+                    f"declare them in state, inputs or params"
+                )
+            if sym.name not in chosen:
+                chosen[sym.name], origin[sym.name] = sym, f"update[{index}]"
+            elif chosen[sym.name] != sym:
+                raise ValueError(
+                    f"custom: update[{index}] uses a symbol {sym.name!r} whose assumptions "
+                    f"{_assumed(sym)} differ from those of the {sym.name!r} in "
+                    f"{origin[sym.name]} ({_assumed(chosen[sym.name])}); build both from one "
+                    f"Symbol"
+                )
+    return {n: chosen[n] if n in chosen else sp.Symbol(n, real=True) for n in declared}
+
+
+def _assumed(symbol: sp.Symbol) -> dict:
+    return dict(getattr(symbol, "_assumptions_orig", symbol.assumptions0))
 
 
 def custom(
@@ -144,51 +183,59 @@ def custom(
     inputs : name or sequence of names, optional
         Input variables; column j of ``x`` feeds ``inputs[j]``.
     params : mapping name -> default value, or sequence of names (no default)
+        Keys or items may be SymPy symbols.
     name : str
+
+    Returns
+    -------
+    Cell
+        Its expressions use your own SymPy symbols, assumptions included: a name given as a
+        Symbol keeps that Symbol; a name given as a string takes the symbol of that name in the
+        update expressions, or is ``Symbol(name, real=True)`` (also what strings in ``update``
+        are parsed into). ``cell.symbols[name]`` returns the symbol of each name. Two symbols
+        of one name with different assumptions raise ValueError.
 
     Examples
     --------
     >>> logistic = custom("r*h*(1 - h)", state="h", params={"r": 3.5})
     >>> henon = custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3})
+    >>> logistic.symbols["h"].is_real
+    True
+    >>> w, h = sp.symbols("w h")
+    >>> custom(w * h, state=h, params=[w]).symbols["h"] is h
+    True
     """
-    state_names = _names(state, "state")
-    input_names = _names(inputs, "inputs")
+    states = _names(state, "state")
+    inputs_ = _names(inputs, "inputs")
     if isinstance(params, Mapping):
-        defaults = {str(getattr(k, "name", k)): v for k, v in params.items()}
-        param_names = _names(list(defaults), "params")
+        params_ = _names(list(params), "params")
+        defaults = dict(zip(params_, params.values(), strict=True))
         for key, value in defaults.items():
             if value is not None and not isinstance(value, (int, float)):
                 raise TypeError(f"params[{key!r}] must be a number or None, got {value!r}")
     else:
-        param_names = _names(params, "params")
-        defaults = dict.fromkeys(param_names)
-    if not state_names:
+        params_ = _names(params, "params")
+        defaults = dict.fromkeys(params_)
+    if not states:
         raise ValueError("state must name at least one variable")
-    everything = state_names + input_names + param_names
+    everything = [*states, *inputs_, *params_]
     if len(set(everything)) != len(everything):
         raise ValueError(f"state, inputs and params share a name: {everything}")
     if isinstance(update, (str, sp.Basic)):
         update = [update]
     update = list(update)
-    if len(update) != len(state_names):
+    if len(update) != len(states):
         raise ValueError(
-            f"update must give one expression per state variable ({len(state_names)}), "
-            f"got {len(update)}"
+            f"update must give one expression per state variable ({len(states)}), got {len(update)}"
         )
+    symbols = _resolve_symbols({**states, **inputs_, **params_}, update)
     exprs = []
-    canonical = {n: sp.Symbol(n, real=True) for n in everything}
     for index, item in enumerate(update):
         if isinstance(item, str):
-            expr = parse_expression(item, everything)
+            expr = parse_expression(item, symbols)
         elif isinstance(item, sp.Expr) and not isinstance(item, sp.MatrixBase):
-            unknown = sorted(s.name for s in item.free_symbols if s.name not in canonical)
-            if unknown:
-                raise ValueError(
-                    f"update[{index}] uses undeclared symbols {unknown}; declare them in state, "
-                    f"inputs or params"
-                )
-            expr = item.xreplace({s: canonical[s.name] for s in item.free_symbols})
-        elif isinstance(item, (int, float)):
+            expr = item
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
             expr = sp.sympify(item, strict=True)
         else:
             raise TypeError(
@@ -196,19 +243,20 @@ def custom(
                 f"{type(item).__name__}"
             )
         exprs.append(expr)
-    latex = {s: f"{sp.latex(sp.Symbol(s))}_{{t-1}}" for s in state_names}
-    latex.update({f"{s}_new": f"{sp.latex(sp.Symbol(s))}_{{t}}" for s in state_names})
-    latex.update({u: f"{sp.latex(sp.Symbol(u))}_{{t}}" for u in input_names})
+    latex = {s: f"{sp.latex(sp.Symbol(s))}_{{t-1}}" for s in states}
+    latex.update({f"{s}_new": f"{sp.latex(sp.Symbol(s))}_{{t}}" for s in states})
+    latex.update({u: f"{sp.latex(sp.Symbol(u))}_{{t}}" for u in inputs_})
     return Cell(
         name=name,
-        state=state_names,
-        next_state=tuple(f"{s}_new" for s in state_names),
-        stages=(Pointwise(tuple(f"{s}_new" for s in state_names), tuple(exprs)),),
+        state=tuple(states),
+        next_state=tuple(f"{s}_new" for s in states),
+        stages=(Pointwise(tuple(f"{s}_new" for s in states), tuple(exprs)),),
         scalar_block=True,
-        inputs=input_names,
+        inputs=tuple(inputs_),
         scalar_params=defaults,
         latex_names=latex,
         description="custom map "
-        + ", ".join(f"{s} <- {e}" for s, e in zip(state_names, exprs, strict=True)),
+        + ", ".join(f"{s} <- {e}" for s, e in zip(states, exprs, strict=True)),
         default_init="zeros",
+        symbols=symbols,
     )

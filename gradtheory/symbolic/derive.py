@@ -175,10 +175,12 @@ class Derivation:
         ``values`` holds the parameters, the state blocks and the inputs; scalar parameters
         default to the cell's values.
         """
-        return forward_values(self.cell, values)
+        return forward_values(self.cell.with_real_symbols(), values)
 
     def evaluate_jacobian(self, values: Mapping[str, object], n: int | None = None) -> np.ndarray:
         """The step Jacobian as an array (blocks in state order) at the given values.
+
+        Evaluated in real arithmetic (see :meth:`Cell.with_real_symbols`).
 
         Examples
         --------
@@ -187,7 +189,9 @@ class Derivation:
         >>> d.evaluate_jacobian({"h": 0.25}).tolist()
         [[1.5]]
         """
-        return evaluate_jacobian(self.cell, self.blocks, values, n)
+        real = self.cell.with_real_symbols()
+        blocks = self.blocks if real is self.cell else derive(real).blocks
+        return evaluate_jacobian(real, blocks, values, n)
 
 
 def derive(cell: Cell) -> Derivation:

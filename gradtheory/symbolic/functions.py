@@ -4,14 +4,16 @@ SymPy's own ``Heaviside`` and ``Max`` differentiate into ``DiracDelta`` and piec
 expressions that neither print as textbook formulas nor generate clean NumPy code, so ReLU,
 hard tanh and the logistic sigmoid are small :class:`sympy.Function` subclasses that carry
 their own derivative (``fdiff``), their own LaTeX, and a fixed convention at the kinks:
-ReLU'(0) = 0 and hardtanh'(+-1) = 0, the conventions PyTorch uses.
+ReLU'(0) = 0 and hardtanh'(+-1) = 0, the conventions PyTorch uses. Their NumPy twins are in
+:mod:`gradtheory.symbolic._elementwise`; the activations built from them are listed, with their
+traits, in :mod:`gradtheory.symbolic.registry`.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["ACTIVATIONS", "activation", "box", "hardtanh", "relu", "sigmoid", "step"]
+__all__ = ["box", "hardtanh", "relu", "sigmoid", "step"]
 
 
 class sigmoid(sp.Function):
@@ -95,37 +97,15 @@ class hardtanh(sp.Function):
         return body if exp is None else rf"{body}^{{{exp}}}"
 
 
-def _linear(x: sp.Expr) -> sp.Expr:
-    return x
+def __getattr__(name: str):
+    # These lived here before the registry (gradtheory.symbolic.registry); kept, read from it,
+    # for existing importers: name -> SymPy constructor, name -> sup |phi'|, the lookup.
+    from . import registry
 
-
-#: Activation name -> SymPy constructor. ``sup |phi'|`` (Pascanu et al. 2013's gamma) is in
-#: :data:`ACTIVATION_GAMMA`.
-ACTIVATIONS = {
-    "tanh": sp.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "linear": _linear,
-    "hardtanh": hardtanh,
-}
-
-#: sup over x of |phi'(x)|: 1 for tanh, 1/4 for the sigmoid (Pascanu et al. 2013, Sec. 3).
-ACTIVATION_GAMMA = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0, "hardtanh": 1.0}
-
-
-def activation(name: str):
-    """Return the SymPy constructor of the activation called ``name``.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not one of ``tanh, sigmoid, relu, linear, hardtanh``.
-
-    Examples
-    --------
-    >>> activation("tanh")(sp.Symbol("a"))
-    tanh(a)
-    """
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
-    return ACTIVATIONS[name]
+    if name == "ACTIVATIONS":
+        return {key: record.sympy for key, record in registry.ACTIVATIONS.items()}
+    if name == "ACTIVATION_GAMMA":
+        return {key: record.gamma for key, record in registry.ACTIVATIONS.items()}
+    if name == "activation":
+        return lambda key: registry.activation(key).sympy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

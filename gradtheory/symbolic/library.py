@@ -21,8 +21,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .cell import Affine, Cell, Pointwise
-from .functions import activation as _activation
 from .functions import sigmoid
+from .registry import CellSpec, register_cell
+from .registry import activation as _activation
 
 __all__ = ["elman", "gru", "highway", "irnn", "lstm", "residual"]
 
@@ -39,7 +40,9 @@ def elman(activation: str = "tanh") -> Cell:
 
     Parameters
     ----------
-    activation : {"tanh", "sigmoid", "relu", "linear", "hardtanh"}
+    activation : str
+        A name in :data:`gradtheory.symbolic.registry.ACTIVATIONS`: tanh, sigmoid, relu,
+        linear, hardtanh.
 
     Returns
     -------
@@ -51,7 +54,7 @@ def elman(activation: str = "tanh") -> Cell:
     >>> elman("tanh").param_names
     ('W', 'U', 'b')
     """
-    phi = _activation(activation)
+    phi = _activation(activation).sympy
     return Cell(
         name=f"elman-{activation}",
         state=("h",),
@@ -62,6 +65,7 @@ def elman(activation: str = "tanh") -> Cell:
         ),
         latex_names=dict(_HIDDEN_LATEX),
         activation=activation,
+        family="elman",
         description=f"Elman RNN, h_t = {activation}(W h_(t-1) + U x_t + b)",
     )
 
@@ -82,6 +86,7 @@ def irnn() -> Cell:
         stages=base.stages,
         latex_names=base.latex_names,
         activation="relu",
+        family="irnn",
         description="IRNN: ReLU Elman cell, W = I and b = 0 at initialisation (Le et al. 2015)",
         default_init="identity",
     )
@@ -119,6 +124,7 @@ def lstm() -> Cell:
         ),
         latex_names=latex,
         activation="tanh",
+        family="lstm",
         description="LSTM (Hochreiter and Schmidhuber 1997) with forget gate, PyTorch layout",
         default_init="torch",
     )
@@ -155,6 +161,7 @@ def gru() -> Cell:
         ),
         latex_names=latex,
         activation="tanh",
+        family="gru",
         description="GRU (Cho et al. 2014), PyTorch layout",
         default_init="torch",
     )
@@ -170,7 +177,7 @@ def residual(activation: str = "relu") -> Cell:
     >>> residual("tanh").param_names
     ('W1', 'U', 'b1', 'W2')
     """
-    phi = _activation(activation)
+    phi = _activation(activation).sympy
     latex = dict(_HIDDEN_LATEX)
     latex.update({"u": "u_{t}", "v": "v_{t}", "W1": "W_{1}", "W2": "W_{2}", "b1": "b_{1}"})
     return Cell(
@@ -185,6 +192,7 @@ def residual(activation: str = "relu") -> Cell:
         ),
         latex_names=latex,
         activation=activation,
+        family="residual",
         description=f"residual block h + W2 {activation}(W1 h + U x + b1) (He et al. 2015)",
     )
 
@@ -201,7 +209,7 @@ def highway(activation: str = "tanh", gate_bias: float = -2.0) -> Cell:
     >>> highway().param_shapes(4, 2)["W"]
     (8, 4)
     """
-    phi = _activation(activation)
+    phi = _activation(activation).sympy
     T, H, h = _s("T"), _s("H"), _s("h")
     latex = dict(_HIDDEN_LATEX)
     latex.update({"T": "T_{t}", "H": "H_{t}", "a_H": r"\tilde{H}_{t}", "a_T": r"\tilde{T}_{t}"})
@@ -216,6 +224,18 @@ def highway(activation: str = "tanh", gate_bias: float = -2.0) -> Cell:
         ),
         latex_names=latex,
         activation=activation,
+        family="highway",
         description=f"highway block with {activation} transform (Srivastava et al. 2015)",
         bias_init={"b": {"a_T": float(gate_bias)}},
     )
+
+
+# One entry per family: what the CLI lists, what torch interop and the prediction routes read.
+register_cell(CellSpec("elman", elman, "tanh", elman=True, torch="RNN", description="Elman RNN"))
+register_cell(
+    CellSpec("irnn", irnn, elman=True, torch="RNN", description="identity-initialised ReLU RNN")
+)
+register_cell(CellSpec("lstm", lstm, torch="LSTM", description="LSTM, PyTorch gate order"))
+register_cell(CellSpec("gru", gru, torch="GRU", description="GRU, PyTorch form"))
+register_cell(CellSpec("residual", residual, "relu", description="residual block"))
+register_cell(CellSpec("highway", highway, "tanh", description="highway block"))

@@ -36,6 +36,11 @@ def _real(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
+def _like(base: sp.Symbol, name: str) -> sp.Symbol:
+    """A symbol called ``name`` with the assumptions of ``base`` (``h`` -> ``h_3``)."""
+    return sp.Symbol(name, **base.assumptions0)
+
+
 @dataclass
 class Unrolled:
     r"""A scalar recurrence unrolled for ``steps`` steps.
@@ -43,12 +48,15 @@ class Unrolled:
     Attributes
     ----------
     states : list of sympy.Expr
-        ``states[0]`` is the symbol ``s_0`` (e.g. ``h_0``); ``states[t]`` is explicit in it,
-        the inputs ``x_1..x_t`` and the parameters.
+        ``states[0]`` is the initial-state symbol: the ``h0`` given to :func:`unroll`, else
+        ``h_0`` (the state's name with ``_0``, with the assumptions of the cell's state symbol);
+        ``states[t]`` is explicit in it, the inputs ``x_1..x_t`` and the parameters.
     params : dict of str to sympy.Symbol
-        Scalar parameters (``w, u, b`` for an Elman cell, ``r`` for the logistic map).
+        Scalar parameters (``w, u, b`` for an Elman cell, real; for a custom cell the cell's
+        own symbols, e.g. the user's ``r`` for the logistic map).
     inputs : list of dict
-        ``inputs[t - 1]``: input name -> symbol at step t.
+        ``inputs[t - 1]``: input name -> symbol at step t (``x_t``, with the assumptions of the
+        cell's input symbol).
 
     Examples
     --------
@@ -76,11 +84,13 @@ class Unrolled:
 
     def symbol(self, name: str, j: int) -> sp.Symbol:
         """Symbol of cell name ``name`` at step ``j`` (the state at step j for the new state)."""
-        if name == self.state_name:
-            return _real(f"{name}_{j - 1}")
         if name == self.cell.next_state[0]:
-            return _real(f"{self.state_name}_{j}")
-        return _real(f"{name}_{j}")
+            name, j = self.state_name, j + 1
+        if name == self.state_name:
+            if j == 1:
+                return self.states[0]
+            return _like(self.cell.symbol(name), f"{name}_{j - 1}")
+        return _like(self.cell.symbol(name), f"{name}_{j}")
 
     def _at(self, expr: sp.Expr, j: int) -> sp.Expr:
         names = {*self.cell.state, *self.cell.next_state, *self.cell.inputs}
@@ -155,6 +165,8 @@ class Unrolled:
             raise ValueError(
                 f"wrt={wrt!r} is not a parameter; parameters are {sorted(self.params)}"
             )
+        if isinstance(wrt, sp.Symbol) and name in self.params and wrt != self.params[name]:
+            _mismatch(wrt, self.params[name])
         return name
 
     def _check_t(self, t: int | None) -> int:
@@ -197,10 +209,14 @@ class Unrolled:
         J = self.factors(t)
         name = wrt.name if isinstance(wrt, sp.Symbol) else wrt
         if name in (self.states[0].name, self.state_name):
+            if isinstance(wrt, sp.Symbol) and name == self.states[0].name and wrt != self.states[0]:
+                _mismatch(wrt, self.states[0])
             return [J[::-1]]
         for j, step in enumerate(self.inputs, start=1):
             for inp, sym in step.items():
                 if name == sym.name:
+                    if isinstance(wrt, sp.Symbol) and wrt != sym:
+                        _mismatch(wrt, sym)
                     return [] if j > t else [[*J[j:][::-1], self.local(inp, j)]]
         self._param_name(wrt)
         return [[*J[k:][::-1], self.local(wrt, k)] for k in range(1, t + 1)]
@@ -221,7 +237,6 @@ class Unrolled:
     def latex(self, t: int | None = None) -> str:
         r"""The update, the local derivative and each gradient as an explicit sum of products."""
         t = self._check_t(t)
-        h = self.state_name
         s = lambda j: self._tex(self.symbol(self.cell.next_state[0], j))  # noqa: E731
         lines = [f"{s(j)} &= {self._tex(self.explicit_step(j))}" for j in range(1, min(t, 2) + 1)]
         lines.append(
@@ -230,9 +245,7 @@ class Unrolled:
         )
         for wrt in [self.states[0].name, *self.params]:
             body = " + ".join(self._product_tex(p) for p in self.path_terms(wrt, t)) or "0"
-            label = (
-                self._tex(self.params[wrt]) if wrt in self.params else self._tex(_real(f"{h}_0"))
-            )
+            label = self._tex(self.params[wrt] if wrt in self.params else self.states[0])
             lines.append(rf"\frac{{\partial {s(t)}}}{{\partial {label}}} &= {body}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
@@ -251,14 +264,28 @@ class Unrolled:
         return f"Unrolled({self.cell.name!r}, steps={self.steps}, params={list(self.params)})"
 
 
-def unroll(cell: Cell, steps: int) -> Unrolled:
+def unroll(cell: Cell, steps: int, *, h0: sp.Symbol | None = None) -> Unrolled:
     """Unroll a one-state scalar recurrence for ``steps`` steps (at most :data:`MAX_UNROLL_STEPS`).
+
+    Parameters
+    ----------
+    cell : Cell
+        One state variable: a custom scalar map, or a vector library cell read with n = 1.
+    steps : int
+    h0 : sympy.Symbol, optional
+        Your own symbol for the initial state, used as ``states[0]``; default ``h_0`` (the
+        state's name with ``_0``, with the assumptions of the cell's state symbol).
 
     Examples
     --------
     >>> from gradtheory.cells import elman
     >>> unroll(elman("tanh"), 1).states[1]
     tanh(b + h_0*w + u*x_1)
+    >>> import sympy as sp
+    >>> from gradtheory.cells import custom
+    >>> w, h, s0 = sp.symbols("w h s0")
+    >>> unroll(custom(w * h, state=h, params=[w]), 3, h0=s0).states[3]
+    s0*w**3
     """
     if not isinstance(cell, Cell):
         raise TypeError(f"cell must be a gradtheory Cell, got {type(cell).__name__}")
@@ -275,6 +302,8 @@ def unroll(cell: Cell, steps: int) -> Unrolled:
             f"steps={steps} exceeds MAX_UNROLL_STEPS={MAX_UNROLL_STEPS}; for long "
             "chains use the numeric executor (gt.Network(...).forward / .backward)"
         )
+    if h0 is not None and not isinstance(h0, sp.Symbol):
+        raise TypeError(f"unroll: argument 'h0' must be a SymPy Symbol; got {h0!r}")
     u = Unrolled(cell, steps)
     taken = {*cell.state, *cell.next_state, *cell.inputs}
     taken |= {o for stage in cell.stages for o in stage.outputs}
@@ -290,11 +319,13 @@ def unroll(cell: Cell, steps: int) -> Unrolled:
                     u.params[name] = _real(name)
                 if k == 1:
                     u.aliases[w] = u._mats[(w, 0)]
-    u.params.update({p: _real(p) for p in cell.scalar_params})
-    u.states.append(_real(f"{cell.state[0]}_0"))
+    u.params.update({p: cell.symbol(p) for p in cell.scalar_params})
+    state = cell.state[0]
+    u.states.append(_like(cell.symbol(state), f"{state}_0") if h0 is None else h0)
+    _check_names(u, taken)
     u._names = {p: sp.latex(sym) for p, sym in u.params.items()}
     for j in range(1, steps + 1):
-        step_in = {n: _real(f"{n}_{j}") for n in cell.inputs}
+        step_in = {n: u.symbol(n, j) for n in cell.inputs}
         u.inputs.append(step_in)
         env = u._run(u.states[-1], step_in)
         for out in taken - set(cell.state) - set(cell.inputs):
@@ -304,3 +335,31 @@ def unroll(cell: Cell, steps: int) -> Unrolled:
                 u._names[u.symbol(out, j).name] = latex.replace("_{t}", f"_{{{j}}}")
         u.states.append(env[cell.next_state[0]])
     return u
+
+
+def _check_names(u: Unrolled, taken: set[str]) -> None:
+    """Step symbols (``h_3``, ``x_2``, ``z_1``) must not reuse a parameter's or h0's name."""
+    owner = {}
+    for j in range(1, u.steps + 1):
+        for name in taken:
+            symbol = u.symbol(name, j)
+            if symbol is not u.states[0]:
+                owner.setdefault(symbol.name, f"step symbol of {name!r} at step {j}")
+    if u.states[0].name in owner or u.states[0].name in u.params:
+        raise ValueError(
+            f"unroll: argument 'h0' must not share its name with a step symbol or a parameter; "
+            f"got {u.states[0]!r}"
+        )
+    for p in u.params:
+        if p in owner:
+            raise ValueError(
+                f"unroll: parameter {p!r} has the name of the {owner[p]}; rename the parameter"
+            )
+
+
+def _mismatch(given: sp.Symbol, own: sp.Symbol):
+    raise ValueError(
+        f"wrt={given!r} has the name of the unrolled symbol {own!r} but other assumptions "
+        f"({given.assumptions0} vs {own.assumptions0}); pass the Unrolled's own symbol "
+        f"(u.params, u.states[0], u.inputs) or its name"
+    )

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import gradtheory as gt
 from gradtheory.numeric._execute import execute
 from gradtheory.numeric.tangent import jacobian_product, step_jacobian
+from gradtheory.symbolic.registry import ACTIVATIONS
 
 
 # -- independent reference ------------------------------------------------------------------
@@ -86,11 +87,8 @@ def ref_outputs(case, params, x, h0, tied, n):
 
 
 CELLS = {
-    "elman-tanh": (lambda: gt.cells.elman("tanh"), ("elman", "tanh")),
-    "elman-sigmoid": (lambda: gt.cells.elman("sigmoid"), ("elman", "sigmoid")),
-    "elman-relu": (lambda: gt.cells.elman("relu"), ("elman", "relu")),
-    "elman-linear": (lambda: gt.cells.elman("linear"), ("elman", "linear")),
-    "elman-hardtanh": (lambda: gt.cells.elman("hardtanh"), ("elman", "hardtanh")),
+    # every registered activation (a new one needs its autograd reference in ACT above)
+    **{f"elman-{a}": (lambda a=a: gt.cells.elman(a), ("elman", a)) for a in ACTIVATIONS},
     "irnn": (gt.cells.irnn, ("elman", "relu")),
     "lstm": (gt.cells.lstm, ("lstm", None)),
     "gru": (gt.cells.gru, ("gru", None)),

@@ -22,13 +22,11 @@ from gradtheory.symbolic.cell import Affine
 from gradtheory.symbolic.derive import Diag, Mat, derive, paths
 from gradtheory.symbolic.functions import box, hardtanh, relu, sigmoid, step
 from gradtheory.symbolic.latex import chunk_suffix
+from gradtheory.symbolic.registry import ACTIVATIONS
 
 N_IN = 2
 CELLS = {
-    **{
-        f"elman-{a}": (lambda a=a: elman(a))
-        for a in ("tanh", "sigmoid", "relu", "linear", "hardtanh")
-    },
+    **{f"elman-{a}": (lambda a=a: elman(a)) for a in ACTIVATIONS},
     "irnn": irnn,
     "lstm": lstm,
     "gru": gru,

@@ -8,6 +8,7 @@ import sympy as sp
 from gradtheory.cells import custom, elman, gru, highway, irnn, lstm, residual
 from gradtheory.symbolic.derive import derive
 from gradtheory.symbolic.latex import CellLatexPrinter, cell_latex, chunk_latex
+from gradtheory.symbolic.registry import ACTIVATIONS
 
 INTERNALS = (
     "Lambda",
@@ -25,7 +26,7 @@ INTERNALS = (
     "\\mathbb{I}",
 )
 LIBRARY = [
-    *(elman(a) for a in ("tanh", "sigmoid", "relu", "linear", "hardtanh")),
+    *(elman(a) for a in ACTIVATIONS),
     irnn(),
     lstm(),
     gru(),
