@@ -42,6 +42,7 @@ __all__ = [
     "Shown",
     "Spec",
     "check",
+    "convert",
     "describe",
     "fail",
     "message",
@@ -289,6 +290,29 @@ def check(func: str, name: str, value, spec: Spec | Callable):
         return spec(value)
     except _Invalid as bad:
         fail(func, name, bad.expected, value, wrong_type=bad.wrong_type)
+
+
+def convert(text: str, spec: Spec, parse: Callable = str):
+    """Parse a command-line ``text`` with ``parse`` and check it against ``spec``.
+
+    Raises ``ValueError("must be ...; got '...'")`` (the CLI adds the option's name).
+
+    Examples
+    --------
+    >>> convert("3", Int(min=1), int)
+    3
+    >>> convert("-1", Int(min=1), int)
+    Traceback (most recent call last):
+    ValueError: must be a positive integer; got '-1'
+    """
+    try:
+        value = parse(text)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"must be {spec.describe()}; got {text!r}") from None
+    try:
+        return spec(value)
+    except _Invalid as bad:
+        raise ValueError(f"must be {bad.expected}; got {text!r}") from None
 
 
 def validate(**specs: Spec) -> Callable:

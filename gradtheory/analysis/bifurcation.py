@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ._mapeval import MapEval, check_states
 from ._orbits import find_period, iterate
 from .fixed_points import fixed_points
@@ -296,7 +296,7 @@ def bifurcation(
     if s0.shape[0] != 1:
         raise ValueError("h0 must be a single state (n_state,)")
     total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
-    bar = tqdm(total=total, desc="bifurcation", disable=not progress, leave=False)
+    bar = progress_bar(total, desc="bifurcation", enable=progress)
     args = (x, transient, keep, max_period, tol, bound, bar)
     up = down = None
     if sweep in ("both", "up"):

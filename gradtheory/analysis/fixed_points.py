@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 
@@ -223,7 +223,7 @@ def fixed_points(
         raise ValueError("interval is for 1-D maps; pass starts for n_state >= 2")
     with threadpool_limits(threads) if threads else nullcontext():
         rng = np.random.default_rng(seed)
-        bar = tqdm(total=3, desc="fixed points", disable=not progress, leave=False)
+        bar = progress_bar(3, desc="fixed points", enable=progress)
         if starts is None:
             s0 = _starts(ev, n_starts, noise, rng)
         else:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..numeric.tangent import jacobian_product
 
 __all__ = ["DivergenceError", "LyapunovResult", "lyapunov"]
@@ -187,7 +187,7 @@ def lyapunov(
     seed : int
         Seeds the default h0 and the initial tangent frame.
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar (on a terminal, after a second of work).
     return_details : bool
         Return a :class:`LyapunovResult` instead of the exponents alone.
 
@@ -231,7 +231,7 @@ def lyapunov(
     sums = np.zeros((batch, k))
     block_sums = np.zeros((n_blocks, batch, k))
     chunk = total if not net.tied else int(np.clip(_TAPE_BYTES // (256 * batch * n), 8, 1024))
-    bar = tqdm(total=total, desc="lyapunov", unit="step", disable=not progress, leave=False)
+    bar = progress_bar(total, desc="lyapunov", unit="step", enable=progress)
     try:
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
