@@ -35,9 +35,11 @@ __all__ = [
     "ArgumentTypeError",
     "Array",
     "Bool",
+    "CellArg",
     "Choice",
     "Instance",
     "Int",
+    "NetworkArg",
     "Real",
     "Shown",
     "Spec",
@@ -226,6 +228,32 @@ class Instance(Spec):
 
     def normalise(self, value):
         if not isinstance(value, self.types):
+            raise _Invalid(self.describe(), wrong_type=True)
+        return value
+
+
+class NetworkArg(Spec):
+    """A :class:`gradtheory.Network` (imported when first checked, to keep layers apart)."""
+
+    expected = "a gradtheory Network (gt.Network(cell, ...))"
+
+    def normalise(self, value):
+        from .numeric.network import Network
+
+        if not isinstance(value, Network):
+            raise _Invalid(self.describe(), wrong_type=True)
+        return value
+
+
+class CellArg(Spec):
+    """A :class:`gradtheory.symbolic.cell.Cell` (see ``gt.cells``)."""
+
+    expected = "a gradtheory Cell (see gt.cells)"
+
+    def normalise(self, value):
+        from .symbolic.cell import Cell
+
+        if not isinstance(value, Cell):
             raise _Invalid(self.describe(), wrong_type=True)
         return value
 

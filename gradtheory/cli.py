@@ -208,6 +208,8 @@ def _cmd_list(args) -> int:
 def _cmd_report(args) -> int:
     from .report import write_report
 
+    if not Path(args.outdir).is_dir():
+        raise ValueError(f"--outdir {args.outdir!r} is not a folder (run 'gradtheory reproduce')")
     print(write_report(args.outdir, args.output))
     return 0
 

@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
+from .._validate import Bool, Int, NetworkArg, Real, validate
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 
@@ -150,6 +151,20 @@ def _starts(
     return out
 
 
+@validate(
+    net=NetworkArg(),
+    n_starts=Int(min=1),
+    noise=Real(min=0),
+    seed=Int(min=0),
+    tol_q=Real(gt=0),
+    dedup_tol=Real(gt=0),
+    slow_q=Real(gt=0),
+    marginal_tol=Real(gt=0),
+    grid=Int(min=3),
+    max_iter=Int(min=1),
+    threads=Int(min=1, none=True),
+    progress=Bool(),
+)
 def fixed_points(
     net,
     x=None,

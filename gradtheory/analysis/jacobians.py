@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import compact_repr
+from .._validate import Int, NetworkArg, Real, validate
 from ..numeric.tangent import step_jacobian
 from ..symbolic.functions import ACTIVATION_GAMMA
 
@@ -39,6 +41,7 @@ def _square_stack(value, name: str, min_ndim: int = 2) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
+@validate(net=NetworkArg())
 def jacobians(net, traj) -> np.ndarray:
     """Step Jacobians dS_t/dS_{t-1} of every recorded step.
 
@@ -123,6 +126,7 @@ def _qr_sweep(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rs, logs, scale
 
 
+@validate(sweeps=Int(min=1, none=True), tol=Real(gt=0), max_sweeps=Int(min=1))
 def product_log_singular_values(
     jacobians, *, sweeps: int | None = None, tol: float = 1e-12, max_sweeps: int = 200
 ) -> np.ndarray:
@@ -215,6 +219,8 @@ class PascanuConditions:
     regime : str
         ``"vanishing guaranteed"``, ``"exploding possible"`` or ``"boundary"``.
     """
+
+    __repr__ = compact_repr()
 
     sigma_max: float
     gamma: float

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._progress import progress_bar
+from .._repr import compact_repr
+from .._validate import Bool, Int, NetworkArg, validate
 from ..numeric.tangent import jacobian_product
 
 __all__ = ["DivergenceError", "LyapunovResult", "lyapunov"]
@@ -51,6 +53,8 @@ class LyapunovResult:
     steps, warmup, block : int
         Measured steps, discarded warm-up steps, steps per block.
     """
+
+    __repr__ = compact_repr("exponents", "stderr", "steps", "warmup", "block")
 
     exponents: np.ndarray
     finite_time: np.ndarray = field(repr=False)
@@ -147,6 +151,17 @@ def _initial_state(net, h0, batch, rng):
     return h0
 
 
+@validate(
+    net=NetworkArg(),
+    steps=Int(min=1, none=True),
+    k=Int(min=1, none=True),
+    warmup=Int(min=0, none=True),
+    batch=Int(min=1),
+    block=Int(min=1, none=True),
+    seed=Int(min=0),
+    progress=Bool(),
+    return_details=Bool(),
+)
 def lyapunov(
     net,
     x=None,

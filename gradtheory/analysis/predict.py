@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._repr import compact_repr
+from .._validate import Choice, Int, NetworkArg, Real, validate
 from ..numeric.tangent import jacobian_product
 from ..symbolic.functions import ACTIVATION_GAMMA
 
@@ -57,6 +59,8 @@ class Prediction:
     assumptions : list of str
     details : dict
     """
+
+    __repr__ = compact_repr("regime", "rate", "horizon", "method")
 
     regime: str
     rate: float
@@ -89,6 +93,15 @@ def _elman_activation(net) -> str | None:
     return None
 
 
+@validate(
+    net=NetworkArg(),
+    method=Choice(*METHODS),
+    steps=Int(min=1),
+    batch=Int(min=1),
+    band=Real(gt=0),
+    warmup=Int(min=0, none=True),
+    seed=Int(min=0),
+)
 def predict(
     net,
     x=None,

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .._validate import Int, Real, check, fail, require
+from .._validate import Bool, Choice, Int, Real, check, fail, require
 from ..symbolic.cell import Cell
 from . import _checks
 from ._execute import execute as _execute
@@ -108,7 +108,7 @@ class Network:
         self.cell = cell
         self.program = load_program(cell)
         self.dtype = _checks.dtype(dtype)
-        self.tied = bool(tied)
+        self.tied = check("Network", "tied", tied, Bool())
         if self.tied:
             if steps is not None:
                 raise ValueError("steps is the depth of an untied network: pass tied=False with it")
@@ -129,8 +129,7 @@ class Network:
         self.n_out = None if n_out is None else _checks.positive_int(n_out, "n_out")
         self.n_state = sum(self.block_sizes.values())
         self.init = cell.default_init if init is None else init
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
+        self.init = check("Network", "init", self.init, Choice(*sorted(INITS)))
         # a bound that keeps gain**2 and the initial weights finite (float64 overflows at 1e308)
         self.gain = check("Network", "gain", gain, Real(min=0, max=1e150))
         self.sigma_b2 = check("Network", "sigma_b2", sigma_b2, Real(min=0, max=1e300))

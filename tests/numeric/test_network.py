@@ -138,7 +138,7 @@ def test_bad_params_are_refused_by_name(net):
 def test_other_bad_arguments_are_refused_by_name():
     """Unknown init, missing custom parameters, steps with tied=True, bad sizes, h0 and dtype."""
     elman = gt.cells.elman("tanh")
-    with pytest.raises(ValueError, match=r"init must be one of .*'gaussian'.*got 'xavier'"):
+    with pytest.raises(ValueError, match=r"argument 'init' must be one of .*'gaussian'.*got 'xavier'"):
         gt.Network(elman, n_in=1, n_hidden=2, init="xavier")
     with pytest.raises(ValueError, match=r"params must give values for \['r'\]"):
         gt.Network(gt.cells.custom("r*h*(1 - h)", state="h", params=["r"]))
