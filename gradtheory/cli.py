@@ -1,14 +1,22 @@
 """The ``gradtheory`` command: derive, train, predict, verify, reproduce, list, report.
 
-Every sub-command has ``--help``; bad arguments exit with status 2 and a one-line reason.
+Every sub-command has ``--help``; bad arguments exit with status 2 and a one-line reason on
+stderr, never a traceback (``--debug``, anywhere on the line, shows it). Numeric options are
+checked when parsed, with the specs of :mod:`gradtheory._validate`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
+import warnings
+from pathlib import Path
 
 import numpy as np
+
+from ._validate import Int, Real, Spec, convert
 
 __all__ = ["cell_from_name", "main"]
 
@@ -65,6 +73,8 @@ def _cmd_train(args) -> int:
         task = tasks.digits()
     else:
         task = tasks.make_task(args.task, T=50 if args.T is None else args.T)
+    if args.save:
+        _check_writable(args.save)  # before training, so that no trained network is lost
     net = _network(args, n_in=task.n_in, n_out=task.n_out)
     history = train(
         net,
@@ -82,14 +92,52 @@ def _cmd_train(args) -> int:
     if history.diverged_at is not None:
         print(history.message)
     last = max(history.scores) if history.scores else None
+    final = f"{history.loss[-1]:.5g}" if len(history.loss) else "none (no step completed)"
     print(
-        f"final loss {history.loss[-1]:.5g} (baseline {task.baseline:.5g}); "
+        f"final loss {final} (baseline {task.baseline:.5g}); "
         f"score {history.scores.get(last, float('nan')):.4f}"
     )
     if args.save:
-        history.save(args.save)
-        print(f"history written to {args.save}.npz and {args.save}.json")
+        _save_history(history, args.save)
     return 0
+
+
+def _check_writable(stem: str) -> None:
+    """Fail now (exit 2) if ``stem.npz``/``stem.json`` cannot be written, not after training.
+
+    The folder is created (as the save would) and a probe file written and removed in it.
+    """
+    import tempfile
+
+    folder = Path(stem).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".gradtheory-probe-"):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"--save {stem!r}: cannot write into {str(folder)!r} ({err.strerror or err})"
+        ) from None
+    for suffix in (".npz", ".json"):
+        target = Path(stem + suffix).expanduser()
+        if target.is_dir() or (target.exists() and not os.access(target, os.W_OK)):
+            raise ValueError(f"--save {stem!r}: {str(target)!r} is not a writable file")
+
+
+def _save_history(history, stem: str) -> None:
+    """Save; if that fails after all, keep the result in a fallback file and say where."""
+    try:
+        history.save(stem)
+    except OSError as err:
+        import tempfile
+
+        fallback = Path(tempfile.mkdtemp(prefix="gradtheory-")) / Path(stem).name
+        history.save(fallback)
+        raise OSError(
+            f"could not write {stem}.npz/.json ({err.strerror or err}); the history was saved "
+            f"to {fallback}.npz and {fallback}.json instead"
+        ) from err
+    print(f"history written to {stem}.npz and {stem}.json")
 
 
 def _cmd_predict(args) -> int:
@@ -111,8 +159,7 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from tqdm.auto import tqdm
-
+    from ._progress import progress_bar
     from .claims import load_all, run_claim
 
     claims = load_all()
@@ -122,9 +169,11 @@ def _cmd_reproduce(args) -> int:
     unknown = [n for n in names if n not in claims]
     if unknown:
         raise ValueError(f"unknown claim(s) {', '.join(unknown)}; see 'gradtheory list'")
-    for name in tqdm(names, desc="reproduce", disable=args.quiet):
-        meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
-        tqdm.write(f"{name} ({meta['seconds']} s): {meta['summary']}")
+    with progress_bar(len(names), desc="reproduce", enable=not args.quiet) as bar:
+        for name in names:
+            meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
+            bar.write(f"{name} ({meta['seconds']} s): {meta['summary']}")
+            bar.update()
     if not args.no_report:
         from .report import write_report
 
@@ -143,8 +192,37 @@ def _cmd_list(args) -> int:
 def _cmd_report(args) -> int:
     from .report import write_report
 
+    if not Path(args.outdir).is_dir():
+        raise ValueError(f"--outdir {args.outdir!r} is not a folder (run 'gradtheory reproduce')")
     print(write_report(args.outdir, args.output))
     return 0
+
+
+class _UsageError(Exception):
+    """A bad command line, reported as one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as an exception (one line, no usage dump)."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+def _option(spec: Spec, parse=int):
+    """An argparse ``type`` checking the option with ``spec`` (same words as the library)."""
+
+    def option(text: str):
+        try:
+            return convert(text, spec, parse)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    option.__name__ = getattr(parse, "__name__", "value")
+    return option
+
+
+_COUNT, _SEED = _option(Int(min=1)), _option(Int(min=0))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -154,23 +232,29 @@ def _parser() -> argparse.ArgumentParser:
     activation_help = f"activation ({', '.join(ACTIVATIONS)}) for " + "/".join(
         s.name for s in CELLS.values() if s.takes_activation
     )
-    parser = argparse.ArgumentParser(
+    from .analysis.predict import METHODS
+    from .numeric.init import INITS
+    from .numeric.optim import OPTIMIZERS
+    from .numeric.tasks import TASKS
+
+    parser = _Parser(
         prog="gradtheory",
         description=("Derive, execute, predict and verify vanishing and exploding gradients."),
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def network_options(p, hidden=32):
         p.add_argument("cell", help=cell_help)
         p.add_argument("--activation", help=activation_help)
-        p.add_argument("--hidden", type=int, default=hidden, help="hidden size")
+        p.add_argument("--hidden", type=_COUNT, default=hidden, help="hidden size")
+        p.add_argument("--init", default=None, choices=sorted(INITS), help="initialisation")
+        p.add_argument("--gain", type=_option(Real(min=0, max=1e150), float), default=1.0)
         p.add_argument(
-            "--init", default=None, help="gaussian, glorot, he, orthogonal, identity, torch"
+            "--sigma-b2", dest="sigma_b2", type=_option(Real(min=0, max=1e300), float), default=0.0
         )
-        p.add_argument("--gain", type=float, default=1.0)
-        p.add_argument("--sigma-b2", dest="sigma_b2", type=float, default=0.0)
-        p.add_argument("--depth", type=int, default=None, help="untied depth-L network")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--depth", type=_COUNT, default=None, help="untied depth-L network")
+        p.add_argument("--seed", type=_SEED, default=0)
 
     p = sub.add_parser("derive", help="print the step Jacobian and BPTT gradients of a cell")
     p.add_argument("cell", help=cell_help)
@@ -180,18 +264,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network on a task")
     network_options(p)
-    p.add_argument(
-        "--task",
-        default="adding",
-        help="adding, copy_memory, temporal_order, flipflop, latch, digits",
-    )
-    p.add_argument("--T", type=int, default=None, help="sequence length (default 50)")
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--clip", type=float, default=None)
-    p.add_argument("--tbptt", type=int, default=None)
+    p.add_argument("--task", default="adding", choices=sorted(TASKS), help="task")
+    p.add_argument("--T", type=_COUNT, default=None, help="sequence length (default 50)")
+    p.add_argument("--steps", type=_COUNT, default=500)
+    p.add_argument("--batch", type=_COUNT, default=32)
+    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
+    p.add_argument("--lr", type=_option(Real(gt=0), float), default=1e-3)
+    p.add_argument("--clip", type=_option(Real(gt=0), float), default=None)
+    p.add_argument("--tbptt", type=_COUNT, default=None)
     p.add_argument("--save", default=None, help="write history to SAVE.npz and SAVE.json")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=_cmd_train)
@@ -202,10 +282,8 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         network_options(p)
-        p.add_argument(
-            "--method", default="auto", help="auto, linear, pascanu, mean_field, jacobian"
-        )
-        p.add_argument("--T", type=int, default=200, help="trajectory length")
+        p.add_argument("--method", default="auto", choices=METHODS, help="theory to use")
+        p.add_argument("--T", type=_COUNT, default=200, help="trajectory length")
         p.set_defaults(run=func)
 
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
@@ -213,7 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true")
     p.add_argument("--quick", action="store_true", help="reduced sizes")
     p.add_argument("--outdir", default="figures")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_reproduce)
@@ -229,15 +307,53 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gradtheory`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``gradtheory`` command; returns the exit status.
+
+    0 success, 1 a check that did not hold (``verify``) or an unexpected failure, 2 a bad
+    command line or argument. Errors are one line on stderr; ``--debug`` adds the traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    command = "gradtheory"
     try:
-        with np.errstate(over="ignore"):
+        args = _parser().parse_args(argv)
+        command = f"gradtheory {args.command}"
+        with np.errstate(over="ignore"), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(command)
             return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as err:
-        print(f"gradtheory {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else 0
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    except _UsageError as err:
+        return _report(str(err), 2, debug)
+    except (ValueError, TypeError, OSError, FloatingPointError, OverflowError) as err:
+        return _report(f"{command}: error: {_one_line(err)}", 2, debug)
+    except Exception as err:  # a bug: still one line, the traceback on request
+        text = f"{command}: internal error: {type(err).__name__}: {_one_line(err)}"
+        return _report(text + " (run with --debug for the traceback)", 1, debug)
+
+
+def _one_line_warning(command: str):
+    """Show warnings as one line each (``gradtheory train: warning: ...``), without code."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{command}: warning: {_one_line(message)}", file=file or sys.stderr)
+
+    return show
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _report(text: str, status: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    print(text, file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .._repr import compact_repr
+from .._validate import Array, Bool, Int, NetworkArg, Real, validate
 from ._mapeval import MapEval
 from ._orbits import bounded
 
@@ -39,6 +41,8 @@ class Basins:
         ln ||d s_T / d s_0||_2 (for divergent orbits, up to the step before divergence).
     steps : int
     """
+
+    __repr__ = compact_repr("grid_x", "grid_y", "labels", "attractors", "steps")
 
     grid_x: np.ndarray
     grid_y: np.ndarray
@@ -84,6 +88,16 @@ def _grid_axis(values, name: str) -> np.ndarray:
     return axis
 
 
+@validate(
+    net=NetworkArg(),
+    grid_x=Array(1),
+    grid_y=Array(1),
+    steps=Int(min=1),
+    gradient=Bool(),
+    tol=Real(gt=0),
+    window=Int(min=1),
+    bound=Real(gt=0),
+)
 def basins(
     net,
     grid_x,

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
+from .._repr import compact_repr
+from .._validate import Array, Bool, Choice, Instance, Int, Real, validate
 from ._mapeval import MapEval, check_states
 from ._orbits import find_period, iterate
 from .fixed_points import fixed_points
@@ -46,6 +48,8 @@ class Sweep:
         the mean of ln|F'(s_t)|; -inf at a superstable point, nan where divergent).
     """
 
+    __repr__ = compact_repr()
+
     values: np.ndarray
     param: np.ndarray
     states: np.ndarray
@@ -59,6 +63,8 @@ class Sweep:
 class Branch:
     """A fixed point followed across the parameter: ``values`` (k,), ``points`` (k, n_state),
     ``eigenvalues`` (k, n_state) sorted by modulus, ``stable`` (k,), ``n_unstable`` (k,)."""
+
+    __repr__ = compact_repr()
 
     values: np.ndarray
     points: np.ndarray
@@ -81,6 +87,8 @@ class Bifurcation:
     n_stable : ndarray (k,)
         Number of stable fixed points at each value (>= 2: coexisting attractors).
     """
+
+    __repr__ = compact_repr("param", "values", "branches", "n_stable")
 
     param: str
     values: np.ndarray
@@ -225,6 +233,19 @@ def _link(values, found, link_tol, gap: int = 1) -> list:
     return sorted(out, key=lambda br: (br.values[0], tuple(br.points[0])))
 
 
+@validate(
+    values=Array(1),
+    transient=Int(min=0),
+    keep=Int(min=1),
+    sweep=Choice("both", "up", "down", "none"),
+    branches=Bool(),
+    link_tol=Real(gt=0, none=True),
+    max_period=Int(min=1),
+    tol=Real(gt=0),
+    bound=Real(gt=0),
+    fixed_point_kw=Instance(dict, "a dict of fixed_points options", none=True),
+    progress=Bool(),
+)
 def bifurcation(
     model,
     param: str,
@@ -296,7 +317,7 @@ def bifurcation(
     if s0.shape[0] != 1:
         raise ValueError("h0 must be a single state (n_state,)")
     total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
-    bar = tqdm(total=total, desc="bifurcation", disable=not progress, leave=False)
+    bar = progress_bar(total, desc="bifurcation", enable=progress)
     args = (x, transient, keep, max_period, tol, bound, bar)
     up = down = None
     if sweep in ("both", "up"):

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ._interval import certify_roots
+from .._progress import progress_bar
+from .._validate import Bool, Int, NetworkArg, Real, validate
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 from ._starts import later_starts, odd_map, trajectory_starts
@@ -244,6 +245,22 @@ def search(
     )
 
 
+@validate(
+    net=NetworkArg(),
+    n_starts=Int(min=1),
+    noise=Real(min=0),
+    seed=Int(min=0),
+    tol_q=Real(gt=0),
+    dedup_tol=Real(gt=0),
+    slow_q=Real(gt=0),
+    marginal_tol=Real(gt=0),
+    grid=Int(min=3),
+    max_iter=Int(min=0),
+    max_rounds=Int(min=1),
+    patience=Int(min=1),
+    threads=Int(min=1, none=True),
+    progress=Bool(),
+)
 def fixed_points(
     net,
     x=None,
@@ -360,16 +377,6 @@ def fixed_points(
         return _one_dimensional(ev, interval, grid, **tols)
     if interval is not None:
         raise ValueError("interval is for 1-D maps; pass starts for n_state >= 2")
-    for name, value, low in (
-        ("n_starts", n_starts, 1),
-        ("max_rounds", max_rounds, 1),
-        ("patience", patience, 1),
-        ("max_iter", max_iter, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(
-                f"fixed_points: argument '{name}' must be an integer >= {low}; got {value!r}"
-            )
     if symmetry is not None and not isinstance(symmetry, bool | np.bool_):
         raise TypeError(
             f"fixed_points: argument 'symmetry' must be True, False or None; got {symmetry!r}"
@@ -377,7 +384,7 @@ def fixed_points(
     if starts is not None:
         starts = check_states(starts, ev.n, "starts")
     with threadpool_limits(threads) if threads else nullcontext():
-        bar = tqdm(total=max_rounds, desc="fixed points", disable=not progress, leave=False)
+        bar = progress_bar(max_rounds, desc="fixed points", enable=progress)
         try:
             return search(
                 ev,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import compact_repr
+from .._validate import Int, NetworkArg, Real, validate
 from ..numeric.tangent import step_jacobian
 from ..symbolic.registry import ACTIVATIONS, elman_activation
 
@@ -39,6 +41,7 @@ def _square_stack(value, name: str, min_ndim: int = 2) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
+@validate(net=NetworkArg())
 def jacobians(net, traj) -> np.ndarray:
     """Step Jacobians dS_t/dS_{t-1} of every recorded step.
 
@@ -57,6 +60,9 @@ def jacobians(net, traj) -> np.ndarray:
     --------
     >>> J = jacobians(net, net.forward(x))  # doctest: +SKIP
     """
+    from ..numeric._checks import trajectory_of
+
+    trajectory_of(net, traj, "jacobians")
     steps = traj.states.shape[0] - 1
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before jacobians")
@@ -120,6 +126,7 @@ def _qr_sweep(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rs, logs, scale
 
 
+@validate(sweeps=Int(min=1, none=True), tol=Real(gt=0), max_sweeps=Int(min=1))
 def product_log_singular_values(
     jacobians, *, sweeps: int | None = None, tol: float = 1e-12, max_sweeps: int = 200
 ) -> np.ndarray:
@@ -212,6 +219,8 @@ class PascanuConditions:
     regime : str
         ``"vanishing guaranteed"``, ``"exploding possible"`` or ``"boundary"``.
     """
+
+    __repr__ = compact_repr()
 
     sigma_max: float
     gamma: float

@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
+from .._repr import compact_repr
+from .._validate import Bool, Int, NetworkArg, validate
 from ..numeric.tangent import jacobian_product
 
 __all__ = ["DivergenceError", "LyapunovResult", "lyapunov"]
@@ -51,6 +53,8 @@ class LyapunovResult:
     steps, warmup, block : int
         Measured steps, discarded warm-up steps, steps per block.
     """
+
+    __repr__ = compact_repr("exponents", "stderr", "steps", "warmup", "block")
 
     exponents: np.ndarray
     finite_time: np.ndarray = field(repr=False)
@@ -147,6 +151,17 @@ def _initial_state(net, h0, batch, rng):
     return h0
 
 
+@validate(
+    net=NetworkArg(),
+    steps=Int(min=1, none=True),
+    k=Int(min=1, none=True),
+    warmup=Int(min=0, none=True),
+    batch=Int(min=1),
+    block=Int(min=1, none=True),
+    seed=Int(min=0),
+    progress=Bool(),
+    return_details=Bool(),
+)
 def lyapunov(
     net,
     x=None,
@@ -187,7 +202,7 @@ def lyapunov(
     seed : int
         Seeds the default h0 and the initial tangent frame.
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar (on a terminal, after a second of work).
     return_details : bool
         Return a :class:`LyapunovResult` instead of the exponents alone.
 
@@ -231,7 +246,7 @@ def lyapunov(
     sums = np.zeros((batch, k))
     block_sums = np.zeros((n_blocks, batch, k))
     chunk = total if not net.tied else int(np.clip(_TAPE_BYTES // (256 * batch * n), 8, 1024))
-    bar = tqdm(total=total, desc="lyapunov", unit="step", disable=not progress, leave=False)
+    bar = progress_bar(total, desc="lyapunov", unit="step", enable=progress)
     try:
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import compact_repr
+from .._validate import Int, NetworkArg, Real, validate
 from ._mapeval import MapEval, check_states
 from ._orbits import converging, escaping, find_period, iterate, polish_cycle, tangent_growth
 
 __all__ = ["Attractor", "attractor", "cobweb", "orbit"]
 
 
+@validate(net=NetworkArg(), steps=Int(min=1), bound=Real(gt=0))
 def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     """The orbit h0, F(h0), F(F(h0)), ... of the map at constant input ``x``.
 
@@ -58,6 +61,7 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     return states[:, 0] if single else states
 
 
+@validate(net=NetworkArg(), steps=Int(min=1), n_curve=Int(min=2), bound=Real(gt=0))
 def cobweb(
     net, h0, steps: int, x=None, *, span=None, n_curve: int = 400, bound: float = 1e12
 ) -> dict:
@@ -141,6 +145,8 @@ class Attractor:
     diverged_at : int or None
     """
 
+    __repr__ = compact_repr("kind", "period", "points", "lyapunov", "steps", "diverged_at")
+
     kind: str
     period: int
     points: np.ndarray
@@ -150,6 +156,17 @@ class Attractor:
     diverged_at: int | None = None
 
 
+@validate(
+    net=NetworkArg(),
+    transient=Int(min=0),
+    max_period=Int(min=1),
+    tol=Real(gt=0),
+    bound=Real(gt=0),
+    lyap_steps=Int(min=1),
+    chaos_tol=Real(gt=0),
+    max_steps=Int(min=1),
+    seed=Int(min=0),
+)
 def attractor(
     net,
     h0,

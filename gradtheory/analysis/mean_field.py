@@ -24,6 +24,9 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.optimize import brentq
 
+from .._repr import compact_repr
+from .._validate import Real, validate
+
 __all__ = [
     "PHASE_QUANTITIES",
     "MeanField",
@@ -103,6 +106,10 @@ class MeanField:
     network is asymptotically linear), inf or undetermined (relu, linear), C is the identity near
     c = 1, so chi_c = 1 and xi_c = inf: correlations are not forgotten, although chi1 < 1.
     """
+
+    __repr__ = compact_repr(
+        "activation", "sigma_w2", "sigma_b2", "q_star", "chi1", "xi_c", "regime"
+    )
 
     activation: str
     sigma_w2: float
@@ -208,6 +215,7 @@ def _build(name: str, sw: float, sb: float, err: float, r: dict) -> MeanField:
     return MeanField(name, float(sw), float(sb), **r, **extra, regime=regime, quadrature_error=err)
 
 
+@validate(sigma_w2=Real(min=0, max=1e100), sigma_b2=Real(min=0, max=1e100))
 def mean_field(activation, sigma_w2: float, sigma_b2: float) -> MeanField:
     """Mean-field fixed points, susceptibilities and depth scales of a deep random network.
 
@@ -244,6 +252,7 @@ def mean_field(activation, sigma_w2: float, sigma_b2: float) -> MeanField:
     return _build(name, sigma_w2, sigma_b2, err, r)
 
 
+@validate(sigma_b2=Real(min=0, max=1e100))
 def critical_sigma_w2(activation, sigma_b2: float) -> float:
     """sigma_w2 on the order-to-chaos line chi1 = 1 at bias variance ``sigma_b2`` (brentq).
 
@@ -331,6 +340,8 @@ class RNNMeanField:
     log per step); ``regime``: 'ordered' (< 0), 'critical', 'chaotic' (> 0); ``note``: caveats.
     """
 
+    __repr__ = compact_repr()
+
     gain: float
     sigma_b2: float
     q_star: float
@@ -339,6 +350,7 @@ class RNNMeanField:
     note: str
 
 
+@validate(gain=Real(min=0, max=1e50), sigma_b2=Real(min=0, max=1e100))
 def rnn_mean_field(activation, gain: float, sigma_b2: float = 0.0) -> RNNMeanField:
     """Mean-field largest Lyapunov exponent of an autonomous random RNN.
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._repr import compact_repr
+from .._validate import Choice, Int, NetworkArg, Real, validate
 from ..numeric.tangent import jacobian_product
 from ..symbolic.registry import ACTIVATIONS, elman_activation
 
@@ -58,6 +60,8 @@ class Prediction:
     details : dict
     """
 
+    __repr__ = compact_repr("regime", "rate", "horizon", "method")
+
     regime: str
     rate: float
     horizon: float
@@ -88,6 +92,15 @@ def _elman_activation(net) -> str | None:
     return None if act is None else act.name
 
 
+@validate(
+    net=NetworkArg(),
+    method=Choice(*METHODS),
+    steps=Int(min=1),
+    batch=Int(min=1),
+    band=Real(gt=0),
+    warmup=Int(min=0, none=True),
+    seed=Int(min=0),
+)
 def predict(
     net,
     x=None,

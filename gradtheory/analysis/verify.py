@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .predict import Prediction, default_inputs, predict, resolve_method
+from .._repr import compact_repr
+from .._validate import Bool, Choice, Int, NetworkArg, Real, Shown, fail, require, validate
+from .predict import METHODS, Prediction, default_inputs, predict, resolve_method
 
 __all__ = ["Verification", "measure_rate", "track", "verify"]
 
@@ -40,6 +42,8 @@ class Verification:
     per_layer : ndarray or None, shape (L,)
         Measured per-layer rates of an untied chain.
     """
+
+    __repr__ = compact_repr("measured_rate", "measured_stderr", "agrees", "tolerance", "window")
 
     predicted: Prediction
     measured_rate: float
@@ -114,6 +118,15 @@ def measure_rate(log_norms: np.ndarray, start: int, stop: int) -> tuple[float, f
     return float(np.mean(slopes)), stderr
 
 
+@validate(
+    net=NetworkArg(),
+    method=Choice(*METHODS),
+    steps=Int(min=1),
+    batch=Int(min=1),
+    atol=Real(min=0),
+    warmup=Int(min=0, none=True),
+    seed=Int(min=0),
+)
 def verify(
     net,
     x=None,
@@ -157,10 +170,14 @@ def verify(
     >>> verify(net).agrees
     True
     """
-    from ..numeric._checks import positive_int
-
-    positive_int(steps, "steps")
-    positive_int(batch, "batch")
+    if x is not None and task is not None:
+        fail(
+            "verify", "task", "None when x is given (x is measured, the task would be unused)", task
+        )
+    if prediction is not None and method != "auto":
+        fail("verify", "method", "'auto' when a prediction is given (it would be unused)", method)
+    if prediction is not None and not isinstance(prediction, Prediction):
+        fail("verify", "prediction", "a Prediction from gt.predict", prediction, wrong_type=True)
     rng = np.random.default_rng([seed, 3])
     grad_outputs = None
     if x is None and task is not None:
@@ -191,6 +208,14 @@ def verify(
     if grad_outputs is None:
         probe = rng.normal(size=(traj.states.shape[1], net.n_state))
         probe /= np.linalg.norm(probe, axis=1, keepdims=True)
+    sequences = traj.states.shape[1]
+    require(
+        sequences >= 2,
+        "verify",
+        "batch" if x is None else "x",
+        "at least 2 sequences: the standard error of the rate is their spread",
+        Shown(f"{sequences} sequence"),
+    )
     grads = net.backward(traj, grad_outputs, grad_state=probe)
     log_norms = grads.adjoint_log_norms
     T = traj.steps
@@ -227,6 +252,16 @@ def verify(
     )
 
 
+@validate(
+    net=NetworkArg(),
+    steps=Int(min=1),
+    every=Int(min=1),
+    method=Choice(*METHODS),
+    verify_steps=Int(min=1, none=True),
+    batch=Int(min=2),
+    seed=Int(min=0),
+    progress=Bool(),
+)
 def track(
     net,
     task,

@@ -1,46 +1,46 @@
-"""Argument checks of the numeric side: each error names the argument and what was expected."""
+"""Argument checks of the numeric side, in the one message format of :mod:`gradtheory._validate`.
+
+Each takes the argument's ``name`` and the public function ``func`` that received it.
+"""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from .._validate import Int, Real, Shown, check, fail
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def dtype(value) -> type:
+def dtype(value, func: str = "Network") -> type:
     """``"float64"`` or ``"float32"`` (or the NumPy types) -> NumPy type."""
-    name = np.dtype(value).name if not isinstance(value, str) else value
+    try:
+        name = np.dtype(value).name if not isinstance(value, str) else value
+    except TypeError:
+        name = None
     if name not in _DTYPES:
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {value!r}")
+        fail(func, "dtype", "'float64' or 'float32'", value)
     return _DTYPES[name]
 
 
-def positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def positive_int(value, name: str, func: str = "Network") -> int:
+    return check(func, name, value, Int(min=1))
 
 
-def nonnegative_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
+def nonnegative_int(value, name: str, func: str = "Network") -> int:
+    return check(func, name, value, Int(min=0))
 
 
-def nonnegative_float(value, name: str) -> float:
-    if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def nonnegative_float(value, name: str, func: str = "Network") -> float:
+    return check(func, name, value, Real(min=0))
 
 
-def finite(array: np.ndarray, name: str) -> None:
+def finite(array: np.ndarray, name: str, func: str = "Network") -> None:
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or Inf; expected finite values")
+        fail(func, name, "finite (no NaN or Inf)", np.asarray(array))
 
 
-def array(value, name: str, dtype_, *, floating: bool = False) -> np.ndarray:
+def array(value, name: str, dtype_, *, floating: bool = False, func: str = "Network") -> np.ndarray:
     """A finite real array of ``dtype_``; complex or non-numeric input is refused.
 
     With ``floating=True`` integer and boolean arrays are refused too (used for ``x``, so that
@@ -51,14 +51,46 @@ def array(value, name: str, dtype_, *, floating: bool = False) -> np.ndarray:
     >>> array([1.0, 2.0], "x", np.float32, floating=True).dtype
     dtype('float32')
     """
-    out = np.asarray(value)
+    try:
+        out = np.asarray(value)
+    except (ValueError, TypeError):
+        fail(func, name, "a real numeric array", value, wrong_type=True)
     if out.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be a real numeric array, got dtype {out.dtype}")
+        fail(func, name, "a real numeric array", value, wrong_type=True)
     if floating and out.dtype.kind != "f":
-        raise TypeError(
-            f"{name} must be a floating-point array, got dtype {out.dtype}; integer arrays are "
-            f"refused so that labels are not taken as inputs (cast with .astype(float))"
+        fail(
+            func,
+            name,
+            "a floating-point array (integer arrays are refused so that labels are not taken "
+            "as inputs: cast with .astype(float))",
+            value,
+            wrong_type=True,
         )
-    out = out.astype(dtype_, copy=False)
-    finite(out, name)
-    return out
+    with np.errstate(over="ignore"):
+        converted = out.astype(dtype_, copy=False)
+    if np.all(np.isfinite(out)) and not np.all(np.isfinite(converted)):
+        fail(func, name, f"representable in {np.dtype(dtype_).name} (it overflows)", value)
+    finite(converted, name, func)
+    return converted
+
+
+def trajectory_of(net, traj, func: str, name: str = "traj") -> None:
+    """``traj`` must come from ``net.forward`` (a trajectory of another network is refused).
+
+    The tape keeps values computed with the parameters of the network that ran the forward
+    pass; a backward pass or step Jacobians of another network would mix the two silently.
+    """
+    from .trajectory import Tape, Trajectory
+
+    if not isinstance(traj, Trajectory):
+        fail(func, name, "a Trajectory from net.forward(x)", traj, wrong_type=True)
+    tape = traj.tape
+    owner = getattr(tape, "net", net) if isinstance(tape, Tape) else net
+    shape = traj.states.shape
+    if owner is not net or shape[-1] != net.n_state or traj.inputs.shape[-1] != net.n_in:
+        fail(
+            func,
+            name,
+            f"a trajectory of this network ({net!r}: net.forward(x))",
+            Shown(f"a trajectory of another network (states {shape})"),
+        )

@@ -10,8 +10,11 @@ partial derivatives in the kernel's order) and ``layer``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .._validate import Bool, Choice, Int, Real, check, fail, require
 from ..symbolic.cell import Cell
 from . import _checks
 from ._execute import execute as _execute
@@ -22,6 +25,25 @@ from .trajectory import Trajectory
 __all__ = ["Network"]
 
 _READOUT = ("W_out", "b_out")
+
+
+def _warn_overflow(states: np.ndarray, x: np.ndarray, dtype) -> None:
+    """Warn, naming the first step, when finite inputs gave a non-finite state (overflow).
+
+    Callers that handle divergence themselves say so the NumPy way, with
+    ``np.errstate(over="ignore")``, and get no warning.
+    """
+    if np.geterr()["over"] == "ignore" or np.isfinite(states).all():
+        return
+    bad = ~np.isfinite(states.reshape(states.shape[0], -1)).all(axis=1)
+    step = int(np.argmax(bad))
+    warnings.warn(
+        f"Network.forward: the state stopped being finite at step {step} of {len(x)} "
+        f"({np.dtype(dtype).name} overflow, largest finite {np.finfo(dtype).max:.3g}); "
+        f"states from there on are inf/NaN",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 class Network:
@@ -86,15 +108,13 @@ class Network:
         self.cell = cell
         self.program = load_program(cell)
         self.dtype = _checks.dtype(dtype)
-        self.tied = bool(tied)
+        self.tied = check("Network", "tied", tied, Bool())
         if self.tied:
             if steps is not None:
                 raise ValueError("steps is the depth of an untied network: pass tied=False with it")
             self.steps = None
         else:
-            self.steps = _checks.positive_int(
-                steps, "steps (the depth L, required with tied=False)"
-            )
+            self.steps = _checks.positive_int(steps, "steps")
         if cell.scalar_block:
             for given, what, size in ((n_in, "n_in", len(cell.inputs)), (n_hidden, "n_hidden", 1)):
                 if given is not None and given != size:
@@ -109,11 +129,11 @@ class Network:
         self.n_out = None if n_out is None else _checks.positive_int(n_out, "n_out")
         self.n_state = sum(self.block_sizes.values())
         self.init = cell.default_init if init is None else init
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
-        self.gain = _checks.nonnegative_float(gain, "gain")
-        self.sigma_b2 = _checks.nonnegative_float(sigma_b2, "sigma_b2")
-        self.seed = seed
+        self.init = check("Network", "init", self.init, Choice(*sorted(INITS)))
+        # a bound that keeps gain**2 and the initial weights finite (float64 overflows at 1e308)
+        self.gain = check("Network", "gain", gain, Real(min=0, max=1e150))
+        self.sigma_b2 = check("Network", "sigma_b2", sigma_b2, Real(min=0, max=1e300))
+        self.seed = check("Network", "seed", seed, Int(min=0))
         self.init_stats_ = {"init": self.init, "sigma_w2": self.gain**2, "sigma_b2": self.sigma_b2}
         self.plan = build_plan(self.program, self.n_hidden)
         self._blocks = tuple(
@@ -138,6 +158,16 @@ class Network:
                     f"params must be a dict of name -> value, got {type(params).__name__}"
                 )
             self.set_params(params)
+        overflowed = [
+            k for k, v in self.params.items() if v is not None and not np.all(np.isfinite(v))
+        ]
+        if overflowed:
+            fail(
+                "Network",
+                "gain",
+                f"small enough that {overflowed} are finite in {np.dtype(self.dtype).name}",
+                gain,
+            )
         missing = [k for k, v in self.params.items() if v is None]
         if missing:
             raise ValueError(f"params must give values for {missing} (the cell has no default)")
@@ -200,7 +230,7 @@ class Network:
         """``h0`` checked and broadcast to (B, n_state); zeros if None."""
         if h0 is None:
             return np.zeros((batch, self.n_state), dtype=self.dtype)
-        h0 = _checks.array(h0, "h0", self.dtype)
+        h0 = _checks.array(h0, "h0", self.dtype, func="Network.forward")
         if h0.ndim == 1:
             h0 = np.broadcast_to(h0, (batch, h0.shape[0]))
         if h0.shape != (batch, self.n_state):
@@ -220,7 +250,7 @@ class Network:
             if steps is None or batch is None:
                 raise ValueError("x=None needs steps (or an untied network) and a batch size")
             return np.zeros((steps, batch, self.n_in), dtype=self.dtype)
-        x = _checks.array(x, "x", self.dtype, floating=True)
+        x = _checks.array(x, "x", self.dtype, floating=True, func="Network.forward")
         if not self.tied and x.ndim == 2:
             padded = np.zeros((self.steps, *x.shape), dtype=self.dtype)
             padded[0] = x
@@ -255,6 +285,7 @@ class Network:
         state = self.initial_state(x.shape[1], h0)
         layers = None if self.tied else np.arange(x.shape[0])
         states, tape, totals = _execute(self, x, state, layers, record)
+        _warn_overflow(states, x, self.dtype)
         hidden = states[..., : self.n_hidden]
         outputs = hidden[1:]
         if self.n_out:
@@ -269,13 +300,33 @@ class Network:
         )
 
     def step(self, state, x=None, layer: int = 0) -> np.ndarray:
-        """One step of the map: s_t (B, n_state) from s_{t-1} (B, n_state) and x_t (B, n_in)."""
-        state = _checks.array(state, "state", self.dtype)
-        if state.ndim != 2 or state.shape[1] != self.n_state:
-            raise ValueError(f"state must have shape (B, {self.n_state}), got {state.shape}")
+        """One step of the map: s_t (B, n_state) from s_{t-1} (B, n_state) and x_t (B, n_in).
+
+        ``layer`` picks the layer of an untied network (0..L-1); a tied network uses the same
+        parameters at every step and accepts any ``layer >= 0``.
+        """
+        func = "Network.step"
+        high = None if self.tied else self.steps - 1
+        layer = check(func, "layer", layer, Int(min=0, max=high))
+        state = _checks.array(state, "state", self.dtype, func=func)
+        require(
+            state.ndim == 2 and state.shape[1] == self.n_state,
+            func,
+            "state",
+            f"of shape (B, {self.n_state})",
+            state,
+        )
         if x is None:
             x = np.zeros((state.shape[0], self.n_in), self.dtype)
-        x = np.broadcast_to(_checks.array(x, "x", self.dtype), (state.shape[0], self.n_in))
+        x = _checks.array(x, "x", self.dtype, func=func)
+        require(
+            x.shape[-1:] == (self.n_in,) and x.ndim <= 2 and x.shape[:-1] in ((), state.shape[:1]),
+            func,
+            "x",
+            f"of shape (B, {self.n_in}) or ({self.n_in},)",
+            x,
+        )
+        x = np.broadcast_to(x, (state.shape[0], self.n_in))
         return self._step(state, x, layer, {}, record=False)["new_state"]
 
     def _step(self, state, x_t, t, input_terms=None, record: bool = True) -> dict:
@@ -305,6 +356,7 @@ class Network:
         """Backpropagation through time; see :func:`gradtheory.numeric.backward.backward`."""
         from .backward import backward
 
+        _checks.trajectory_of(self, traj, "Network.backward")
         return backward(self, traj, grad_outputs, grad_state=grad_state)
 
     def __repr__(self) -> str:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import Int, check
+
 __all__ = ["TASKS", "Adding", "CopyMemory", "Digits", "FlipFlop", "Latch", "Task",
            "TemporalOrder", "adding", "copy_memory", "digits", "flipflop", "latch", "make_task",
            "task_loss", "temporal_order"]  # fmt: skip
@@ -34,12 +36,10 @@ __all__ = ["TASKS", "Adding", "CopyMemory", "Digits", "FlipFlop", "Latch", "Task
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
+def _int(name: str, value: Any, minimum: int = 1, owner: Any = None) -> int:
+    """An integer >= minimum, checked by the shared validator; ``owner`` names the task."""
+    func = "tasks" if owner is None else type(owner).__name__
+    return check(func, name, value, Int(min=minimum))
 
 
 def _rng(rng: np.random.Generator | int) -> np.random.Generator:
@@ -102,7 +102,7 @@ class Task:
 
         Example: ``x, y, mask = task.sample(16, np.random.default_rng(0))``
         """
-        return self._sample(_int("batch_size", batch_size), _rng(rng))
+        return self._sample(_int("batch_size", batch_size, 1, self), _rng(rng))
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         raise NotImplementedError
@@ -147,7 +147,7 @@ class Adding(Task):
     n_in, n_out, loss, target = 2, 1, "mse", "last"
 
     def __init__(self, T: int):
-        self.T = _int("T", T, 2)
+        self.T = _int("T", T, 2, self)
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         T, cols = self.T, np.arange(B)
@@ -182,9 +182,9 @@ class CopyMemory(Task):
     loss, target = "cross_entropy", "every"
 
     def __init__(self, T: int, n_symbols: int = 8, length: int = 10):
-        self.delay = _int("T", T, 1)
-        self.n_symbols = _int("n_symbols", n_symbols, 2)
-        self.length = _int("length", length, 1)
+        self.delay = _int("T", T, 1, self)
+        self.n_symbols = _int("n_symbols", n_symbols, 2, self)
+        self.length = _int("length", length, 1, self)
         self.T = self.delay + 2 * self.length
         self.n_in, self.n_out = self.n_symbols + 2, self.n_symbols + 1
 
@@ -225,7 +225,7 @@ class TemporalOrder(Task):
     n_in, n_out, loss, target = 6, 4, "cross_entropy", "last"
 
     def __init__(self, T: int):
-        self.T = _int("T", T, 5)
+        self.T = _int("T", T, 5, self)
         self.windows = ((-(-self.T // 10), self.T // 5), (-(-self.T // 2), 3 * self.T // 5))
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
@@ -259,8 +259,8 @@ class FlipFlop(Task):
     loss, target = "mse", "every"
 
     def __init__(self, bits: int = 3, T: int = 100, p: float = 0.05):
-        self.bits = self.n_in = self.n_out = _int("bits", bits, 1)
-        self.T = _int("T", T, 1)
+        self.bits = self.n_in = self.n_out = _int("bits", bits, 1, self)
+        self.T = _int("T", T, 1, self)
         if not isinstance(p, (int, float, np.floating)) or not 0.0 < float(p) <= 1.0:
             raise ValueError(f"p must be a probability in (0, 1], got {p!r}")
         self.p = float(p)
@@ -305,8 +305,8 @@ class Latch(Task):
     n_in, n_out, loss, target = 1, 2, "cross_entropy", "last"
 
     def __init__(self, T: int, L: int = 3, noise: float = 0.2):
-        self.T = _int("T", T, 1)
-        self.L = _int("L", L, 1)
+        self.T = _int("T", T, 1, self)
+        self.L = _int("L", L, 1, self)
         if self.L > self.T:
             raise ValueError(f"L must be <= T, got L={L}, T={T}")
         if not isinstance(noise, (int, float, np.floating)) or not 0.0 <= noise < math.inf:
@@ -348,7 +348,7 @@ class Digits(Task):
     def __init__(self, permuted: bool = False, seed: int = 0, test_fraction: float = 0.2):
         if not 0.0 < float(test_fraction) < 1.0:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-        self.permuted, self.seed = bool(permuted), _int("seed", seed, 0)
+        self.permuted, self.seed = bool(permuted), _int("seed", seed, 0, self)
         self.test_fraction = float(test_fraction)
         rng = np.random.default_rng(self.seed)
         self.permutation = rng.permutation(64) if self.permuted else np.arange(64)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import Bool, Choice, NetworkArg, validate
+
 __all__ = ["from_torch", "to_torch"]
 
 
@@ -76,6 +78,7 @@ def _torch():
     return torch
 
 
+@validate(dtype=Choice("float64", "float32", none=True))
 def from_torch(module, *, dtype: str | None = None):
     """A :class:`~gradtheory.Network` with the parameters of a PyTorch recurrent module.
 
@@ -145,6 +148,7 @@ def from_torch(module, *, dtype: str | None = None):
     return net
 
 
+@validate(net=NetworkArg(), batch_first=Bool(none=True))
 def to_torch(net, batch_first: bool | None = None):
     """The PyTorch module computing the same recurrence as ``net``.
 

@@ -4,20 +4,32 @@
 of ``ln ||dL/ds_t||`` every ``snapshot_every`` steps, and stops cleanly when the loss, the
 gradient or the parameters stop being finite: ``History.diverged_at`` says at which step, the
 last update is rolled back, and everything recorded so far is kept.
+
+A blow-up short of that is reported, not hidden: when the loss grows above
+:data:`BLOWUP_FACTOR` times the first step's loss, or the parameters' global norm above
+:data:`BLOWUP_FACTOR` times its initial value, ``train`` warns once (``RuntimeWarning``),
+records the step in ``History.blowup_at`` and carries on, so that exploding-gradient
+experiments still run to the end.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
+from .._validate import Bool, Int, Real, Shown, fail, require, validate
 from ..io import save_result
 from .optim import clip_by_norm, clip_by_value, global_norm, make_optimizer
 from .trajectory import Trajectory
 
-__all__ = ["History", "train"]
+__all__ = ["BLOWUP_FACTOR", "History", "train"]
+
+#: Growth (six orders of magnitude) of the loss over the first step's loss, or of the
+#: parameter norm over its initial value, that counts as a blow-up (``History.blowup_at``).
+BLOWUP_FACTOR = 1e6
 
 
 @dataclass
@@ -31,6 +43,10 @@ class History:
     snapshots : dict of int to ndarray, step -> mean over the batch of ln ||dL/ds_t||, (T+1,)
     scores : dict of int to float, step -> task score on a fresh batch
     diverged_at : int or None
+        Step at which the loss, gradient or parameters stopped being finite (training stopped).
+    blowup_at : int or None
+        First step at which the loss or the parameter norm grew :data:`BLOWUP_FACTOR`-fold
+        (training went on).
     message : str
     settings : dict
     """
@@ -44,6 +60,16 @@ class History:
     diverged_at: int | None = None
     message: str = ""
     settings: dict = field(default_factory=dict)
+    blowup_at: int | None = None
+
+    def __repr__(self) -> str:
+        last = f"{self.loss[-1]:.4g}" if len(self.loss) else "none"
+        first = f"{self.loss[0]:.4g}" if len(self.loss) else "none"
+        return (
+            f"History(steps={len(self.loss)}, loss {first} -> {last}, "
+            f"diverged_at={self.diverged_at}, blowup_at={self.blowup_at}, "
+            f"snapshots={len(self.snapshots)}, scores={len(self.scores)})"
+        )
 
     def save(self, stem) -> None:
         """Write ``stem.npz`` and ``stem.json`` atomically (no pickle)."""
@@ -57,6 +83,7 @@ class History:
             arrays[f"snapshot_{step}"] = values
         meta = {
             "diverged_at": self.diverged_at,
+            "blowup_at": self.blowup_at,
             "message": self.message,
             "settings": self.settings,
             "scores": self.scores,
@@ -98,6 +125,20 @@ def gradient(net, task, x, y, mask, tbptt: int | None = None):
     return loss, total, np.concatenate(logs)
 
 
+@validate(
+    steps=Int(min=1),
+    batch_size=Int(min=1),
+    lr=Real(gt=0),
+    clip=Real(gt=0, none=True),
+    clip_value=Real(gt=0, none=True),
+    tbptt=Int(min=1, none=True),
+    reverse_input=Bool(),
+    seed=Int(min=0),
+    snapshot_every=Int(min=1, none=True),
+    score_every=Int(min=1, none=True),
+    callback_every=Int(min=1, none=True),
+    progress=Bool(),
+)
 def train(
     net,
     task,
@@ -139,7 +180,7 @@ def train(
     callback : callable(step, net, history), optional
         Called every ``callback_every`` steps (e.g. to predict and verify during training).
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar (on a terminal, after a second of work).
 
     Returns
     -------
@@ -153,21 +194,7 @@ def train(
     >>> history.loss.shape
     (5,)
     """
-    from ._checks import positive_int
-
-    steps = positive_int(steps, "steps")
-    batch_size = positive_int(batch_size, "batch_size")
-    if tbptt is not None:
-        tbptt = positive_int(tbptt, "tbptt")
-    for value, name in ((clip, "clip"), (clip_value, "clip_value")):
-        if value is not None and not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number or None, got {value!r}")
-    expected_out = net.n_out or net.n_hidden
-    if net.n_in != task.n_in or expected_out != task.n_out:
-        raise ValueError(
-            f"task needs n_in={task.n_in}, n_out={task.n_out}; the network has "
-            f"n_in={net.n_in}, outputs of size {expected_out}"
-        )
+    _check_setup(net, task, optimizer, callback, callback_every)
     opt = make_optimizer(optimizer, lr)
     rng = np.random.default_rng(seed)
     score_rng = np.random.default_rng([seed, 1])
@@ -191,8 +218,11 @@ def train(
         record["loss"], record["grad_norm"], record["grad_norm_clipped"], clipped, settings=settings
     )
     done = 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in tqdm(range(steps), disable=not progress, desc=f"train {net.cell.name}"):
+    first_loss, first_norm = None, _param_norm(net)
+    bar = progress_bar(steps, desc=f"train {net.cell.name}", enable=progress)
+    with np.errstate(over="ignore", invalid="ignore"), bar:
+        for step in range(steps):
+            bar.update()
             x, y, mask = task.sample(batch_size, rng)
             if reverse_input:
                 x = x[::-1]
@@ -224,6 +254,9 @@ def train(
                 done = step + 1
                 break
             done = step + 1
+            first_loss = loss if first_loss is None else first_loss
+            if history.blowup_at is None:
+                _watch_blowup(history, step, loss, first_loss, _param_norm(net), first_norm)
             if snapshot_every and step % snapshot_every == 0:
                 history.snapshots[step] = log_norms.mean(axis=1)
             if score_every and (step % score_every == 0 or step == steps - 1):
@@ -233,6 +266,68 @@ def train(
     for name in ("loss", "grad_norm", "grad_norm_clipped", "clipped"):
         setattr(history, name, getattr(history, name)[:done])
     return history
+
+
+def _check_setup(net, task, optimizer, callback, callback_every) -> None:
+    """Compatibility of the network, the task and the options given together."""
+    from .network import Network
+    from .optim import OPTIMIZERS
+
+    if not isinstance(net, Network):
+        fail("train", "net", "a gradtheory Network", net, wrong_type=True)
+    for attribute in ("sample", "loss_and_grad", "n_in", "n_out"):
+        if not hasattr(task, attribute):
+            fail("train", "task", "a task from gradtheory.tasks", task, wrong_type=True)
+    names = ", ".join(repr(name) for name in OPTIMIZERS)
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+        fail("train", "optimizer", f"one of {names}", optimizer)
+    expected_out = net.n_out or net.n_hidden
+    require(
+        net.n_in == task.n_in and expected_out == task.n_out,
+        "train",
+        "task",
+        f"a task with n_in={net.n_in} and outputs of size {expected_out} (this network's)",
+        Shown(f"a task with n_in={task.n_in}, n_out={task.n_out}"),
+    )
+    length = getattr(task, "T", None)
+    if not net.tied and length is not None:
+        require(
+            length == net.steps,
+            "train",
+            "task",
+            f"a task of length T = {net.steps}, the depth of this untied network",
+            Shown(f"a task of length T = {length}"),
+        )
+    if callback is not None and not callable(callback):
+        fail("train", "callback", "a callable(step, net, history) or None", callback)
+    if callback is not None and callback_every is None:
+        fail("train", "callback_every", "a positive integer when callback is given", None)
+    if callback is None and callback_every is not None:
+        fail("train", "callback", "given when callback_every is (it would be ignored)", None)
+
+
+def _param_norm(net) -> float:
+    return global_norm({k: v for k, v in net.params.items() if v is not None})
+
+
+def _watch_blowup(history, step, loss, first_loss, norm, first_norm) -> None:
+    """Set ``blowup_at`` and warn once when loss or parameter norm grew BLOWUP_FACTOR-fold."""
+    tiny = np.finfo(float).tiny
+    grew = {
+        "loss": (loss, first_loss),
+        "parameter norm": (norm, first_norm),
+    }
+    for what, (now, start) in grew.items():
+        if now > BLOWUP_FACTOR * max(abs(start), tiny):
+            history.blowup_at = step
+            text = (
+                f"train: {what} grew from {start:.3g} to {now:.3g} (more than "
+                f"{BLOWUP_FACTOR:.0e}-fold) by step {step}; training goes on, "
+                f"see History.blowup_at"
+            )
+            history.message = history.message or text
+            warnings.warn(text, RuntimeWarning, stacklevel=4)  # the caller of train
+            return
 
 
 def _score(net, task, rng, batch_size, reverse_input) -> float:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._repr import compact_repr
+
 __all__ = ["Gradients", "Tape", "Trajectory"]
 
 #: Bytes per array in one chunk of the vectorised partials. A kernel allocates a temporary per
@@ -177,6 +179,8 @@ class Trajectory:
     input_terms : dict of int to ndarray
         Pre-activation of every affine op, (T, B, width) (input terms, bias and state terms).
     """
+
+    __repr__ = compact_repr("states", "hidden", "outputs", "inputs")
 
     states: np.ndarray
     hidden: np.ndarray

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
+from ._guard import parse_guarded
 from .cell import Cell, Pointwise
 from .registry import ACTIVATIONS
 
@@ -65,16 +66,12 @@ def parse_expression(text: str, names: Sequence[str] | Mapping[str, sp.Symbol]) 
     """
     if not isinstance(text, str):
         raise TypeError(f"expression must be a string, got {type(text).__name__}")
-    try:
-        # '^' is a power for mathematicians but a looser-binding xor for Python's parser
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
-    except SyntaxError as err:
-        raise ValueError(f"cannot parse expression {text!r}: {err.msg}") from None
+    body = parse_guarded(text)  # size, depth, exponent and overflow limits (see _guard)
     if isinstance(names, Mapping):
         symbols = dict(names)
     else:
         symbols = {name: sp.Symbol(name, real=True) for name in names}
-    return _build(tree.body, symbols, text)
+    return _build(body, symbols, text)
 
 
 def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:

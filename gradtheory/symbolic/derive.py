@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .._validate import CellArg, validate
 from ._evaluate import evaluate_jacobian, forward_values
 from ._paths import N_IN, Diag, Mat, N, PathSum, _factors, _product, _total, path_expr, paths
 from ._text import derivation_text
@@ -194,6 +195,7 @@ class Derivation:
         return evaluate_jacobian(real, blocks, values, n)
 
 
+@validate(cell=CellArg())
 def derive(cell: Cell) -> Derivation:
     """Derive the step Jacobian ``d s_t / d s_{t-1}`` and parameter gradients of ``cell``.
 

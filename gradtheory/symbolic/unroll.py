@@ -21,6 +21,7 @@ from numbers import Integral
 
 import sympy as sp
 
+from .._validate import CellArg, Int, validate
 from ._paths import Mat, PathSum, paths
 from ._text import unrolled_text
 from .cell import Affine, Cell
@@ -264,6 +265,7 @@ class Unrolled:
         return f"Unrolled({self.cell.name!r}, steps={self.steps}, params={list(self.params)})"
 
 
+@validate(cell=CellArg(), steps=Int(min=1))
 def unroll(cell: Cell, steps: int, *, h0: sp.Symbol | None = None) -> Unrolled:
     """Unroll a one-state scalar recurrence for ``steps`` steps (at most :data:`MAX_UNROLL_STEPS`).
 

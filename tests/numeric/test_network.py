@@ -105,10 +105,10 @@ def net():
         (np.zeros((4, 2, 3)), ValueError, "n_in=2"),
         (np.zeros((4, 2)), ValueError, "(T, B, n_in=2)"),
         (np.zeros((1, 4, 2, 2)), ValueError, "(T, B, n_in=2)"),
-        (np.full((4, 2, 2), np.nan), ValueError, "x contains NaN"),
-        (np.zeros((4, 2, 2), dtype=int), TypeError, "x must be a floating-point array"),
-        (np.zeros((4, 2, 2), dtype=complex), TypeError, "x must be a real numeric array"),
-        (np.array([["a", "b"]]), TypeError, "x must be a real numeric array"),
+        (np.full((4, 2, 2), np.nan), ValueError, "argument 'x' must be finite"),
+        (np.zeros((4, 2, 2), dtype=int), TypeError, "'x' must be a floating-point array"),
+        (np.zeros((4, 2, 2), dtype=complex), TypeError, "'x' must be a real numeric array"),
+        (np.array([["a", "b"]]), TypeError, "'x' must be a real numeric array"),
     ],
 )
 def test_bad_x_is_refused_by_name(net, x, error, words):
@@ -120,35 +120,35 @@ def test_bad_x_is_refused_by_name(net, x, error, words):
 
 def test_bad_params_are_refused_by_name(net):
     """NaN in a parameter (set or edited in place), unknown names and wrong shapes are refused."""
-    with pytest.raises(ValueError, match=r"params\['W'\] contains NaN"):
+    with pytest.raises(ValueError, match=r"argument 'params\['W'\]' must be finite"):
         gt.Network(
             gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.full((3, 3), np.nan)}
         )
     net.params["b"][0] = np.inf
-    with pytest.raises(ValueError, match=r"params\['b'\] contains NaN or Inf"):
+    with pytest.raises(ValueError, match=r"'params\['b'\]' must be finite \(no NaN or Inf\)"):
         net.forward(np.zeros((2, 1, 2)))
     with pytest.raises(ValueError, match=r"unknown name 'V'.*'U', 'W', 'b'"):
         gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"V": np.eye(3)})
     with pytest.raises(ValueError, match=r"params\['W'\] must have shape \(3, 3\), got \(2, 2\)"):
         gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.eye(2)})
-    with pytest.raises(TypeError, match=r"params\['W'\] must be a real numeric array"):
+    with pytest.raises(TypeError, match=r"argument 'params\['W'\]' must be a real numeric array"):
         gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, params={"W": np.eye(3) * 1j})
 
 
 def test_other_bad_arguments_are_refused_by_name():
     """Unknown init, missing custom parameters, steps with tied=True, bad sizes, h0 and dtype."""
     elman = gt.cells.elman("tanh")
-    with pytest.raises(ValueError, match=r"init must be one of .*'gaussian'.*got 'xavier'"):
+    with pytest.raises(ValueError, match=r"'init' must be one of .*'gaussian'.*got 'xavier'"):
         gt.Network(elman, n_in=1, n_hidden=2, init="xavier")
     with pytest.raises(ValueError, match=r"params must give values for \['r'\]"):
         gt.Network(gt.cells.custom("r*h*(1 - h)", state="h", params=["r"]))
     with pytest.raises(ValueError, match="steps is the depth of an untied network"):
         gt.Network(elman, n_in=1, n_hidden=2, steps=3)
-    with pytest.raises(ValueError, match=r"steps .* must be a positive integer"):
+    with pytest.raises(ValueError, match=r"Network: argument 'steps' must be a positive integer"):
         gt.Network(elman, n_in=1, n_hidden=2, tied=False)
-    with pytest.raises(ValueError, match="n_hidden must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="argument 'n_hidden' must be a positive integer; got 0"):
         gt.Network(elman, n_in=1, n_hidden=0)
-    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+    with pytest.raises(ValueError, match="argument 'dtype' must be 'float64' or 'float32'"):
         gt.Network(elman, n_in=1, n_hidden=2, dtype="float16")
     with pytest.raises(TypeError, match="cell must be a gradtheory Cell"):
         gt.Network("elman", n_in=1, n_hidden=2)

@@ -194,9 +194,9 @@ def test_registry_and_validation():
     assert make_task("adding", T=12).T == 12
     with pytest.raises(ValueError, match=r"'addding'.*adding, copy_memory"):
         make_task("addding", T=10)
-    with pytest.raises(ValueError, match="T must be"):
+    with pytest.raises(ValueError, match="Adding: argument 'T' must be"):
         tasks.adding(0)
-    with pytest.raises(TypeError, match="T must be an int"):
+    with pytest.raises(TypeError, match="argument 'T' must be an integer"):
         tasks.adding(10.5)
     with pytest.raises(ValueError, match="p must be"):
         tasks.flipflop(p=1.5)

@@ -304,7 +304,7 @@ def test_paths_from_input_are_zero_in_state_jacobian():
 def test_bad_input_is_rejected():
     """Bad input: a non-Cell argument raises TypeError naming the argument; an unknown
     activation raises ValueError listing the allowed ones."""
-    with pytest.raises(TypeError, match="cell must be"):
+    with pytest.raises(TypeError, match="argument 'cell' must be"):
         derive("elman")
     with pytest.raises(ValueError, match="activation must be one of"):
         elman("swish")

@@ -130,15 +130,15 @@ def test_bad_input_is_rejected():
     variables, a non-Cell and an unknown parameter are rejected naming the argument."""
     with pytest.raises(ValueError, match="numeric executor"):
         unroll(elman("tanh"), MAX_UNROLL_STEPS + 1)
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
+    with pytest.raises(ValueError, match="argument 'steps' must be a positive integer"):
         unroll(elman("tanh"), 0)
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
+    with pytest.raises(ValueError, match="argument 'steps' must be a positive integer"):
         unroll(elman("tanh"), 2.5)
     with pytest.raises(ValueError, match="one state variable"):
         unroll(lstm(), 2)
     with pytest.raises(ValueError, match="one state variable"):
         unroll(custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"], params=["a", "b"]), 2)
-    with pytest.raises(TypeError, match="cell must be"):
+    with pytest.raises(TypeError, match="argument 'cell' must be"):
         unroll("elman", 2)
     u = unroll(elman("tanh"), 2)
     with pytest.raises(ValueError, match="wrt='q' is not a parameter"):

@@ -1,0 +1,200 @@
+"""Static checks of a custom-cell expression string, on its parsed tree, before SymPy sees it.
+
+SymPy evaluates numbers as it builds an expression: ``2**10**10`` never returns, ``10.0**400``
+becomes a number that generated NumPy code cannot print, and a sum of 1000 terms parsed
+left to right nests 1000 deep and ends in a ``RecursionError``. :func:`parse_guarded` parses
+the text with Python's ``ast`` (no evaluation) and refuses, with a ``ValueError`` that says
+which limit was hit, any expression
+
+- longer than :data:`MAX_CHARS` characters or with more than :data:`MAX_NODES` tree nodes,
+- nested deeper than :data:`MAX_DEPTH` (a long sum or product counts as one level: chains of
+  ``+ -`` and of ``* /`` are rebalanced into trees of depth log2(terms)),
+- raising to a constant exponent larger than :data:`MAX_EXPONENT` in magnitude,
+- containing a constant part whose value overflows float64 or divides by zero.
+
+Constant parts are evaluated with mpmath (arbitrary exponent range), only after the exponent
+limit has bounded their size, so the check itself always ends quickly. Being static, it
+protects a worker process exactly as it protects the main one.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+
+import mpmath
+
+__all__ = ["MAX_CHARS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NODES", "parse_guarded"]
+
+MAX_CHARS = 100_000
+MAX_NODES = 20_000
+MAX_DEPTH = 60
+MAX_EXPONENT = 1000
+_FLOAT_MAX = mpmath.mpf(sys.float_info.max)
+_ADD, _MUL = (ast.Add, ast.Sub), (ast.Mult, ast.Div)
+_CHAIN = 8  # chains longer than this are rebalanced (short ones keep their written order)
+
+
+def _reject(text: str, reason: str):
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    raise ValueError(f"expression {shown!r} {reason}")
+
+
+def parse_guarded(text: str) -> ast.expr:
+    """Parse ``text`` (``^`` read as ``**``) and check it; return the (rebalanced) tree body.
+
+    Examples
+    --------
+    >>> ast.dump(parse_guarded("r*h"))[:5]
+    'BinOp'
+    >>> parse_guarded("2**10**10")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: expression '2**10**10' raises to the power 10000000000; constant exponents ...
+    """
+    if len(text) > MAX_CHARS:
+        _reject(text, f"is {len(text)} characters long; at most {MAX_CHARS} are allowed")
+    try:
+        # '^' is a power for mathematicians but a looser-binding xor for Python's parser
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    except SyntaxError as err:
+        raise ValueError(f"cannot parse expression {text!r}: {err.msg}") from None
+    except (RecursionError, MemoryError):
+        _reject(text, f"is nested too deeply to parse (at most {MAX_DEPTH} levels)")
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        _reject(text, f"has {nodes} parts; at most {MAX_NODES} are allowed")
+    depth = _depth(tree.body)
+    if depth > MAX_DEPTH:
+        _reject(text, f"is nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+    body = _balance(tree.body)
+    _constant(body, text)
+    return body
+
+
+def _kind(node):
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, _ADD):
+            return "add"
+        if isinstance(node.op, _MUL):
+            return "mul"
+    return None
+
+
+def _depth(root: ast.AST) -> int:
+    """Nesting depth, iteratively; a link between two nodes of one +/- or */ chain is free."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        kind = _kind(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.operator, ast.unaryop, ast.expr_context)):
+                continue
+            same = kind is not None and _kind(child) == kind
+            stack.append((child, depth if same else depth + 1))
+    return deepest
+
+
+def _chain(node: ast.BinOp, kind: str) -> list[tuple[bool, ast.expr]]:
+    """Operands of a +/- (or */) chain with their sign (or inverse) flags, in written order."""
+    out, stack = [], [(False, node)]
+    while stack:
+        flipped, item = stack.pop()
+        if _kind(item) == kind:
+            inverse = isinstance(item.op, (ast.Sub, ast.Div))
+            stack.append((flipped != inverse, item.right))
+            stack.append((flipped, item.left))
+        else:
+            out.append((flipped, item))
+    return out
+
+
+def _balance(node: ast.expr) -> ast.expr:
+    """Rebuild long +/- and */ chains as balanced trees (same value, depth log2 of the terms)."""
+    kind = _kind(node)
+    if kind is not None:
+        terms = _chain(node, kind)
+        if len(terms) > _CHAIN:
+            parts = []
+            for flipped, term in terms:
+                term = _balance(term)
+                if flipped and kind == "add":
+                    term = ast.UnaryOp(op=ast.USub(), operand=term)
+                elif flipped:
+                    term = ast.BinOp(left=ast.Constant(1), op=ast.Div(), right=term)
+                parts.append(term)
+            op = ast.Add if kind == "add" else ast.Mult
+            while len(parts) > 1:
+                paired = [
+                    ast.BinOp(left=a, op=op(), right=b)
+                    for a, b in zip(parts[0::2], parts[1::2], strict=False)
+                ]
+                parts = paired + (parts[-1:] if len(parts) % 2 else [])
+            return parts[0]
+    for name, value in ast.iter_fields(node):
+        if isinstance(value, ast.expr):
+            setattr(node, name, _balance(value))
+        elif isinstance(value, list):
+            setattr(node, name, [_balance(v) if isinstance(v, ast.expr) else v for v in value])
+    return node
+
+
+def _constant(node: ast.expr, text: str):
+    """Value of a constant subtree as an mpmath number (None if it has a name); checks limits."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if type(value) not in (int, float):
+            return None  # the parser refuses it with its own message
+        if isinstance(value, int) and value.bit_length() > 1100:
+            _reject(text, f"contains a number with {len(str(value))} digits, beyond float64")
+        number = mpmath.mpf(value)
+        if abs(number) > _FLOAT_MAX:
+            _reject(text, f"contains the number {value!r}, beyond float64")
+        return number
+    if isinstance(node, ast.UnaryOp):
+        value = _constant(node.operand, text)
+        return None if value is None else -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp):
+        left, right = _constant(node.left, text), _constant(node.right, text)
+        if isinstance(node.op, ast.Pow) and right is not None and abs(right) > MAX_EXPONENT:
+            _reject(
+                text,
+                f"raises to the power {_show(right)}; constant "
+                f"exponents must be at most {MAX_EXPONENT} in magnitude",
+            )
+        if isinstance(node.op, ast.Div) and right is not None and right == 0:
+            _reject(text, "divides by zero")
+        if left is None or right is None:
+            return None
+        try:
+            value = _ARITHMETIC[type(node.op)](left, right)
+        except ZeroDivisionError:
+            _reject(text, "divides by zero")
+        except KeyError:
+            return None
+        if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
+            _reject(text, "has a constant part that is not a finite real number")
+        if abs(value) > _FLOAT_MAX:
+            _reject(
+                text, f"has a constant part equal to {_show(value)}, beyond float64 (max 1.8e308)"
+            )
+        return value
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            _constant(child, text)
+    return None
+
+
+def _show(value) -> str:
+    if value == int(value) and abs(value) < 10**20:
+        return str(int(value))
+    return mpmath.nstr(value, 3)
+
+
+_ARITHMETIC = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: mpmath.power(a, b),
+}

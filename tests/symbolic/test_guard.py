@@ -1,0 +1,82 @@
+"""Static guard of custom-cell expression strings (issue 10: cases that hung or crashed).
+
+Facts checked: ``2**10**10*h`` (SymPy evaluated the power while parsing and never returned) and
+``10.0**400*h`` (a NameError inside generated code) are refused with a ValueError naming the
+limit; a sum or product of 1000 terms (a RecursionError before) builds and computes the right
+value; deep nesting is refused; the check is static, so it acts in a worker process too.
+"""
+
+import concurrent.futures as cf
+import multiprocessing
+
+import numpy as np
+import pytest
+
+import gradtheory as gt
+from gradtheory.symbolic._guard import MAX_DEPTH, MAX_EXPONENT, parse_guarded
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("2**10**10*h", f"at most {MAX_EXPONENT}"),
+        ("2^10^10*h", f"at most {MAX_EXPONENT}"),
+        ("h**100000", f"at most {MAX_EXPONENT}"),
+        ("10.0**400*h", "beyond float64"),
+        ("1e308*10*h", "beyond float64"),
+        ("10**400 + h", "beyond float64"),
+        ("h/0", "divides by zero"),
+        ("(-1)**0.5*h", "not a finite real number"),
+        ("tanh(" * 100 + "h" + ")" * 100, f"at most {MAX_DEPTH}"),
+        ("h" + "**h" * 100, f"at most {MAX_DEPTH}"),
+        ("h+" * 60000 + "h", "characters long"),
+    ],
+)
+def test_dangerous_expressions_are_refused(text, words):
+    """Each is refused by the static check with a reason, before SymPy builds anything."""
+    with pytest.raises(ValueError, match="expression") as info:
+        gt.cells.custom(text, state="h")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "op, expected", [("+", 1000 * 1.001), ("*", 1.001**1000), ("-", -998 * 1.001)]
+)
+def test_long_chains_build_and_evaluate(op, expected):
+    """A chain of 1000 terms builds (rebalanced, no RecursionError) and maps h=1.001 right."""
+    cell = gt.cells.custom(op.join(["h"] * 1000), state="h")
+    value = gt.Network(cell).step(np.array([[1.001]]))[0, 0]
+    assert value == pytest.approx(expected, rel=1e-12)
+
+
+def test_mixed_long_chain_keeps_signs_and_inverses():
+    """Rebalancing keeps the meaning of - and /: h - r + h/2 - ... equals its closed form."""
+    text = "h" + "".join(f"-r+h/{k}" for k in range(1, 40))
+    cell = gt.cells.custom(text, state="h", params={"r": 0.5})
+    expected = 0.3 + sum(-0.5 + 0.3 / k for k in range(1, 40))
+    assert gt.Network(cell).step(np.array([[0.3]]))[0, 0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_short_expressions_keep_their_form():
+    """Short chains are not rebuilt: the parsed tree is Python's own."""
+    import ast
+
+    assert ast.dump(parse_guarded("r*h*(1 - h)")) == ast.dump(
+        ast.parse("r*h*(1 - h)", mode="eval").body
+    )
+
+
+def _build_in_worker(text: str) -> str:
+    try:
+        gt.cells.custom(text, state="h")
+    except ValueError as err:
+        return str(err)
+    return "built"
+
+
+def test_guard_acts_in_a_worker_process():
+    """In a worker process the same expression is refused just as quickly."""
+    context = multiprocessing.get_context("fork")
+    with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
+        answer = pool.submit(_build_in_worker, "2**10**10*h").result(timeout=60)
+    assert f"at most {MAX_EXPONENT}" in answer
