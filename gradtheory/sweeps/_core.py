@@ -113,8 +113,10 @@ def sweep(
     fn : callable
         Returns a dict of outputs: numbers, strings, None or arrays (no objects). To run in
         other processes it must be a top-level function importable by its module name. Its
-        randomness must come from the point (a ``seed`` axis); NumPy's legacy global generator
-        is also seeded from the point. Runs with one BLAS thread wherever it runs.
+        randomness must come from the point (a ``seed`` axis, ``np.random.default_rng(seed)``).
+        NumPy's legacy global generator is also seeded from the point, which makes old-style
+        code reproducible except under a thread-based executor (its threads share that
+        generator). Runs with one BLAS thread wherever it runs.
     grid : dict of str to sequence, or sequence of dict
         Axes whose Cartesian product (last axis fastest) gives the points, or the points.
     store : str or Path, optional
@@ -125,7 +127,10 @@ def sweep(
     executor : concurrent.futures.Executor, dask.distributed.Client or str, optional
         Where points run; a string is a Dask scheduler address ("tcp://host:8786").
     workers : int, optional
-        Run in a local pool of this many processes (``spawn`` start method).
+        Run in a local pool of this many processes (``spawn`` start method: a script that
+        uses it needs the ``if __name__ == "__main__":`` guard). A point whose worker process
+        dies is reported failed (with any others running in the pool then) and the pool is
+        started afresh for the rest.
     progress : bool, optional
         Progress bar; default: only on a terminal, and only once the sweep has run 1 s.
     key : str, optional

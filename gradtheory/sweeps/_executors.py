@@ -8,6 +8,7 @@ that a point's numbers never depend on where or in which order it ran.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import hashlib
 import multiprocessing
 import os
@@ -79,6 +80,37 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+class _LocalPool:
+    """A ``spawn`` process pool that starts afresh when a worker dies (a crash in a point).
+
+    The points running in the broken pool at that moment are reported failed by their futures;
+    the points not yet submitted go to the new pool.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = self._start()
+
+    def _start(self):
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+
+    def submit(self, fn, *args):
+        try:
+            return self.pool.submit(fn, *args)
+        except concurrent.futures.process.BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._start()
+            return self.pool.submit(fn, *args)
+
+    def shutdown(self, wait: bool) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+
+
 def _dask_client(address: str):
     try:
         from distributed import Client
@@ -120,13 +152,8 @@ def resolve_executor(executor, workers):
             raise ValueError(
                 f"sweep: argument 'workers' must be a positive integer; got {workers!r}"
             )
-        pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=int(workers),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
-        )
-        return pool, lambda wait: pool.shutdown(wait=wait, cancel_futures=True), 2 * int(workers)
+        pool = _LocalPool(int(workers))
+        return pool, pool.shutdown, 2 * int(workers)
     if executor is None:
         return None, lambda wait: None, 1
     if isinstance(executor, str):
