@@ -126,6 +126,7 @@ def _cmd_reproduce(args) -> int:
     from tqdm.auto import tqdm
 
     from .claims import load_all, run_claim
+    from .claims._registry import STORE_ROOT
 
     claims = load_all()
     if args.all == bool(args.names):
@@ -135,7 +136,15 @@ def _cmd_reproduce(args) -> int:
     if unknown:
         raise ValueError(f"unknown claim(s) {', '.join(unknown)}; see 'gradtheory list'")
     for name in tqdm(names, desc="reproduce", disable=args.quiet):
-        meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
+        meta = run_claim(
+            name,
+            args.outdir,
+            quick=args.quick,
+            seed=args.seed,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            store_root=STORE_ROOT,
+        )
         tqdm.write(f"{name} ({meta['seconds']} s): {meta['summary']}")
     if not args.no_report:
         from .report import write_report
@@ -222,6 +231,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=None, help="run claims' sweeps in N processes")
+    p.add_argument("--scheduler", default=None, help="run claims' sweeps on this Dask scheduler")
     p.set_defaults(run=_cmd_reproduce)
 
     p = sub.add_parser("list", help="list the reproducible claims")
@@ -231,6 +242,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", default="figures")
     p.add_argument("--output", default=None)
     p.set_defaults(run=_cmd_report)
+
+    from ._cli_sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -241,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with np.errstate(over="ignore"):
             return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as err:
+    except (ValueError, TypeError, FileNotFoundError, FloatingPointError, ConnectionError) as err:
         print(f"gradtheory {args.command}: error: {err}", file=sys.stderr)
         return 2
 

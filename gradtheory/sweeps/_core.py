@@ -65,6 +65,17 @@ def defaults(*, workers: int | None = None, executor=None, store_root=None):
             f"defaults: arguments 'executor' and 'workers' exclude each other; got "
             f"executor={executor!r}, workers={workers!r}"
         )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(
+            f"defaults: argument 'workers' must be a positive integer; got {workers!r}"
+        )
+    if isinstance(executor, str) and "://" not in executor:
+        raise ValueError(
+            f"defaults: argument 'executor' must be an Executor, a dask.distributed.Client or a "
+            f"scheduler address such as 'tcp://host:8786'; got {executor!r}"
+        )
     token = _DEFAULTS.set(
         _Defaults(workers, executor, None if store_root is None else Path(store_root))
     )

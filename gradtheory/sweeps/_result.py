@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._grid import canonical
+
 __all__ = ["SweepResult"]
 
 
@@ -39,8 +41,11 @@ class SweepResult:
             names.update(dict.fromkeys(point))
         return list(names)
 
-    def to_frame(self):
+    def to_frame(self, include_failed: bool = False):
         """A pandas DataFrame, one row per record; scalar outputs as columns (arrays left out).
+
+        With ``include_failed``, every point of the grid has its row, in grid order, and the
+        failed ones an ``error`` column (their outputs empty).
 
         Examples
         --------
@@ -55,6 +60,10 @@ class SweepResult:
             {k: v for k, v in record.items() if not isinstance(v, np.ndarray)}
             for record in self.records
         ]
+        if include_failed:
+            axes = self.axes
+            by_point = {canonical({a: r.get(a) for a in axes}): r for r in rows + self.failed}
+            rows = [by_point[canonical({a: p.get(a) for a in axes})] for p in self.points]
         return pd.DataFrame(rows)
 
     def select(self, **values) -> SweepResult:
