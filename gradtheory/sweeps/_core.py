@@ -102,6 +102,19 @@ def _function_key(fn, key: str | None) -> str | None:
     return f"{module}.{qualname}:{hashlib.sha256(source.encode()).hexdigest()[:16]}"
 
 
+def _check_importable(fn) -> None:
+    """A spawned worker receives ``fn`` by module and name: fail early, not once per point."""
+    import pickle
+
+    try:
+        pickle.dumps(fn)
+    except (pickle.PicklingError, AttributeError, TypeError) as err:
+        raise TypeError(
+            f"sweep: argument 'fn' must be a top-level function importable by its module name "
+            f"to run with 'workers'; got {fn!r} ({err})"
+        ) from None
+
+
 def _folder_name(fn, key: str | None) -> str:
     name = key or f"{getattr(fn, '__module__', 'fn')}.{getattr(fn, '__qualname__', 'fn')}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
@@ -181,6 +194,8 @@ def sweep(
         executor, workers = chosen.executor, chosen.workers
         if chosen.store_root is not None:
             store = chosen.store_root / _folder_name(fn, key)
+    if workers is not None:
+        _check_importable(fn)
     fn_key = _function_key(fn, key)
     if store is not None and fn_key is None:
         raise ValueError(

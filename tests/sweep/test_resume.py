@@ -88,10 +88,20 @@ def test_sigkill_mid_point_then_restart_stores_every_point_once(tmp_path):
 
 
 def test_two_sweeps_sharing_a_store_run_each_point_once(tmp_path):
-    store, log, n = tmp_path / "store", tmp_path / "log", 8
-    command = [sys.executable, str(SCRIPT), str(store), str(log), str(n), "0.4", "0"]
+    store, log, n = tmp_path / "store", tmp_path / "log", 6
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    command = [sys.executable, str(SCRIPT), str(store), str(log), str(n), "0.4", "0", str(gate)]
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    try:
+        # Start both sweeps at the same moment, once both have imported gradtheory.
+        wait_for(lambda: len(list(gate.iterdir())) == 2, 120, "both sweeps to be ready")
+        (gate / "go").touch()
+        outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
     assert [proc.returncode for proc in procs] == [0, 0]
     for text in outputs:
         assert json.loads(text) == [10 * x for x in range(n)]

@@ -177,6 +177,7 @@ def test_the_global_generator_is_seeded_from_the_point_and_restored():
         ({"grid": [1, 2]}, TypeError, "item 0 is 1"),
         ({"grid": []}, ValueError, "at least one point"),
         ({"workers": 0}, ValueError, "argument 'workers' must be a positive integer"),
+        ({"fn": lambda x, seed: {}, "workers": 1}, TypeError, "top-level function importable"),
         ({"executor": "localhost"}, ValueError, "scheduler address such as"),
         ({"executor": 3.5}, TypeError, "argument 'executor' must be"),
         ({"workers": 2, "executor": "tcp://x:1"}, ValueError, "exclude each other"),
