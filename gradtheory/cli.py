@@ -161,6 +161,7 @@ def _cmd_verify(args) -> int:
 def _cmd_reproduce(args) -> int:
     from ._progress import progress_bar
     from .claims import load_all, run_claim
+    from .claims._registry import STORE_ROOT
 
     claims = load_all()
     if args.all == bool(args.names):
@@ -171,7 +172,15 @@ def _cmd_reproduce(args) -> int:
         raise ValueError(f"unknown claim(s) {', '.join(unknown)}; see 'gradtheory list'")
     with progress_bar(len(names), desc="reproduce", enable=not args.quiet) as bar:
         for name in names:
-            meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
+            meta = run_claim(
+                name,
+                args.outdir,
+                quick=args.quick,
+                seed=args.seed,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                store_root=STORE_ROOT,
+            )
             bar.write(f"{name} ({meta['seconds']} s): {meta['summary']}")
             bar.update()
     if not args.no_report:
@@ -294,6 +303,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=_COUNT, default=None, help="run claims' sweeps in N processes")
+    p.add_argument("--scheduler", default=None, help="run claims' sweeps on this Dask scheduler")
     p.set_defaults(run=_cmd_reproduce)
 
     p = sub.add_parser("list", help="list the reproducible claims")
@@ -303,6 +314,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", default="figures")
     p.add_argument("--output", default=None)
     p.set_defaults(run=_cmd_report)
+
+    from ._cli_sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -329,7 +344,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except _UsageError as err:
         return _report(str(err), 2, debug)
-    except (ValueError, TypeError, OSError, FloatingPointError, OverflowError) as err:
+    except (
+        ValueError,
+        TypeError,
+        OSError,
+        FloatingPointError,
+        OverflowError,
+        ConnectionError,
+    ) as err:
         return _report(f"{command}: error: {_one_line(err)}", 2, debug)
     except Exception as err:  # a bug: still one line, the traceback on request
         text = f"{command}: internal error: {type(err).__name__}: {_one_line(err)}"

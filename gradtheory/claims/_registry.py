@@ -76,10 +76,32 @@ def claim(name: str, title: str, source: str, statement: str, *, ci: bool = Fals
     return register
 
 
+#: Where ``run_claim`` keeps the claims' sweep results between runs (git-ignored).
+STORE_ROOT = Path(".gradtheory-store")
+
+
+def _store(root, name: str) -> Path | None:
+    return None if root is None else Path(root) / name
+
+
 def run_claim(
-    name: str, outdir: str | Path = "figures", *, quick: bool = False, seed: int = 0
+    name: str,
+    outdir: str | Path = "figures",
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    store_root: str | Path | None = None,
 ) -> dict:
-    """Run one claim and write ``outdir/name.{png,svg,json}`` (and ``.npz`` if it has arrays)."""
+    """Run one claim and write ``outdir/name.{png,svg,json}`` (and ``.npz`` if it has arrays).
+
+    The sweeps the claim runs (``gt.sweep`` with no store, executor or workers of its own) use
+    ``workers`` local processes or the Dask ``scheduler``, and with ``store_root`` keep their
+    results in ``store_root/<name>/`` to resume from (``gradtheory reproduce`` passes
+    :data:`STORE_ROOT`; see :func:`gradtheory.sweeps.defaults`).
+    """
+    from ..sweeps import defaults
     from . import load_all
 
     load_all()
@@ -90,7 +112,10 @@ def run_claim(
     # The claims multiply matrices of at most a few hundred rows: a second BLAS thread gains at
     # most 1.5x on an idle 2-core machine and loses up to 4.6x when the other core is busy
     # (README, "BLAS threads"); one thread keeps every claim's run time predictable.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        defaults(workers=workers, executor=scheduler, store_root=_store(store_root, name)),
+    ):
         result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start
     outdir = Path(outdir)

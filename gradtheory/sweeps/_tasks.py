@@ -1,0 +1,149 @@
+"""Point functions behind ``gradtheory sweep train`` and ``gradtheory sweep verify``.
+
+Top-level and importable, so that a spawned pool worker or a Dask worker can run them; their
+keyword arguments are the options of ``gradtheory train`` / ``gradtheory verify``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+__all__ = ["train_point", "verify_point"]
+
+
+def _network(cell, activation, hidden, init, gain, sigma_b2, depth, seed, n_in=1, n_out=None):
+    from ..cli import _network
+
+    options = SimpleNamespace(
+        cell=cell,
+        activation=activation,
+        hidden=hidden,
+        init=init,
+        gain=gain,
+        sigma_b2=sigma_b2,
+        depth=depth,
+        seed=seed,
+    )
+    return _network(options, n_in=n_in, n_out=n_out)
+
+
+def train_point(
+    cell: str,
+    *,
+    activation: str | None = None,
+    hidden: int = 32,
+    init: str | None = None,
+    gain: float = 1.0,
+    sigma_b2: float = 0.0,
+    depth: int | None = None,
+    seed: int = 0,
+    task: str = "adding",
+    T: int | None = None,
+    steps: int = 500,
+    batch: int = 32,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    clip: float | None = None,
+    tbptt: int | None = None,
+) -> dict:
+    """Train as ``gradtheory train`` does and return the final numbers.
+
+    Returns
+    -------
+    dict
+        ``final_loss`` (last step), ``baseline`` (loss of the best constant predictor),
+        ``score`` (task score on a fresh batch at the end: accuracy, or 1 - MSE / baseline),
+        ``accuracy`` (classification tasks only), ``diverged_at`` (step or None),
+        ``steps_done``, ``final_grad_norm``, and ``loss`` (array, one entry per step).
+
+    Examples
+    --------
+    >>> out = train_point("gru", task="adding", T=10, steps=3, hidden=4)
+    >>> out["steps_done"], out["loss"].shape
+    (3, (3,))
+    """
+    from ..numeric import tasks
+    from ..numeric.train import train
+
+    if task == "digits":
+        if T is not None:
+            raise ValueError("T does not apply to the digits task (always 64 pixels)")
+        problem = tasks.digits()
+    else:
+        problem = tasks.make_task(task, T=50 if T is None else T)
+    net = _network(
+        cell, activation, hidden, init, gain, sigma_b2, depth, seed, problem.n_in, problem.n_out
+    )
+    history = train(
+        net,
+        problem,
+        steps=steps,
+        batch_size=batch,
+        optimizer=optimizer,
+        lr=lr,
+        clip=clip,
+        tbptt=tbptt,
+        seed=seed,
+        score_every=steps,  # scored at the first and the last step
+        progress=False,
+    )
+    done = len(history.loss)
+    last = max(history.scores) if history.scores else None
+    score = history.scores[last] if last is not None and last == done - 1 else float("nan")
+    outputs = {
+        "final_loss": float(history.loss[-1]) if done else float("nan"),
+        "baseline": float(problem.baseline),
+        "score": float(score),
+    }
+    if problem.loss != "mse":
+        outputs["accuracy"] = float(score)
+    outputs.update(
+        diverged_at=history.diverged_at,
+        steps_done=done,
+        final_grad_norm=float(history.grad_norm[-1]) if done else float("nan"),
+        loss=np.asarray(history.loss, dtype=float),
+    )
+    return outputs
+
+
+def verify_point(
+    cell: str,
+    *,
+    activation: str | None = None,
+    hidden: int = 32,
+    init: str | None = None,
+    gain: float = 1.0,
+    sigma_b2: float = 0.0,
+    depth: int | None = None,
+    seed: int = 0,
+    method: str = "auto",
+    T: int = 200,
+) -> dict:
+    """Predict and measure as ``gradtheory verify`` does and return the comparison.
+
+    Returns
+    -------
+    dict
+        ``regime``, ``method_used`` (the theory), ``predicted_rate``, ``measured_rate``,
+        ``measured_stderr``, ``tolerance``, ``agrees``.
+
+    Examples
+    --------
+    >>> verify_point("elman-tanh", hidden=8, gain=0.5, T=40)["regime"]
+    'vanishing'
+    """
+    from ..analysis.verify import verify
+
+    net = _network(cell, activation, hidden, init, gain, sigma_b2, depth, seed)
+    check = verify(net, method=method, steps=T, seed=seed)
+    return {
+        "regime": check.predicted.regime,
+        "method_used": check.predicted.method,
+        "predicted_rate": float(check.predicted.rate),
+        "measured_rate": float(check.measured_rate),
+        "measured_stderr": float(check.measured_stderr),
+        "tolerance": float(check.tolerance),
+        "agrees": bool(check.agrees),
+    }
