@@ -21,6 +21,7 @@ from .analysis.mean_field import MeanField, critical_sigma_w2, mean_field, rnn_m
 from .analysis.predict import Prediction, predict
 from .analysis.verify import Verification, track, verify
 from .numeric import tasks
+from .numeric.batchnorm import batch_jacobian, batch_jvp, batch_vjp
 from .numeric.network import Network
 from .numeric.torch_interop import from_torch, to_torch
 from .numeric.train import History, train
@@ -46,6 +47,9 @@ __all__ = [
     "__version__",
     "attractor",
     "basins",
+    "batch_jacobian",
+    "batch_jvp",
+    "batch_vjp",
     "bifurcation",
     "cells",
     "cobweb",

@@ -213,6 +213,9 @@ def fixed_points(
     >>> fixed_points(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))).kind
     ['unstable', 'stable']
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "fixed_points")
     ev = MapEval(net, x)
     tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
     if ev.n == 1:

@@ -57,6 +57,9 @@ def jacobians(net, traj) -> np.ndarray:
     --------
     >>> J = jacobians(net, net.forward(x))  # doctest: +SKIP
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "jacobians")
     steps = traj.states.shape[0] - 1
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before jacobians")

@@ -277,6 +277,9 @@ def tangent_log_growth(net, traj, seed: int = 0) -> np.ndarray:
     ndarray, shape (T, B)
         ``ln ||J_t v_{t-1}||`` with ``v`` renormalised to unit length after every step.
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "tangent_log_growth")
     rng = np.random.default_rng(seed)
     batch = traj.states.shape[1]
     v = rng.normal(size=(batch, net.n_state, 1)).astype(net.dtype)

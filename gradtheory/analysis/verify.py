@@ -157,6 +157,9 @@ def verify(
     >>> verify(net).agrees
     True
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "verify")
     from ..numeric._checks import positive_int
 
     positive_int(steps, "steps")
@@ -253,6 +256,9 @@ def track(
         ``step``, ``predicted``, ``measured``, ``stderr``, ``agrees``, ``regime`` and the
         training ``history``.
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "track")
     from ..numeric.train import train
 
     rows = []

@@ -185,7 +185,8 @@ def _layer_forward(net, params: dict, env: dict, layer: int) -> None:
                     raise ValueError(
                         "forward: argument 'x' must hold a batch of at least 2 samples in "
                         "training mode (batch statistics of one sample are undefined; set "
-                        f"net.batchnorm.training = False to use running statistics); got B = {batch}"
+                        "net.batchnorm.training = False to use running statistics); "
+                        f"got B = {batch}"
                     )
                 a, zhat, inv_std, mean, var = bn_forward(z, scale, shift, st.eps)
                 m = st.momentum
@@ -408,8 +409,7 @@ def _vectors(array, shape: tuple, name: str, func: str) -> tuple[np.ndarray, boo
     if array.ndim == 3 and array.shape[:2] == shape:
         return array, False
     raise ValueError(
-        f"{func}: argument {name!r} must have shape {shape} or {shape + ('k',)}; "
-        f"got {array.shape}"
+        f"{func}: argument {name!r} must have shape {shape} or {(*shape, 'k')}; got {array.shape}"
     )
 
 
@@ -443,8 +443,8 @@ def batch_jvp(net, traj: Trajectory, step: int, tangent) -> np.ndarray:
     >>> import gradtheory as gt
     >>> net = gt.Network(gt.cells.elman("linear", norm="batch"), 2, 3, steps=2, tied=False)
     >>> traj = net.forward(np.random.default_rng(0).normal(size=(4, 2)))
-    >>> batch_jvp(net, traj, 1, np.ones((4, 3))).round(12).tolist()[0]  # mean shift is removed
-    [0.0, 0.0, 0.0]
+    >>> bool(np.abs(batch_jvp(net, traj, 1, np.ones((4, 3)))).max() < 1e-12)  # a shared shift
+    True
     """
     tape = _check_tape(net, traj, "batch_jvp")
     t = _step_index(traj, step, "batch_jvp")

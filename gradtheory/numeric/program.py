@@ -17,7 +17,16 @@ from pathlib import Path
 from .. import __version__
 from ..io import write_atomic
 
-__all__ = ["AffineOp", "BatchNormOp", "KernelOp", "Plan", "Program", "build_plan", "cache_dir", "load_program"]
+__all__ = [
+    "AffineOp",
+    "BatchNormOp",
+    "KernelOp",
+    "Plan",
+    "Program",
+    "build_plan",
+    "cache_dir",
+    "load_program",
+]
 
 _MEMORY: dict[str, Program] = {}
 

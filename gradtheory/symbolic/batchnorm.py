@@ -201,7 +201,9 @@ class BatchNormDerivation:
                 r"\frac{\partial L}{\partial \gamma_j} &= \sum_{b=1}^{B} g_{bj}\,\hat z_{bj}"
             )
         if self.stage.shift:
-            grads[self.stage.shift] = r"\frac{\partial L}{\partial \beta_j} &= \sum_{b=1}^{B} g_{bj}"
+            grads[self.stage.shift] = (
+                r"\frac{\partial L}{\partial \beta_j} &= \sum_{b=1}^{B} g_{bj}"
+            )
         if "W2" in self.cell.param_names:
             grads["W2"] = (
                 r"\frac{\partial L}{\partial W_{2}} &\mathrel{+}= "
@@ -276,7 +278,9 @@ class BatchNormDerivation:
 def derive_batchnorm(cell: Cell) -> BatchNormDerivation:
     """The derivation of a batch-normalised cell (``gt.derive`` dispatches here)."""
     if cell.norm != "batch":
-        raise ValueError(f"derive_batchnorm: argument 'cell' must be batch-normalised; got {cell!r}")
+        raise ValueError(
+            f"derive_batchnorm: argument 'cell' must be batch-normalised; got {cell!r}"
+        )
     return BatchNormDerivation(cell)
 
 
