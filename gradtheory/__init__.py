@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from . import cells
 from .analysis.basins import Basins, basins
+from .analysis.batchnorm import batchnorm_gradient_factor
 from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points
 from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
@@ -50,6 +51,7 @@ __all__ = [
     "batch_jacobian",
     "batch_jvp",
     "batch_vjp",
+    "batchnorm_gradient_factor",
     "bifurcation",
     "cells",
     "cobweb",

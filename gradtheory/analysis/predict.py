@@ -130,6 +130,15 @@ def predict(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if getattr(net.cell, "norm", None) == "batch":  # batch-coupled: its own mean-field theory
+        from .batchnorm import predict_batchnorm
+
+        if method not in ("auto", "mean_field"):
+            raise ValueError(
+                f"predict: argument 'method' must be 'auto' or 'mean_field' for a "
+                f"batch-normalised network; got {method!r}"
+            )
+        return predict_batchnorm(net, batch=batch, band=band, seed=seed)
     from ..numeric._checks import positive_int
 
     positive_int(steps, "steps")
