@@ -11,6 +11,7 @@ True
 from . import cells
 from ._version import __version__
 from .analysis.basins import Basins, basins
+from .analysis.batchnorm import batchnorm_gradient_factor
 from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points
 from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
@@ -20,6 +21,7 @@ from .analysis.mean_field import MeanField, critical_sigma_w2, mean_field, rnn_m
 from .analysis.predict import Prediction, predict
 from .analysis.verify import Verification, track, verify
 from .numeric import tasks
+from .numeric.batchnorm import batch_jacobian, batch_jvp, batch_vjp
 from .numeric.network import Network
 from .numeric.torch_interop import from_torch, to_torch
 from .numeric.train import History, train
@@ -47,6 +49,10 @@ __all__ = [
     "__version__",
     "attractor",
     "basins",
+    "batch_jacobian",
+    "batch_jvp",
+    "batch_vjp",
+    "batchnorm_gradient_factor",
     "bifurcation",
     "cells",
     "cobweb",

@@ -52,6 +52,9 @@ class MapEval:
     """
 
     def __init__(self, net, x=None):
+        from ..numeric.batchnorm import refuse_batch_coupled
+
+        refuse_batch_coupled(net, "iterated-map analysis")
         if not getattr(net, "tied", False):
             raise ValueError("iterated-map analysis needs a tied network (an RNN or a custom map)")
         net._check_params()

@@ -27,9 +27,9 @@ import numpy as np
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from ._interval import certify_roots
 from .._progress import progress_bar
 from .._validate import Bool, Int, NetworkArg, Real, validate
+from ._interval import certify_roots
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 from ._starts import later_starts, odd_map, trajectory_starts
@@ -369,6 +369,9 @@ def fixed_points(
     >>> len(fp), fp.exhaustive, fp.mirrored, fp.rounds_without_new, fp.n_starts
     (27, False, True, 1, 768)
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "fixed_points")
     ev = MapEval(net, x)
     tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
     if ev.n == 1:

@@ -63,6 +63,9 @@ def jacobians(net, traj) -> np.ndarray:
     from ..numeric._checks import trajectory_of
 
     trajectory_of(net, traj, "jacobians")
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "jacobians")
     steps = traj.states.shape[0] - 1
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before jacobians")

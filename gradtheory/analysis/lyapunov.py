@@ -221,6 +221,9 @@ def lyapunov(
     >>> lyapunov(gt.Network(gt.cells.custom("4*h*(1 - h)", "h")), steps=10**4)  # doctest: +SKIP
     array([0.693...])
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "lyapunov")
     n = net.n_state
     k = n if k is None else _positive(k, "k")
     if k > n:

@@ -142,6 +142,15 @@ def predict(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if getattr(net.cell, "norm", None) == "batch":  # batch-coupled: its own mean-field theory
+        from .batchnorm import predict_batchnorm
+
+        if method not in ("auto", "mean_field"):
+            raise ValueError(
+                f"predict: argument 'method' must be 'auto' or 'mean_field' for a "
+                f"batch-normalised network; got {method!r}"
+            )
+        return predict_batchnorm(net, batch=batch, band=band, seed=seed)
     from ..numeric._checks import positive_int
 
     positive_int(steps, "steps")
@@ -289,6 +298,9 @@ def tangent_log_growth(net, traj, seed: int = 0) -> np.ndarray:
     ndarray, shape (T, B)
         ``ln ||J_t v_{t-1}||`` with ``v`` renormalised to unit length after every step.
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "tangent_log_growth")
     rng = np.random.default_rng(seed)
     batch = traj.states.shape[1]
     v = rng.normal(size=(batch, net.n_state, 1)).astype(net.dtype)

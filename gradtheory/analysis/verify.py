@@ -178,6 +178,9 @@ def verify(
         fail("verify", "method", "'auto' when a prediction is given (it would be unused)", method)
     if prediction is not None and not isinstance(prediction, Prediction):
         fail("verify", "prediction", "a Prediction from gt.predict", prediction, wrong_type=True)
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "verify")
     rng = np.random.default_rng([seed, 3])
     grad_outputs = None
     if x is None and task is not None:
@@ -288,6 +291,9 @@ def track(
         ``step``, ``predicted``, ``measured``, ``stderr``, ``agrees``, ``regime`` and the
         training ``history``.
     """
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "track")
     from ..numeric.train import train
 
     rows = []

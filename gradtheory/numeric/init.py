@@ -116,7 +116,7 @@ def initial_params(
     array([[1., 0.],
            [0., 1.]])
     """
-    from ..symbolic.cell import Affine
+    from ..symbolic.cell import Affine, BatchNorm
 
     if init not in INITS:
         raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
@@ -131,7 +131,14 @@ def initial_params(
             if stage.bias:
                 chunks[stage.bias] = stage.outputs
     params: dict = {}
+    for stage in cell.stages:  # batch-norm scale 1 and shift 0, as torch.nn.BatchNorm1d
+        if isinstance(stage, BatchNorm):
+            for name, value in ((stage.scale, 1.0), (stage.shift, 0.0)):
+                if name:
+                    params[name] = np.full((n,) if layers is None else (layers, n), value)
     for name in cell.matrix_params:
+        if name in params:
+            continue
         values = []
         for _ in range(layers or 1):
             if len(shapes[name]) == 2:

@@ -17,6 +17,7 @@ import numpy as np
 from .._validate import Bool, Choice, Int, Real, check, fail, require
 from ..symbolic.cell import Cell
 from . import _checks
+from . import batchnorm as _bn
 from ._execute import execute as _execute
 from .init import INITS, initial_params
 from .program import build_plan, load_program
@@ -109,6 +110,11 @@ class Network:
         self.program = load_program(cell)
         self.dtype = _checks.dtype(dtype)
         self.tied = check("Network", "tied", tied, Bool())
+        if cell.norm and self.tied:
+            raise ValueError(
+                f"Network: argument 'tied' must be False for the batch-normalised cell "
+                f"{cell.name!r} (normalisation is per layer of a depth chain); got tied=True"
+            )
         if self.tied:
             if steps is not None:
                 raise ValueError("steps is the depth of an untied network: pass tied=False with it")
@@ -171,6 +177,7 @@ class Network:
         missing = [k for k, v in self.params.items() if v is None]
         if missing:
             raise ValueError(f"params must give values for {missing} (the cell has no default)")
+        self.batchnorm = _bn.new_state(self) if cell.norm else None
 
     # -- parameters ------------------------------------------------------------------------
     @property
@@ -217,6 +224,8 @@ class Network:
         clone.__dict__.update(self.__dict__)
         clone.__dict__.pop("_pool", None)  # work arrays are never shared between networks
         clone.params = {k: v.copy() for k, v in self.params.items()}
+        if getattr(self, "batchnorm", None) is not None:
+            clone.batchnorm = self.batchnorm.copy()
         return clone
 
     def to_torch(self, batch_first: bool | None = None):
@@ -283,6 +292,8 @@ class Network:
         x = self.prepare_inputs(x)
         self._check_params()
         state = self.initial_state(x.shape[1], h0)
+        if self.batchnorm is not None:
+            return _bn.forward(self, x, state, record)
         layers = None if self.tied else np.arange(x.shape[0])
         states, tape, totals = _execute(self, x, state, layers, record)
         _warn_overflow(states, x, self.dtype)
@@ -327,6 +338,8 @@ class Network:
             x,
         )
         x = np.broadcast_to(x, (state.shape[0], self.n_in))
+        if self.batchnorm is not None:
+            return _bn.step(self, state, x, layer)
         return self._step(state, x, layer, {}, record=False)["new_state"]
 
     def _step(self, state, x_t, t, input_terms=None, record: bool = True) -> dict:
@@ -335,6 +348,7 @@ class Network:
         Returns the tape entry of the step (``env``, ``partials``, ``layer``) with
         ``new_state`` added; only ``new_state`` when ``record`` is False.
         """
+        _bn.refuse_batch_coupled(self, "Network._step")
         layers = None if self.tied else np.array([t])
         x = np.asarray(x_t)[None]
         states, tape, _ = _execute(self, x, state, layers, record)
@@ -357,6 +371,8 @@ class Network:
         from .backward import backward
 
         _checks.trajectory_of(self, traj, "Network.backward")
+        if self.batchnorm is not None:
+            return _bn.backward(self, traj, grad_outputs, grad_state=grad_state)
         return backward(self, traj, grad_outputs, grad_state=grad_state)
 
     def __repr__(self) -> str:

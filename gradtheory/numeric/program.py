@@ -17,7 +17,16 @@ from pathlib import Path
 from .._version import __version__
 from ..io import write_atomic
 
-__all__ = ["AffineOp", "KernelOp", "Plan", "Program", "build_plan", "cache_dir", "load_program"]
+__all__ = [
+    "AffineOp",
+    "BatchNormOp",
+    "KernelOp",
+    "Plan",
+    "Program",
+    "build_plan",
+    "cache_dir",
+    "load_program",
+]
 
 _MEMORY: dict[str, Program] = {}
 
@@ -29,6 +38,17 @@ class AffineOp:
     outputs: tuple[str, ...]
     terms: tuple[tuple[str, str], ...]
     bias: str | None
+
+
+@dataclass(frozen=True)
+class BatchNormOp:
+    """Batch normalisation (the cell's :class:`~gradtheory.symbolic.cell.BatchNorm` stage).
+
+    Couples the samples, so only :mod:`gradtheory.numeric.batchnorm` executes it; per-sample
+    plans (:func:`build_plan`) leave it out and batch-normalised networks never use them.
+    """
+
+    stage: object
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,7 @@ class Program:
     inputs: tuple[str, ...]
     scalar_block: bool
     scalar_params: tuple[str, ...]
-    ops: tuple[AffineOp | KernelOp, ...]
+    ops: tuple[AffineOp | KernelOp | BatchNormOp, ...]
 
 
 def cache_dir() -> Path:
@@ -128,13 +148,15 @@ def _module_from_source(source: str, module_name: str):
 
 
 def _assemble(cell, module) -> Program:
-    from ..symbolic.cell import Affine
+    from ..symbolic.cell import Affine, BatchNorm
 
     kernels = {entry["stage"]: (number, entry) for number, entry in enumerate(module.SPEC)}
     ops: list[AffineOp | KernelOp] = []
     for index, stage in enumerate(cell.stages):
         if isinstance(stage, Affine):
             ops.append(AffineOp(stage.outputs, stage.terms, stage.bias))
+        elif isinstance(stage, BatchNorm):
+            ops.append(BatchNormOp(stage))
         elif index in kernels:
             number, entry = kernels[index]
             ops.append(
@@ -214,6 +236,8 @@ def build_plan(program: Program, n: int) -> Plan:
     sinks = tuple(program.scalar_params) + (program.inputs if program.scalar_block else ())
     number = 0
     for index, op in enumerate(program.ops):
+        if isinstance(op, BatchNormOp):
+            continue  # batch-coupled: see numeric.batchnorm
         if isinstance(op, AffineOp):
             state_terms = tuple((w, s) for w, s in op.terms if s not in program.inputs)
             input_terms = tuple((w, s) for w, s in op.terms if s in program.inputs)

@@ -37,6 +37,9 @@ def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
     >>> jacobian_product(net, entry, np.ones((4, 4, 1))).shape
     (4, 4, 1)
     """
+    from .batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "jacobian_product")
     program, n = net.program, net.n_hidden
     params = net.layer_params(entry["layer"])
     tangents = dict(net.split_state(np.swapaxes(tangent, 1, 2)))  # blocks as (B, k, size)
@@ -97,6 +100,9 @@ def step_jacobian(net, entry: dict) -> np.ndarray:
     array([[0.5, 0. ],
            [0. , 2. ]])
     """
+    from .batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "step_jacobian")
     batch = entry["env"][net.program.state[0]].shape[0]
     eye = np.broadcast_to(np.eye(net.n_state, dtype=net.dtype), (batch, net.n_state, net.n_state))
     return jacobian_product(net, entry, eye)

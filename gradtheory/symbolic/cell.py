@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-__all__ = ["Affine", "Cell", "Pointwise"]
+__all__ = ["Affine", "BatchNorm", "Cell", "Pointwise"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,36 @@ class Pointwise:
 
     outputs: tuple[str, ...]
     exprs: tuple[sp.Expr, ...]
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    """Batch normalisation of ``source`` over the batch, per unit (couples the samples).
+
+    ``outputs[0] = scale * (source - mean_batch) / sqrt(var_batch + eps) + shift`` in training
+    mode (biased variance over the B samples); running statistics in evaluation mode. Executed
+    by :mod:`gradtheory.numeric.batchnorm` (not by the per-sample kernels); derived by
+    :mod:`gradtheory.symbolic.batchnorm`.
+
+    Parameters
+    ----------
+    outputs : tuple of one str
+    source : str
+        An affine output of block size n.
+    scale, shift : str or None
+        Learned per-unit parameters (shape (n,), initialised to 1 and 0); None: no affine part.
+    eps : float
+        Added to the variance (PyTorch's default 1e-5).
+    momentum : float
+        Weight of the new batch in the running statistics (PyTorch's default 0.1).
+    """
+
+    outputs: tuple[str, ...]
+    source: str
+    scale: str | None = "gamma"
+    shift: str | None = "beta"
+    eps: float = 1e-5
+    momentum: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,7 @@ class Cell:
     name: str
     state: tuple[str, ...]
     next_state: tuple[str, ...]
-    stages: tuple[Affine | Pointwise, ...]
+    stages: tuple[Affine | Pointwise | BatchNorm, ...]
     scalar_block: bool = False
     inputs: tuple[str, ...] = ("x",)
     scalar_params: dict[str, float] = field(default_factory=dict)
@@ -126,11 +156,24 @@ class Cell:
 
     # -- derived structure -------------------------------------------------------------
     @property
+    def norm(self) -> str | None:
+        """``"batch"`` if a :class:`BatchNorm` stage couples the samples, else None."""
+        return "batch" if any(isinstance(s, BatchNorm) for s in self.stages) else None
+
+    @property
+    def eps(self) -> float | None:
+        """The batch-normalisation epsilon (None without normalisation)."""
+        found = [s.eps for s in self.stages if isinstance(s, BatchNorm)]
+        return found[0] if found else None
+
+    @property
     def matrix_params(self) -> tuple[str, ...]:
-        """Names of the weight matrices and biases, in order of first use."""
+        """Names of the weight matrices, biases and normalisation scales/shifts, in order."""
         names: list[str] = []
         for stage in self.stages:
-            if isinstance(stage, Affine):
+            if isinstance(stage, BatchNorm):
+                names += [p for p in (stage.scale, stage.shift) if p and p not in names]
+            elif isinstance(stage, Affine):
                 for weight, _ in stage.terms:
                     if weight not in names:
                         names.append(weight)
@@ -161,6 +204,10 @@ class Cell:
                     _set_shape(shapes, weight, (rows, cols))
                 if stage.bias:
                     _set_shape(shapes, stage.bias, (rows,))
+            elif isinstance(stage, BatchNorm):
+                for name in (stage.scale, stage.shift):
+                    if name:
+                        _set_shape(shapes, name, (n_hidden,))
         for name in self.scalar_params:
             shapes[name] = ()
         return shapes
@@ -183,6 +230,8 @@ class Cell:
                         getattr(s, "bias", None),
                         tuple(sp.srepr(e) for e in getattr(s, "exprs", ())),
                     )
+                    if not isinstance(s, BatchNorm)
+                    else repr(s)
                     for s in self.stages
                 ),
                 # assumptions change what SymPy simplifies, hence the generated code
@@ -260,6 +309,17 @@ def _validate(cell: Cell) -> None:
                 params.add(stage.bias)
             if not stage.terms and not stage.bias:
                 raise ValueError(f"stage {index}: an affine stage needs a term or a bias")
+        elif isinstance(stage, BatchNorm):
+            if cell.scalar_block or len(stage.outputs) != 1:
+                raise ValueError(f"stage {index}: batch norm has one output in a vector cell")
+            if stage.source not in defined:
+                raise ValueError(f"stage {index}: batch-norm source {stage.source!r} is undefined")
+            if not (stage.eps > 0 and 0 <= stage.momentum <= 1):
+                raise ValueError(
+                    f"stage {index}: eps must be > 0 and momentum in [0, 1]; "
+                    f"got {stage.eps!r}, {stage.momentum!r}"
+                )
+            params.update(p for p in (stage.scale, stage.shift) if p)
         elif isinstance(stage, Pointwise):
             if len(stage.exprs) != len(stage.outputs):
                 raise ValueError(
@@ -285,7 +345,7 @@ def _validate(cell: Cell) -> None:
                         )
         else:
             raise TypeError(
-                f"stage {index} must be Affine or Pointwise, got {type(stage).__name__}"
+                f"stage {index} must be Affine, Pointwise or BatchNorm, got {type(stage).__name__}"
             )
         for out in stage.outputs:
             if out in defined:

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from . import _elementwise
-from .cell import Affine, Cell, Pointwise
+from .cell import Affine, BatchNorm, Cell, Pointwise
 
 __all__ = ["kernel_groups", "module_source"]
 
@@ -113,6 +113,8 @@ def _uses_after(cell: Cell) -> list[set[str]]:
         read = set()
         if isinstance(stage, Affine):
             read = {source for _, source in stage.terms}
+        elif isinstance(stage, BatchNorm):  # executed by numeric.batchnorm, not a kernel
+            read = {stage.source}
         else:
             read = {s.name for e in stage.exprs for s in e.free_symbols}
         uses[index] = uses[index + 1] | read

@@ -211,6 +211,10 @@ def derive(cell: Cell) -> Derivation:
         raise TypeError(
             f"cell must be a gradtheory Cell (e.g. gt.cells.elman()), got {type(cell).__name__}"
         )
+    if cell.norm == "batch":  # couples the samples: its own derivation
+        from .batchnorm import derive_batchnorm
+
+        return derive_batchnorm(cell)
     if cell.scalar_block and any(isinstance(s, Affine) for s in cell.stages):
         raise ValueError("cell: a scalar-block cell must consist of pointwise stages only")
     blocks = {}

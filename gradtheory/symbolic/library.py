@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .batchnorm import normalized_cell
 from .cell import Affine, Cell, Pointwise
 from .functions import sigmoid
 from .registry import CellSpec, register_cell
@@ -35,7 +36,7 @@ def _s(name: str) -> sp.Symbol:
 _HIDDEN_LATEX = {"h": "h_{t-1}", "h_new": "h_{t}", "x": "x_{t}", "a": "a_{t}"}
 
 
-def elman(activation: str = "tanh") -> Cell:
+def elman(activation: str = "tanh", norm: str | None = None, **norm_options) -> Cell:
     r"""Elman cell :math:`h_t = \phi(W h_{t-1} + U x_t + b)`.
 
     Parameters
@@ -43,6 +44,10 @@ def elman(activation: str = "tanh") -> Cell:
     activation : str
         A name in :data:`gradtheory.symbolic.registry.ACTIVATIONS`: tanh, sigmoid, relu,
         linear, hardtanh.
+    norm : {None, "batch"}
+        ``"batch"``: :math:`h_l = \phi(\mathrm{BN}(W h_{l-1} + U x))` for depth chains, no
+        bias; ``norm_options`` (``eps``, ``momentum``, ``affine``) as in
+        :func:`gradtheory.symbolic.batchnorm.normalized_cell`.
 
     Returns
     -------
@@ -54,6 +59,8 @@ def elman(activation: str = "tanh") -> Cell:
     >>> elman("tanh").param_names
     ('W', 'U', 'b')
     """
+    if norm is not None or norm_options:
+        return normalized_cell("elman", activation, norm, **norm_options)
     phi = _activation(activation).sympy
     return Cell(
         name=f"elman-{activation}",
@@ -167,16 +174,19 @@ def gru() -> Cell:
     )
 
 
-def residual(activation: str = "relu") -> Cell:
+def residual(activation: str = "relu", norm: str | None = None, **norm_options) -> Cell:
     r"""Residual block :math:`h_t = h_{t-1} + W_2 \phi(W_1 h_{t-1} + U x_t + b_1)`.
 
-    Over depth (``tied=False``) the input enters at the first layer only.
+    Over depth (``tied=False``) the input enters at the first layer only. ``norm="batch"``
+    normalises before the activation (no ``b1``): see :func:`elman`.
 
     Examples
     --------
     >>> residual("tanh").param_names
     ('W1', 'U', 'b1', 'W2')
     """
+    if norm is not None or norm_options:
+        return normalized_cell("residual", activation, norm, **norm_options)
     phi = _activation(activation).sympy
     latex = dict(_HIDDEN_LATEX)
     latex.update({"u": "u_{t}", "v": "v_{t}", "W1": "W_{1}", "W2": "W_{2}", "b1": "b_{1}"})
