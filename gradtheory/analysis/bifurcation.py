@@ -17,6 +17,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
+from ..numeric import _jitgen
+from . import _compiled
+from ._batch import Results
 from ._mapeval import MapEval, check_states
 from ._orbits import find_period, iterate
 from .fixed_points import fixed_points
@@ -165,6 +168,53 @@ def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound,
     )
 
 
+def _compiled_rows(model, param, values, x):
+    """(module, P (k, m), X (k, n_in)) for the compiled sweep, or None where it does not apply."""
+    if not hasattr(model, "params") or not _compiled.available(model):
+        return None
+    module = _compiled.kernels(model)
+    if module is None:
+        return None
+    k = len(values)
+    P = np.repeat(_jitgen.flat_params(model), k, axis=0)
+    if param == "x":
+        X = np.array(np.broadcast_to(values[:, None], (k, model.n_in)), dtype=np.float64)
+    else:
+        X = _compiled.constant_inputs(model, x, k).copy()
+        offset, shape = _jitgen.param_layout(model.cell, model.n_hidden, model.n_in)[param]
+        width = int(np.prod(shape, dtype=int))
+        P[:, offset : offset + width] = values[:, None]
+    return module, P, X
+
+
+def _compiled_sweep(rows, values, h0, transient, keep, max_period, tol, bound) -> Sweep:
+    module, P, X = rows
+    k, n = len(values), h0.shape[1]
+    tails = np.zeros((k, keep, n))
+    finals = np.empty((k, n))
+    periods = np.empty(k, dtype=np.int64)
+    lyaps = np.empty(k)
+    div = np.empty(k, dtype=np.bool_)
+    module.sweep(
+        np.ascontiguousarray(h0[0]), X, P, transient, keep, max_period, tol, float(bound),
+        tails, finals, periods, lyaps, div,
+    )  # fmt: skip
+    kinds = [
+        "divergent" if d else "fixed_point" if p == 1 else "cycle" if p else "aperiodic"
+        for d, p in zip(div, periods, strict=True)
+    ]
+    ok = ~div
+    return Sweep(
+        values=np.asarray(values),
+        param=np.repeat(values[ok], keep).astype(float),
+        states=tails[ok].reshape(-1, n),
+        final=finals,
+        kind=kinds,
+        period=periods.astype(int),
+        lyapunov=lyaps,
+    )
+
+
 def _link(values, found, link_tol, gap: int = 1) -> list:
     """Join the fixed points at successive values into branches (assignment on predictions).
 
@@ -283,6 +333,11 @@ def bifurcation(
     >>> bif = bifurcation(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0})),
     ...                   "r", np.linspace(2.5, 4.0, 301), h0=[0.2])
     """
+    if hasattr(model, "params") and getattr(model, "K", None) is not None:
+        options = {key: v for key, v in locals().items() if key not in ("model", "param", "values")}
+        return Results(
+            [bifurcation(model.system(i), param, values, **options) for i in range(model.K)]
+        )
     if sweep not in ("both", "up", "down", "none"):
         raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
     for name, value, low in (("transient", transient, 0), ("keep", keep, 1)):
@@ -295,15 +350,34 @@ def bifurcation(
     s0 = check_states(h0, net0.n_state, "h0")
     if s0.shape[0] != 1:
         raise ValueError("h0 must be a single state (n_state,)")
+    rows = _compiled_rows(model, param, values, x) if sweep != "none" else None
     total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
-    bar = tqdm(total=total, desc="bifurcation", disable=not progress, leave=False)
+    bar = tqdm(
+        total=total, desc="bifurcation", disable=not progress or rows is not None, leave=False
+    )
     args = (x, transient, keep, max_period, tol, bound, bar)
     up = down = None
     if sweep in ("both", "up"):
-        up = _sweep(model, param, values, args[0], s0, *args[1:])
+        if rows is not None:
+            up = _compiled_sweep(rows, values, s0, transient, keep, max_period, tol, bound)
+        else:
+            up = _sweep(model, param, values, args[0], s0, *args[1:])
     if sweep in ("both", "down"):
         start = s0 if up is None or up.kind[-1] == "divergent" else up.final[-1][None]
-        down = _sweep(model, param, values[::-1], args[0], start, *args[1:])
+        if rows is not None:
+            module, P, X = rows
+            down = _compiled_sweep(
+                (module, P[::-1].copy(), X[::-1].copy()),
+                values[::-1],
+                start,
+                transient,
+                keep,
+                max_period,
+                tol,
+                bound,
+            )
+        else:
+            down = _sweep(model, param, values[::-1], args[0], start, *args[1:])
     found = []
     if branches:
         kw = {"progress": False, **(fixed_point_kw or {})}

@@ -21,6 +21,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ._batch import Results
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
 
@@ -213,6 +214,9 @@ def fixed_points(
     >>> fixed_points(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))).kind
     ['unstable', 'stable']
     """
+    if getattr(net, "K", None) is not None:  # a varied network: one FixedPoints per system
+        options = {k: v for k, v in locals().items() if k not in ("net", "x")}
+        return Results([fixed_points(net.system(i), x, **options) for i in range(net.K)])
     ev = MapEval(net, x)
     tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
     if ev.n == 1:
