@@ -288,6 +288,111 @@ def values_jac(S, x, p, out, jac):
     w = np.empty(NW)
     for b in range(S.shape[0]):
         step_jac(S[b], x, p, out[b], jac[b], w)
+
+
+@njit(cache=True)
+def _g1(s, x, p, buf, jac, w):
+    """(g, g') = (F(s) - s, F'(s) - 1) of a one-dimensional map."""
+    buf[0] = s
+    step_jac(buf, x, p, buf[1:], jac, w)
+    return buf[1] - s, jac[0, 0] - 1.0
+
+
+@njit(cache=True)
+def _bisect(x, p, a, b, ga, derivative, buf, jac, w):
+    """Bisection of g (or g') on [a, b] with a sign change, to the last bit."""
+    for _ in range(200):
+        m = 0.5 * (a + b)
+        if m <= a or m >= b:
+            break
+        g, d = _g1(m, x, p, buf, jac, w)
+        gm = d if derivative else g
+        if gm == 0.0:
+            return m
+        if (gm < 0.0) == (ga < 0.0):
+            a, ga = m, gm
+        else:
+            b = m
+    g_a, d_a = _g1(a, x, p, buf, jac, w)
+    g_b, d_b = _g1(b, x, p, buf, jac, w)
+    if derivative:
+        return a if abs(d_a) <= abs(d_b) else b
+    return a if abs(g_a) <= abs(g_b) else b
+
+
+@njit(cache=True)
+def roots_1d(X, P, lo, hi, grid, touch_tol, roots, n_roots, near, n_near):
+    """Every root of g = F(s) - s on [lo_k, hi_k] for each row k (one-dimensional maps).
+
+    A grid cell holds a root where g changes sign (bisection), or two roots or a tangent root
+    where g keeps its sign but g' changes sign (an extremum of g inside: found by bisection
+    on g', then the two brackets on either side of it); extrema that miss zero are ``near``.
+    """
+    w = np.empty(NW)
+    jac = np.empty((1, 1))
+    buf = np.empty(2)
+    cap = roots.shape[1]
+    for k in range(P.shape[0]):
+        x = X[k]
+        p = P[k]
+        nr = 0
+        nn = 0
+        a = lo[k]
+        span = hi[k] - lo[k]
+        g_prev, d_prev = _g1(a, x, p, buf, jac, w)
+        s_prev = a
+        if g_prev == 0.0 and nr < cap:
+            roots[k, nr] = a
+            nr += 1
+        for i in range(1, grid):
+            s = lo[k] + span * (i / (grid - 1.0))
+            g, d = _g1(s, x, p, buf, jac, w)
+            ok = abs(g) < math.inf and abs(g_prev) < math.inf
+            if ok and g == 0.0:
+                if nr < cap:
+                    roots[k, nr] = s
+                    nr += 1
+            elif ok and g_prev * g < 0.0:
+                if nr < cap:
+                    roots[k, nr] = _bisect(x, p, s_prev, s, g_prev, False, buf, jac, w)
+                    nr += 1
+            elif ok and g_prev * g > 0.0 and d_prev * d < 0.0:
+                v = _bisect(x, p, s_prev, s, d_prev, True, buf, jac, w)
+                gv, dv = _g1(v, x, p, buf, jac, w)
+                if abs(gv) <= touch_tol:
+                    if nr < cap:
+                        roots[k, nr] = v
+                        nr += 1
+                elif (gv < 0.0) != (g < 0.0):
+                    if nr + 1 < cap:
+                        roots[k, nr] = _bisect(x, p, s_prev, v, g_prev, False, buf, jac, w)
+                        roots[k, nr + 1] = _bisect(x, p, v, s, gv, False, buf, jac, w)
+                        nr += 2
+                elif nn < cap:
+                    near[k, nn] = v
+                    nn += 1
+            g_prev, d_prev, s_prev = g, d, s
+        n_roots[k] = nr
+        n_near[k] = nn
+
+
+@njit(cache=True)
+def value_range(X, P, lo, hi, grid, out):
+    """min and max of the finite F(s) on a grid of [lo, hi], per row (out (K, 2))."""
+    w = np.empty(NW)
+    cur = np.empty(N)
+    nxt = np.empty(N)
+    for k in range(P.shape[0]):
+        small, big = math.inf, -math.inf
+        for i in range(grid):
+            cur[0] = lo + (hi - lo) * (i / (grid - 1.0))
+            step(cur, X[k], P[k], nxt, w)
+            v = nxt[0]
+            if abs(v) < math.inf:
+                small = min(small, v)
+                big = max(big, v)
+        out[k, 0] = small
+        out[k, 1] = big
 '''
 
 
@@ -302,18 +407,18 @@ def available(net) -> bool:
 
 
 def kernels(net):
-    """The compiled module of ``net`` (None where the cell cannot be compiled)."""
-    cache = _FAILED.get(net.cell.key)
-    if cache:
-        return None
-    try:
-        return _jitgen.load(net, DRIVERS)
-    except NotImplementedError:
-        _FAILED[net.cell.key] = True
-        return None
+    """The compiled module of ``net`` (None where the cell cannot be compiled).
 
-
-_FAILED: dict = {}
+    Kept on the network (its cell and sizes never change), so a warm call looks nothing up.
+    """
+    module = net.__dict__.get("_jit_module")
+    if module is None:
+        try:
+            module = _jitgen.load(net, DRIVERS)
+        except NotImplementedError:
+            module = False
+        net.__dict__["_jit_module"] = module
+    return module or None
 
 
 def constant_inputs(net, x, K: int) -> np.ndarray:

@@ -25,6 +25,8 @@ from .program import _write_atomic, cache_dir
 __all__ = ["flat_params", "jit_enabled", "load", "param_layout"]
 
 _MEMORY: dict = {}
+#: Bumped whenever the generated step code changes (part of the cache file name).
+_GENERATOR = "step-1"
 _NUMBA: list = []  # [bool] once numba's importability is known
 MAX_STATE = 16  # larger states stay on BLAS (the per-step work is matrix products)
 
@@ -75,13 +77,14 @@ def flat_params(net, params: dict | None = None) -> np.ndarray:
 
 def load(net, drivers: str):
     """The compiled module of ``net``'s cell at its sizes (from memory, disk, or generated)."""
-    key = (net.cell.key, net.n_hidden, net.n_in, __version__)
+    import hashlib
+
+    tag = hashlib.sha256((drivers + _HELPERS + _GENERATOR).encode()).hexdigest()[:10]
+    key = (net.cell.key, net.n_hidden, net.n_in, __version__, tag)
     module = _MEMORY.get(key)
     if module is not None:
         return module
-    name = f"gradtheory_jit_{net.cell.key}_{net.n_hidden}_{net.n_in}_" + __version__.replace(
-        ".", "_"
-    )
+    name = f"gradtheory_jit_{net.cell.key}_{net.n_hidden}_{net.n_in}_{tag}"
     path = cache_dir() / f"{name}.py"
     if path.exists():
         try:

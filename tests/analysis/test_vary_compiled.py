@@ -161,3 +161,27 @@ def test_vary_rejects_bad_input():
         deep.vary(b=[0.0])
     with pytest.raises(ValueError, match="h0"):
         gt.orbit(net.vary(r=[3.0, 3.5]), np.zeros((3, 1)), 5)
+
+
+def test_compiled_branches_match_fixed_points(monkeypatch):
+    """Fixed-point branches of the compiled scan equal fixed_points' (NumPy) to 1e-12, with the
+    fold of h -> tanh(5 h + b) (saddle-node pairs born mid-sweep) and the logistic's
+    transcritical crossing at r = 1."""
+    cases = [
+        (gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=1, params={"W": [[5.0]]}), "b"),
+        (logistic(), "r"),
+    ]
+    for net, param in cases:
+        values = np.linspace(-6, 6, 25) if param == "b" else np.linspace(0.5, 3.9, 18)
+        out = {}
+        for flag in ("1", "0"):
+            monkeypatch.setenv("GRADTHEORY_JIT", flag)
+            out[flag] = gt.bifurcation(net, param, values, h0=[0.2], sweep="none", progress=False)
+        fast, slow = out["1"], out["0"]
+        np.testing.assert_array_equal(fast.n_stable, slow.n_stable)
+        assert len(fast.branches) == len(slow.branches)
+        for a, b in zip(fast.branches, slow.branches, strict=True):
+            np.testing.assert_array_equal(a.values, b.values)
+            np.testing.assert_allclose(a.points, b.points, atol=1e-12)
+            np.testing.assert_array_equal(a.stable, b.stable)
+    assert fast.n_stable.max() == 1 and out["1"].branches[0].values[0] == 0.5
