@@ -202,7 +202,7 @@ class _Layout:
         return f"{where}[{offset} + {i}]"
 
 
-def step_source(cell, nh: int, n_in: int) -> str:
+def step_source(cell, nh: int, n_in: int, inline: bool = False) -> str:
     """Source of the numba module (helpers, ``step``, ``step_jac``) without the loops."""
     import sympy as sp
 
@@ -255,14 +255,15 @@ def step_source(cell, nh: int, n_in: int) -> str:
         f"M = {m}",
         f"N_IN = {n_in}",
         f"KEY = {cell.key!r}",
+        f"INLINE = {'always' if inline else 'never'!r}",
         _HELPERS,
-        "@njit(cache=True)",
+        "@njit(cache=True, inline=INLINE)",
         "def step(s, x, p, out, w):",
         *value_lines,
         *copy_out,
         "",
         "",
-        "@njit(cache=True)",
+        "@njit(cache=True, inline=INLINE)",
         "def step_jac(s, x, p, out, jac, w):",
         *jac_lines,
         *copy_out,
