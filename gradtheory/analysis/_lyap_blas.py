@@ -20,7 +20,7 @@ __all__ = ["elman_structure", "spectrum"]
 
 
 def elman_structure(net):
-    """(weight, input terms, bias, kernel, partial index) if ``net`` has the structure, else None."""
+    """(weight, input terms, bias, kernel, partial index) of an Elman-type cell, else None."""
     program = net.program
     if not net.tied or len(program.state) != 1 or len(program.ops) != 2:
         return None
