@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric import _jitgen
 from ..numeric.program import AffineOp
 from ..numeric.tangent import jacobian_product, step_jacobian
+from . import _compiled
 
 __all__ = ["MapEval", "check_states"]
 
@@ -57,6 +59,10 @@ class MapEval:
         refuse_batch_coupled(net, "iterated-map analysis")
         if not getattr(net, "tied", False):
             raise ValueError("iterated-map analysis needs a tied network (an RNN or a custom map)")
+        if getattr(net, "K", None) is not None:
+            raise ValueError(
+                f"this network holds K={net.K} systems (vary); analyse one with net.system(k)"
+            )
         net._check_params()
         self.net = net
         self.n = net.n_state
@@ -73,6 +79,11 @@ class MapEval:
             raise ValueError("x contains NaN or Inf")
         self.x = x.astype(net.dtype)
         self._xs: dict[int, np.ndarray] = {}
+        # compiled step (numba) for small float64 states, see analysis/_compiled.py
+        self.jit = _compiled.kernels(net) if _compiled.available(net) else None
+        if self.jit is not None:
+            self.p = _jitgen.flat_params(net)[0]
+            self.xc = np.ascontiguousarray(self.x, dtype=np.float64)
 
     def _entry(self, s: np.ndarray, record: bool) -> dict:
         xs = self._xs.get(s.shape[0])
@@ -83,10 +94,20 @@ class MapEval:
 
     def value(self, s: np.ndarray) -> np.ndarray:
         """F(s) for s (B, n_state) -> (B, n_state)."""
+        if self.jit is not None:
+            s = np.ascontiguousarray(s, dtype=np.float64)
+            out = np.empty_like(s)
+            self.jit.values(s, self.xc, self.p, out)
+            return out
         return np.asarray(self._entry(s, False)["new_state"], dtype=np.float64)
 
     def value_jac(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """F(s) (B, n) and the step Jacobian dF/ds (B, n, n)."""
+        if self.jit is not None:
+            s = np.ascontiguousarray(s, dtype=np.float64)
+            out, jac = np.empty_like(s), np.empty((*s.shape, s.shape[1]))
+            self.jit.values_jac(s, self.xc, self.p, out, jac)
+            return out, jac
         entry = self._entry(s, True)
         with np.errstate(over="ignore", invalid="ignore"):
             jac = step_jacobian(self.net, entry)

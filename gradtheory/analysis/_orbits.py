@@ -23,6 +23,12 @@ def iterate(ev: MapEval, s: np.ndarray, steps: int, bound: float) -> tuple[np.nd
 
     After a row diverges its later states are +-inf (the sign of its last finite value).
     """
+    if ev.jit is not None:
+        s = np.ascontiguousarray(s, dtype=np.float64)
+        out = np.empty((1, s.shape[0], steps + 1, s.shape[1]))
+        diverged = np.empty((1, s.shape[0]), dtype=np.int64)
+        ev.jit.iterate(s[None], ev.xc[None], ev.p[None], steps, float(bound), out, diverged)
+        return out[0].transpose(1, 0, 2), diverged[0]
     out = np.empty((steps + 1, *s.shape))
     out[0] = s
     current = s
@@ -58,6 +64,10 @@ def polish_cycle(ev: MapEval, s: np.ndarray, p: int) -> tuple[np.ndarray, np.nda
     """Newton on F^p(s) = s from ``s`` (n,); returns the cycle (p, n) and its monodromy (n, n)."""
 
     def run(start):
+        if ev.jit is not None:
+            pts, m = np.empty((p + 1, ev.n)), np.empty((ev.n, ev.n))
+            ev.jit.cycle_run(np.ascontiguousarray(start, dtype=float), ev.xc, ev.p, p, pts, m)
+            return pts, m
         pts, m = [start], np.eye(ev.n)
         for _ in range(p):
             value, jac = ev.value_jac(pts[-1][None])
@@ -84,6 +94,15 @@ def tangent_growth(ev: MapEval, s: np.ndarray, steps: int, rng) -> tuple[np.ndar
     """Iterate ``steps`` from s (n,) with a renormalised tangent vector; (orbit, exponent, used)."""
     v = rng.normal(size=(1, ev.n, 1))
     v /= np.linalg.norm(v)
+    if ev.jit is not None:
+        rec = np.empty((steps + 1, ev.n))
+        s = np.ascontiguousarray(s, dtype=np.float64)
+        total, done, code = ev.jit.tangent_run(s, ev.xc, ev.p, steps, v[0, :, 0].copy(), rec)
+        if code == 1:
+            return rec[: done + 1], (total / done if done else np.inf), done
+        if code in (2, 3):
+            return rec[: done + 1], (-np.inf if code == 2 else np.inf), done
+        return rec, total / max(steps, 1), steps
     states, total = [s], 0.0
     for t in range(steps):
         value, entry = ev.value_entry(states[-1][None])

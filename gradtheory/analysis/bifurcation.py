@@ -19,9 +19,12 @@ from scipy.optimize import linear_sum_assignment
 from .._progress import progress_bar
 from .._repr import compact_repr
 from .._validate import Array, Bool, Choice, Instance, Int, Real, validate
+from ..numeric import _jitgen
+from . import _compiled
+from ._batch import Results
 from ._mapeval import MapEval, check_states
 from ._orbits import find_period, iterate
-from .fixed_points import fixed_points
+from .fixed_points import _dedup, classify, fixed_points
 
 __all__ = ["Bifurcation", "Branch", "Sweep", "bifurcation"]
 
@@ -173,6 +176,119 @@ def _sweep(model, param, values, x, h0, transient, keep, max_period, tol, bound,
     )
 
 
+def _compiled_rows(model, param, values, x):
+    """(module, P (k, m), X (k, n_in)) for the compiled sweep, or None where it does not apply."""
+    if not hasattr(model, "params") or not _compiled.available(model):
+        return None
+    module = _compiled.kernels(model)
+    if module is None:
+        return None
+    k = len(values)
+    P = np.repeat(_jitgen.flat_params(model), k, axis=0)
+    if param == "x":
+        X = np.array(np.broadcast_to(values[:, None], (k, model.n_in)), dtype=np.float64)
+    else:
+        X = _compiled.constant_inputs(model, x, k).copy()
+        offset, shape = _jitgen.param_layout(model.cell, model.n_hidden, model.n_in)[param]
+        width = int(np.prod(shape, dtype=int))
+        P[:, offset : offset + width] = values[:, None]
+    return module, P, X
+
+
+def _compiled_sweep(rows, values, h0, transient, keep, max_period, tol, bound) -> Sweep:
+    module, P, X = rows
+    k, n = len(values), h0.shape[1]
+    tails = np.zeros((k, keep, n))
+    finals = np.empty((k, n))
+    periods = np.empty(k, dtype=np.int64)
+    lyaps = np.empty(k)
+    div = np.empty(k, dtype=np.bool_)
+    module.sweep(
+        np.ascontiguousarray(h0[0]), X, P, transient, keep, max_period, tol, float(bound),
+        tails, finals, periods, lyaps, div,
+    )  # fmt: skip
+    kinds = [
+        "divergent" if d else "fixed_point" if p == 1 else "cycle" if p else "aperiodic"
+        for d, p in zip(div, periods, strict=True)
+    ]
+    ok = ~div
+    return Sweep(
+        values=np.asarray(values),
+        param=np.repeat(values[ok], keep).astype(float),
+        states=tails[ok].reshape(-1, n),
+        final=finals,
+        kind=kinds,
+        period=periods.astype(int),
+        lyapunov=lyaps,
+    )
+
+
+class _RowEval:
+    """The compiled map of one row (value) of a sweep: what :func:`classify` needs."""
+
+    def __init__(self, module, x, p):
+        self.module, self.x, self.p, self.n = module, x, p, 1
+
+    def value(self, s):
+        out = np.empty_like(s)
+        self.module.values(np.ascontiguousarray(s, dtype=float), self.x, self.p, out)
+        return out
+
+    def value_jac(self, s):
+        s = np.ascontiguousarray(s, dtype=float)
+        out, jac = np.empty_like(s), np.empty((*s.shape, s.shape[1]))
+        self.module.values_jac(s, self.x, self.p, out, jac)
+        return out, jac
+
+
+_BRANCH_OPTIONS = {"interval", "grid", "tol_q", "dedup_tol", "slow_q", "marginal_tol", "progress"}
+
+
+def _compiled_branches(rows, interval, options) -> list:
+    """Fixed points of a 1-D map at every value, by the compiled grid scan of g = F(s) - s.
+
+    Each grid cell is searched for sign changes of g and, where g keeps its sign, for an
+    extremum (a sign change of g') that reaches or crosses zero: two roots born in one cell
+    (the folds of a diagram) are found even when the grid steps over both.
+    """
+    module, P, X = rows
+    k = len(P)
+    grid = int(options.get("grid", 20_001))
+    tol_q = options.get("tol_q", 1e-20)
+    if interval is None:  # as default_interval: fixed points lie in the range of F
+        reach = 100.0
+        span = np.empty((k, 2))
+        module.value_range(X, P, -reach, reach, 40001, span)
+        lo, hi = np.maximum(-reach, span[:, 0]), np.minimum(reach, span[:, 1])
+        empty = ~np.isfinite(span).all(axis=1)
+        lo, hi = np.where(empty, -reach, lo), np.where(empty, reach, hi)
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        pad = 0.01 * (hi - lo) + 1e-6
+        lo, hi = np.maximum(-reach, lo - pad), np.minimum(reach, hi + pad)
+    else:
+        lo, hi = np.full(k, float(interval[0])), np.full(k, float(interval[1]))
+    cap = 64
+    roots, near = np.empty((k, cap)), np.empty((k, cap))
+    n_roots, n_near = np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64)
+    module.roots_1d(X, P, lo, hi, grid, float(np.sqrt(2 * tol_q)), roots, n_roots, near, n_near)
+    found = []
+    for i in range(k):
+        ev = _RowEval(module, X[i], P[i])
+        pts = np.unique(roots[i, : n_roots[i]])[:, None]
+        q = 0.5 * (ev.value(pts) - pts)[:, 0] ** 2
+        keep = _dedup(pts, q, options.get("dedup_tol", 1e-6)) if len(pts) else np.zeros(0, int)
+        slow = near[i, : n_near[i]][:, None]
+        sq = 0.5 * (ev.value(slow) - slow)[:, 0] ** 2
+        ok = sq < options.get("slow_q", 1e-6)
+        info = {"interval": (lo[i], hi[i]), "method": "compiled grid + bisection"}
+        found.append(
+            classify(
+                ev, pts[keep], q[keep], slow[ok], sq[ok], options.get("marginal_tol", 1e-6), info
+            )
+        )
+    return found
+
+
 def _link(values, found, link_tol, gap: int = 1) -> list:
     """Join the fixed points at successive values into branches (assignment on predictions).
 
@@ -304,6 +420,11 @@ def bifurcation(
     >>> bif = bifurcation(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0})),
     ...                   "r", np.linspace(2.5, 4.0, 301), h0=[0.2])
     """
+    if hasattr(model, "params") and getattr(model, "K", None) is not None:
+        options = {key: v for key, v in locals().items() if key not in ("model", "param", "values")}
+        return Results(
+            [bifurcation(model.system(i), param, values, **options) for i in range(model.K)]
+        )
     if sweep not in ("both", "up", "down", "none"):
         raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
     for name, value, low in (("transient", transient, 0), ("keep", keep, 1)):
@@ -316,16 +437,39 @@ def bifurcation(
     s0 = check_states(h0, net0.n_state, "h0")
     if s0.shape[0] != 1:
         raise ValueError("h0 must be a single state (n_state,)")
+    rows = _compiled_rows(model, param, values, x) if sweep != "none" else None
     total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
-    bar = progress_bar(total, desc="bifurcation", enable=progress)
+    bar = progress_bar(total, desc="bifurcation", enable=progress and rows is None)
     args = (x, transient, keep, max_period, tol, bound, bar)
     up = down = None
     if sweep in ("both", "up"):
-        up = _sweep(model, param, values, args[0], s0, *args[1:])
+        if rows is not None:
+            up = _compiled_sweep(rows, values, s0, transient, keep, max_period, tol, bound)
+        else:
+            up = _sweep(model, param, values, args[0], s0, *args[1:])
     if sweep in ("both", "down"):
         start = s0 if up is None or up.kind[-1] == "divergent" else up.final[-1][None]
-        down = _sweep(model, param, values[::-1], args[0], start, *args[1:])
+        if rows is not None:
+            module, P, X = rows
+            down = _compiled_sweep(
+                (module, P[::-1].copy(), X[::-1].copy()),
+                values[::-1],
+                start,
+                transient,
+                keep,
+                max_period,
+                tol,
+                bound,
+            )
+        else:
+            down = _sweep(model, param, values[::-1], args[0], start, *args[1:])
     found = []
+    fast = branches and set(fixed_point_kw or {}) <= _BRANCH_OPTIONS
+    if fast and rows is None and sweep == "none":
+        rows = _compiled_rows(model, param, values, x)
+    if fast and rows is not None and net0.n_state == 1:
+        found = _compiled_branches(rows, interval, fixed_point_kw or {})
+        branches = False
     if branches:
         kw = {"progress": False, **(fixed_point_kw or {})}
         for value in values:

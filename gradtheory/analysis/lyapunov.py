@@ -19,7 +19,10 @@ import numpy as np
 from .._progress import progress_bar
 from .._repr import compact_repr
 from .._validate import Bool, Int, NetworkArg, validate
+from ..numeric import _jitgen
 from ..numeric.tangent import jacobian_product
+from . import _compiled, _lyap_blas
+from ._batch import Results, split_h0
 
 __all__ = ["DivergenceError", "LyapunovResult", "lyapunov"]
 
@@ -82,6 +85,142 @@ class LyapunovResult:
         if j == len(self.exponents):
             return float(j)
         return j + float(cumulative[j - 1] / abs(self.exponents[j]))
+
+
+def _summary(sums, block_sums, measured, warmup, block) -> LyapunovResult:
+    """The result from sums (B, k) and block sums (n_blocks, B, k) of ln|r_ii|."""
+    n_blocks, k = block_sums.shape[0], sums.shape[1]
+    per_sequence = sums / measured
+    mean = per_sequence.mean(axis=0)
+    order = np.argsort(-mean, kind="stable")
+    finite_time = (block_sums / block).mean(axis=1)[:, order]
+    with np.errstate(invalid="ignore"):
+        stderr = (
+            finite_time.std(axis=0, ddof=1) / np.sqrt(n_blocks)
+            if n_blocks > 1
+            else np.full(k, np.nan)
+        )
+        if n_blocks > 1:  # blocks that all agree (also all -inf) have no spread
+            stderr[np.all(finite_time == finite_time[:1], axis=0)] = 0.0
+    return LyapunovResult(
+        exponents=mean[order],
+        finite_time=finite_time,
+        stderr=stderr,
+        per_sequence=per_sequence[:, order],
+        steps=measured,
+        warmup=warmup,
+        block=block,
+    )
+
+
+def _compiled_spectrum(module, net, steps, h0, k, warmup, batch, block, rng, params):
+    """Autonomous spectra of the K systems of ``params`` (K, m) by the compiled loop.
+
+    ``h0``: None, (n,), (B, n) shared by all systems, or (K, B, n) per system. The default h0
+    and the initial frame are drawn as for one system, so each system gets what a separate
+    call would give it.
+    """
+    n, K = net.n_state, params.shape[0]
+    if steps is None:
+        raise ValueError("steps is required for an autonomous run (x=None) of a tied network")
+    steps = _positive(steps, "steps")
+    warmup = 100 if warmup is None else _nonnegative(warmup, "warmup")
+    if h0 is not None and np.ndim(h0) == 3:
+        starts = np.asarray(h0, dtype=np.float64)
+        if starts.shape[0] != K or starts.shape[2] != n or not np.all(np.isfinite(starts)):
+            raise ValueError(
+                f"h0 must have shape ({K}, B, {n}) with finite values, got {starts.shape}"
+            )
+        batch = starts.shape[1]
+    else:
+        if h0 is not None and np.ndim(h0) == 2:
+            batch = np.shape(h0)[0]
+        else:
+            batch = _positive(batch, "batch")
+        starts = np.broadcast_to(_initial_state(net, h0, batch, rng), (K, batch, n))
+    if starts.shape[1] != batch and starts.shape[1] == 1:
+        starts = np.broadcast_to(starts, (K, batch, n))
+    block = max(1, steps // 50) if block is None else _positive(block, "block")
+    n_blocks = steps // block
+    frame, _ = np.linalg.qr(rng.standard_normal((batch, n, k)))
+    sums = np.zeros((K, batch, k))
+    block_sums = np.zeros((K, n_blocks, batch, k))
+    bad = np.empty((K, batch), dtype=np.int64)
+    module.spectrum(
+        np.ascontiguousarray(starts, dtype=np.float64),
+        np.zeros((K, net.n_in)),
+        params,
+        np.ascontiguousarray(frame),
+        warmup,
+        steps,
+        block,
+        sums,
+        block_sums,
+        bad,
+    )
+    if (bad >= 0).any():
+        codes = bad[bad >= 0]
+        first = int(codes.min())
+        step, code = first // 4, first % 4
+        where = f" (system {int(np.argwhere(bad == first)[0, 0])})" if K > 1 else ""
+        if code == 1:
+            message = (
+                f"the trajectory diverged{where}: the state is non-finite at step {step} "
+                f"(of {warmup + steps}, warm-up {warmup}); try another h0 or parameters"
+            )
+        else:
+            message = (
+                f"the tangent frame became non-finite at step {step}{where} (an infinite or "
+                "undefined step-Jacobian entry)"
+            )
+        raise DivergenceError(message, step)
+    return [_summary(sums[i], block_sums[i], steps, warmup, block) for i in range(K)]
+
+
+def _varied(net, x, steps, h0, k, warmup, batch, block, seed, progress, return_details):
+    """Spectra of the K systems of a varied network: (K, k) exponents or Results."""
+    n = net.n_state
+    k = n if k is None else _positive(k, "k")
+    if k > n:
+        raise ValueError(f"k={k} exceeds the state dimension n_state={n}")
+    module = _compiled.kernels(net) if x is None and _compiled.available(net) else None
+    if module is not None:
+        if h0 is not None and np.ndim(h0) >= 2:
+            split_h0(h0, net.K, n)  # checks the shape
+            if np.ndim(h0) == 2:  # one state per system
+                h0 = np.asarray(h0)[:, None, :]
+        results = _compiled_spectrum(
+            module,
+            net,
+            steps,
+            h0,
+            k,
+            warmup,
+            batch,
+            block,
+            np.random.default_rng(seed),
+            _jitgen.flat_params(net),
+        )
+    else:
+        starts = split_h0(h0, net.K, n)
+        results = [
+            lyapunov(
+                net.system(i),
+                x,
+                steps=steps,
+                h0=starts[i],
+                k=k,
+                warmup=warmup,
+                batch=batch,
+                block=block,
+                seed=seed,
+                progress=progress,
+                return_details=True,
+            )
+            for i in range(net.K)
+        ]
+    results = Results(results)
+    return results if return_details else results.exponents
 
 
 def _inputs(net, x, steps, warmup, batch):
@@ -175,6 +314,7 @@ def lyapunov(
     seed: int = 0,
     progress: bool = True,
     return_details: bool = False,
+    reortho: int | None = None,
 ):
     """The k leading Lyapunov exponents of the state map along one (or B) trajectories.
 
@@ -205,6 +345,13 @@ def lyapunov(
         Show a progress bar (on a terminal, after a second of work).
     return_details : bool
         Return a :class:`LyapunovResult` instead of the exponents alone.
+    reortho : int, optional
+        Steps between re-orthonormalisations on the matrix-product path (large Elman-type
+        networks, where one (n, n) @ (n, 1 + k) product per step carries the state and the
+        frame). Default: chosen after every QR so that the frame's ln condition number stays
+        below 10 (at most 32 steps); ln|r_ii| of a product of steps telescopes, so only the
+        orthogonality lost in between (about 4 of 16 digits) differs from a QR every step.
+        Small maps (compiled loops) and other cells re-orthonormalise every step.
 
     Returns
     -------
@@ -224,11 +371,22 @@ def lyapunov(
     from ..numeric.batchnorm import refuse_batch_coupled
 
     refuse_batch_coupled(net, "lyapunov")
+    if getattr(net, "K", None) is not None:
+        return _varied(net, x, steps, h0, k, warmup, batch, block, seed, progress, return_details)
     n = net.n_state
     k = n if k is None else _positive(k, "k")
     if k > n:
         raise ValueError(f"k={k} exceeds the state dimension n_state={n}")
     rng = np.random.default_rng(seed)
+    if x is None and net.tied and _compiled.available(net):
+        module = _compiled.kernels(net)
+        if module is not None:
+            result = _compiled_spectrum(
+                module, net, steps, h0, k, warmup, batch, block, rng, _jitgen.flat_params(net)
+            )[0]
+            return result if return_details else result.exponents
+    if reortho is not None:
+        reortho = _positive(reortho, "reortho")
     sizes = [np.shape(x)[1]] if x is not None and np.ndim(x) == 3 else []
     if h0 is not None and np.ndim(h0) == 2:
         sizes.append(np.shape(h0)[0])
@@ -246,6 +404,32 @@ def lyapunov(
     block = max(1, measured // 50) if block is None else _positive(block, "block")
     n_blocks = measured // block
     frame, _ = np.linalg.qr(rng.standard_normal((batch, n, k)))
+    structure = _lyap_blas.elman_structure(net) if n > _jitgen.MAX_STATE else None
+    if structure is not None:
+        autonomous = not np.any(x)
+        sums, block_sums, step, what = _lyap_blas.spectrum(
+            net,
+            structure,
+            None if autonomous else x,
+            total,
+            state,
+            frame,
+            warmup,
+            reortho,
+            block,
+            n_blocks,
+        )
+        if step >= 0:
+            raise DivergenceError(
+                f"the trajectory diverged: the state is non-finite by step {step} "
+                f"(of {total}, warm-up {warmup}); try another h0 or parameters"
+                if what == "state"
+                else f"the tangent frame became non-finite by step {step} (an infinite or "
+                "undefined step-Jacobian entry)",
+                step,
+            )
+        result = _summary(sums, block_sums, measured, warmup, block)
+        return result if return_details else result.exponents
     sums = np.zeros((batch, k))
     block_sums = np.zeros((n_blocks, batch, k))
     chunk = total if not net.tied else int(np.clip(_TAPE_BYTES // (256 * batch * n), 8, 1024))
@@ -284,25 +468,5 @@ def lyapunov(
             bar.update(stop - start)
     finally:
         bar.close()
-    per_sequence = sums / measured
-    mean = per_sequence.mean(axis=0)
-    order = np.argsort(-mean, kind="stable")
-    finite_time = (block_sums / block).mean(axis=1)[:, order]
-    with np.errstate(invalid="ignore"):
-        stderr = (
-            finite_time.std(axis=0, ddof=1) / np.sqrt(n_blocks)
-            if n_blocks > 1
-            else np.full(k, np.nan)
-        )
-        if n_blocks > 1:  # blocks that all agree (also all -inf) have no spread
-            stderr[np.all(finite_time == finite_time[:1], axis=0)] = 0.0
-    result = LyapunovResult(
-        exponents=mean[order],
-        finite_time=finite_time,
-        stderr=stderr,
-        per_sequence=per_sequence[:, order],
-        steps=measured,
-        warmup=warmup,
-        block=block,
-    )
+    result = _summary(sums, block_sums, measured, warmup, block)
     return result if return_details else result.exponents

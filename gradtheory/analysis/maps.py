@@ -16,6 +16,9 @@ import numpy as np
 
 from .._repr import compact_repr
 from .._validate import Int, NetworkArg, Real, validate
+from ..numeric import _jitgen
+from . import _compiled
+from ._batch import per_system, split_h0
 from ._mapeval import MapEval, check_states
 from ._orbits import converging, escaping, find_period, iterate, polish_cycle, tangent_growth
 
@@ -45,11 +48,13 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     >>> orbit(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.0})), [0.1], 2)[:, 0]
     array([0.1  , 0.18 , 0.2952])
     """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if getattr(net, "K", None) is not None:
+        return _varied_orbit(net, h0, int(steps), x, bound)
     ev = MapEval(net, x)
     single = np.ndim(h0) <= 1
     s = check_states(h0, ev.n, "h0")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
     states, diverged = iterate(ev, s, int(steps), bound)
     if (diverged >= 0).any():
         warnings.warn(
@@ -59,6 +64,33 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
             stacklevel=2,
         )
     return states[:, 0] if single else states
+
+
+def _varied_orbit(net, h0, steps, x, bound):
+    """Orbits of the K systems: (K, steps+1, n) or (K, steps+1, B, n)."""
+    K, n = net.K, net.n_state
+    starts = split_h0(h0, K, n)
+    single = np.ndim(h0) <= 1 or (np.ndim(h0) == 2)
+    states = np.stack([check_states(s, n, "h0") for s in starts])  # (K, B, n)
+    module = _compiled.kernels(net) if _compiled.available(net) else None
+    if module is not None:
+        X = _compiled.constant_inputs(net, x, K)
+        out = np.empty((K, states.shape[1], steps + 1, n))
+        diverged = np.empty((K, states.shape[1]), dtype=np.int64)
+        module.iterate(states, X, _jitgen.flat_params(net), steps, float(bound), out, diverged)
+        out = out.transpose(0, 2, 1, 3)
+    else:
+        runs = [iterate(MapEval(net.system(k), x), states[k], steps, bound) for k in range(K)]
+        out = np.stack([r[0] for r in runs])
+        diverged = np.stack([r[1] for r in runs])
+    if (diverged >= 0).any():
+        warnings.warn(
+            f"orbit diverged (|s| > {bound:g}) at step {int(diverged[diverged >= 0].min())};"
+            " later states are +-inf",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return out[:, :, 0] if single else out
 
 
 @validate(net=NetworkArg(), steps=Int(min=1), n_curve=Int(min=2), bound=Real(gt=0))
@@ -215,6 +247,21 @@ def attractor(
     >>> attractor(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.5})), [0.2]).period
     4
     """
+    if getattr(net, "K", None) is not None:
+        return per_system(
+            attractor,
+            net,
+            h0,
+            x,
+            transient=transient,
+            max_period=max_period,
+            tol=tol,
+            bound=bound,
+            lyap_steps=lyap_steps,
+            chaos_tol=chaos_tol,
+            max_steps=max_steps,
+            seed=seed,
+        )
     ev = MapEval(net, x)
     s = check_states(h0, ev.n, "h0")
     if s.shape[0] != 1:

@@ -140,6 +140,24 @@ def predict(
     >>> predict(net).method
     'linear'
     """
+    if getattr(net, "K", None) is not None:  # one Prediction per system
+        from ._batch import per_system
+
+        return per_system(
+            lambda system, start: predict(
+                system,
+                x,
+                method=method,
+                steps=steps,
+                batch=batch,
+                h0=start,
+                band=band,
+                warmup=warmup,
+                seed=seed,
+            ),
+            net,
+            h0,
+        )
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if getattr(net.cell, "norm", None) == "batch":  # batch-coupled: its own mean-field theory

@@ -207,6 +207,109 @@ class Network:
                     )
             self.params[name] = np.array(array, dtype=self.dtype, copy=True)
 
+    #: Number of systems of a network made by :meth:`vary` (None for one system).
+    K: int | None = None
+    #: Names of the parameters that carry the leading K axis (see :meth:`vary`).
+    varied: tuple[str, ...] = ()
+
+    def vary(self, **values) -> Network:
+        """K independent systems in one network: the named parameters get a leading K axis.
+
+        Parameters
+        ----------
+        **values : array, shape (K,) or (K, *shape) broadcastable to the parameter's shape
+            K values of each named parameter (several names vary together, equal K >= 1).
+            The other parameters are shared by all K systems.
+
+        Returns
+        -------
+        Network
+            A copy with ``K`` set, ``varied`` naming the parameters and ``params[name]`` of
+            shape (K, *shape). :func:`gradtheory.orbit`, :func:`gradtheory.lyapunov`,
+            :func:`gradtheory.attractor`, :func:`gradtheory.fixed_points`,
+            :func:`gradtheory.basins`, :func:`gradtheory.bifurcation` and
+            :func:`gradtheory.predict` return one result per system; :meth:`system` gives
+            system k alone.
+
+        Examples
+        --------
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
+        >>> net.vary(r=[2.5, 3.2, 3.5]).K
+        3
+        """
+        if not self.tied:
+            raise ValueError(
+                "vary: untied (depth) networks cannot vary parameters; "
+                "vary the parameters of a tied network (an RNN or a map)"
+            )
+        if not values:
+            raise ValueError("vary: give at least one parameter, e.g. net.vary(r=[3.0, 3.5])")
+        shapes = self.param_shapes
+        if self.K is not None:
+            raise ValueError(f"vary: this network already varies {list(self.varied)}")
+        arrays, K = {}, None
+        for name, value in values.items():
+            if name not in shapes:
+                raise ValueError(
+                    f"vary: argument {name!r} is not a parameter; this network has {sorted(shapes)}"
+                )
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"vary: argument {name!r} must be an array of numbers; got {value!r}"
+                ) from None
+            if array.ndim == 0 or array.shape[0] < 1:
+                raise ValueError(
+                    f"vary: argument {name!r} must have a leading axis of K >= 1 values; "
+                    f"got shape {array.shape}"
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"vary: argument {name!r} must be finite; got NaN or Inf")
+            if K is not None and array.shape[0] != K:
+                raise ValueError(
+                    f"vary: argument {name!r} has {array.shape[0]} values but the others have "
+                    f"{K}; varied parameters must have equal lengths"
+                )
+            K = array.shape[0]
+            shape = shapes[name]
+            tail = array.shape[1:]
+            try:
+                if len(tail) > len(shape):
+                    raise ValueError
+                array = array.reshape((K,) + (1,) * (len(shape) - len(tail)) + tail)
+                array = np.broadcast_to(array, (K, *shape))
+            except ValueError:
+                raise ValueError(
+                    f"vary: argument {name!r} must have shape (K,) or (K, ...) broadcastable "
+                    f"to the parameter's shape {shape}; got {np.shape(value)}"
+                ) from None
+            arrays[name] = np.array(array, dtype=self.dtype)
+        clone = self.copy()
+        clone.params.update(arrays)
+        clone.K = K
+        clone.varied = tuple(arrays)
+        clone.__dict__.pop("_systems", None)
+        return clone
+
+    def system(self, k: int) -> Network:
+        """System ``k`` of a varied network as an ordinary network (cached, do not edit)."""
+        if self.K is None:
+            return self
+        systems = self.__dict__.setdefault("_systems", {})
+        net = systems.get(k)
+        if net is None:
+            net = object.__new__(Network)
+            net.__dict__.update(self.__dict__)
+            for key in ("_pool", "_systems", "K", "varied", "_jit_layout"):
+                net.__dict__.pop(key, None)
+            net.params = {
+                name: (value[k] if name in self.varied else value)
+                for name, value in self.params.items()
+            }
+            systems[k] = net
+        return net
+
     def layer_params(self, layer: int = 0) -> dict:
         """Parameters used at step ``layer`` (all steps of a tied network share them)."""
         if self.tied:
@@ -226,6 +329,7 @@ class Network:
         clone.params = {k: v.copy() for k, v in self.params.items()}
         if getattr(self, "batchnorm", None) is not None:
             clone.batchnorm = self.batchnorm.copy()
+        clone.__dict__.pop("_systems", None)
         return clone
 
     def to_torch(self, batch_first: bool | None = None):
@@ -289,6 +393,11 @@ class Network:
         -------
         Trajectory
         """
+        if self.K is not None:
+            raise ValueError(
+                f"forward: this network holds K={self.K} systems (made by vary); run one with "
+                "net.system(k).forward(...), or use the map analyses (orbit, lyapunov, ...)"
+            )
         x = self.prepare_inputs(x)
         self._check_params()
         state = self.initial_state(x.shape[1], h0)
@@ -377,6 +486,8 @@ class Network:
 
     def __repr__(self) -> str:
         kind = "tied" if self.tied else f"untied, L={self.steps}"
+        if self.K is not None:
+            kind += f", K={self.K} systems varying {list(self.varied)}"
         return (
             f"Network({self.cell.name}, n_in={self.n_in}, n_hidden={self.n_hidden}, "
             f"n_out={self.n_out}, {kind}, {np.dtype(self.dtype).name})"
