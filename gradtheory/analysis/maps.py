@@ -40,7 +40,7 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     Examples
     --------
     >>> orbit(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.0})), [0.1], 2)[:, 0]
-    array([0.1  , 0.18 , 0.2952])
+    array([0.1   , 0.18  , 0.2952])
     """
     ev = MapEval(net, x)
     single = np.ndim(h0) <= 1
