@@ -27,3 +27,12 @@ def _importable(name: str) -> bool:
 
 # torch is optional: without it, its interop examples are not collected (and nothing else is lost)
 collect_ignore = [] if _importable("torch") else ["numeric/torch_interop.py"]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Examples that draw leave no figure open for the next one."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

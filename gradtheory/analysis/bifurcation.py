@@ -89,6 +89,18 @@ class Bifurcation:
     branches: list
     n_stable: np.ndarray
 
+    def plot(self, ax=None, **style):
+        """Sweep samples as dots, fixed-point branches coloured by stability; returns the Axes.
+
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
+        >>> bif = gt.bifurcation(net, "r", np.linspace(2.8, 3.6, 21), h0=[0.2], progress=False)
+        >>> bif.plot().get_xlabel()
+        'parameter r'
+        """
+        from ..figures._plot_maps import plot_bifurcation
+
+        return plot_bifurcation(self, ax, **style)
+
 
 def _network_at(model, param: str, value, x):
     """(network, constant input) at one parameter value."""

@@ -149,6 +149,18 @@ class Attractor:
     steps: int
     diverged_at: int | None = None
 
+    def plot(self, ax=None, *, net=None, x=None, h0=None, steps: int = 60, **style):
+        """A 1-D map given its ``net``: cobweb from ``h0`` to the attractor; else the return map
+        (1-D) or the first two coordinates (n-D). Returns the Axes.
+
+        >>> logistic = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.5}))
+        >>> gt.attractor(logistic, [0.2]).plot(net=logistic, h0=0.2).get_title()[:16]
+        'cycle, period 4,'
+        """
+        from ..figures._plot_maps import plot_attractor
+
+        return plot_attractor(self, ax, net=net, x=x, h0=h0, steps=steps, **style)
+
 
 def attractor(
     net,

@@ -125,6 +125,21 @@ class MeanField:
     quadrature_error: float
     note: str = ""
 
+    def plot(self, ax=None, *, sigma_b2_max: float | None = None, **style):
+        """Phase diagram: the chi_1 = 1 line, both phases and this point; returns the Axes.
+
+        >>> gt.mean_field("tanh", 1.5, 0.05).plot().get_title()
+        'mean-field phase diagram (tanh)'
+        """
+        from ..figures._plot_theory import plot_mean_field
+
+        return plot_mean_field(self, ax, sigma_b2_max=sigma_b2_max, **style)
+
+    def _repr_latex_(self) -> str:
+        from ..figures._plot_theory import latex_mean_field
+
+        return latex_mean_field(self)
+
 
 def _xi(chi: float) -> float:  # depth scales beyond ~1e12 layers (rounding) are reported as inf
     return math.inf if chi >= 1 - 1e-12 else (0.0 if chi <= 0 else -1.0 / math.log(chi))

@@ -241,3 +241,17 @@ class Gradients:
 
     def __repr__(self) -> str:
         return f"Gradients(params={sorted(self.params)}, steps={len(self.adjoint_log_norms) - 1})"
+
+    def plot(self, ax=None, *, prediction=None, **style):
+        """ln ||dL/ds_t|| over t (batch mean and spread), with ``prediction``'s slope if given;
+        returns the Axes.
+
+        >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=8, gain=0.5)
+        >>> traj = net.forward(np.ones((30, 4, 1)))
+        >>> grads = net.backward(traj, np.ones_like(traj.outputs))
+        >>> grads.plot(prediction=gt.predict(net)).get_xlabel()
+        'step t'
+        """
+        from ..figures._plot_training import plot_gradients
+
+        return plot_gradients(self, ax, prediction=prediction, **style)
