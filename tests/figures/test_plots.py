@@ -108,7 +108,7 @@ def test_attractor_cobweb_and_return_map():
     result = gt.attractor(net, [0.2])
     ax = result.plot(net=net, h0=0.2)
     _rendered(ax)
-    cycle = [ln for ln in ax.lines if ln.get_label() == "cycle points"][0]
+    cycle = next(ln for ln in ax.lines if ln.get_label() == "cycle points")
     np.testing.assert_allclose(np.sort(cycle.get_xdata()), np.sort(result.points[:, 0]))
     returned = result.plot()
     line = returned.lines[0]
@@ -117,7 +117,9 @@ def test_attractor_cobweb_and_return_map():
 
 def test_attractor_of_a_two_dimensional_map():
     """Hénon map (a = 1.4, b = 0.3) is chaotic: the recorded orbit is drawn in the plane."""
-    henon = gt.cells.custom(["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3})
+    henon = gt.cells.custom(
+        ["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3}
+    )
     net = gt.Network(henon)
     result = gt.attractor(net, [0.1, 0.1], lyap_steps=500)
     assert result.kind == "chaos"
@@ -130,7 +132,7 @@ def test_lyapunov_running_means_converge_to_exponents():
     result = gt.lyapunov(_logistic(4.0), steps=4000, progress=False, return_details=True)
     ax = result.plot()
     _rendered(ax)
-    running = [ln for ln in ax.lines if ln.get_label().startswith("$\\lambda_{1}$")][0]
+    running = next(ln for ln in ax.lines if ln.get_label().startswith("$\\lambda_{1}$"))
     assert running.get_ydata()[-1] == pytest.approx(result.exponents[0], rel=1e-9)
     assert result.exponents[0] == pytest.approx(np.log(2), abs=0.02)
 
@@ -141,10 +143,10 @@ def test_mean_field_phase_diagram_line_is_critical():
     result = gt.mean_field("tanh", 1.5, 0.05)
     ax = result.plot()
     _rendered(ax)
-    line = [ln for ln in ax.lines if "critical" in ln.get_label()][0]
+    line = next(ln for ln in ax.lines if "critical" in ln.get_label())
     assert line.get_xdata()[0] == pytest.approx(1.0, abs=1e-6)
     assert line.get_ydata()[0] == 0.0
-    point = [ln for ln in ax.lines if "this network" in ln.get_label()][0]
+    point = next(ln for ln in ax.lines if "this network" in ln.get_label())
     assert (point.get_xdata()[0], point.get_ydata()[0]) == (1.5, 0.05)
     assert "chi_1" in result._repr_latex_()
 
@@ -155,7 +157,7 @@ def test_history_marks_every_clipping_event():
     history = gt.train(net, gt.tasks.adding(10), steps=8, clip=0.01, progress=False)
     loss_ax, grad_ax = history.plot()
     _rendered([loss_ax, grad_ax])
-    marks = [ln for ln in grad_ax.lines if ln.get_label().startswith("clipped")][0]
+    marks = next(ln for ln in grad_ax.lines if ln.get_label().startswith("clipped"))
     assert len(marks.get_xdata()) == int(history.clipped.sum()) == 8
 
 
@@ -168,7 +170,7 @@ def test_gradients_with_predicted_slope():
     prediction = gt.predict(net)
     ax = grads.plot(prediction=prediction)
     _rendered(ax)
-    predicted = [ln for ln in ax.lines if ln.get_label().startswith("predicted")][0]
+    predicted = next(ln for ln in ax.lines if ln.get_label().startswith("predicted"))
     t, y = predicted.get_data()
     assert np.polyfit(t, y, 1)[0] == pytest.approx(-prediction.rate, rel=1e-9)
     measured = ax.lines[0].get_ydata()
