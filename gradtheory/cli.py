@@ -10,6 +10,17 @@ import sys
 
 import numpy as np
 
+from ._cli_output import (
+    aligned,
+    history_record,
+    plot_format,
+    prediction_record,
+    prediction_rows,
+    print_result,
+    verification_record,
+    write_plot,
+)
+
 __all__ = ["cell_from_name", "main"]
 
 _CELLS = ("elman", "irnn", "lstm", "gru", "residual", "highway")
@@ -71,6 +82,7 @@ def _cmd_train(args) -> int:
     from .numeric import tasks
     from .numeric.train import train
 
+    plot_format(args.plot)
     if args.task == "digits":
         if args.T is not None:
             raise ValueError("--T does not apply to the digits task (always 64 pixels)")
@@ -89,36 +101,52 @@ def _cmd_train(args) -> int:
         tbptt=args.tbptt,
         seed=args.seed,
         score_every=max(args.steps // 10, 1),
-        progress=not args.quiet,
+        progress=not (args.quiet or args.json),
     )
+    record = history_record(history, task.baseline)
+    rows = [
+        ("steps", record["steps"]),
+        ("final loss", f"{record['final_loss']:.5g}"),
+        ("baseline loss", f"{task.baseline:.5g}"),
+        ("final score", f"{record['final_score']:.4f}"),
+        ("clipped steps", record["clipped_steps"]),
+    ]
     if history.diverged_at is not None:
-        print(history.message)
-    last = max(history.scores) if history.scores else None
-    print(
-        f"final loss {history.loss[-1]:.5g} (baseline {task.baseline:.5g}); "
-        f"score {history.scores.get(last, float('nan')):.4f}"
-    )
+        rows.append(("diverged", history.message))
     if args.save:
         history.save(args.save)
-        print(f"history written to {args.save}.npz and {args.save}.json")
+        rows.append(("history", f"{args.save}.npz, {args.save}.json"))
+    if args.plot:
+        rows.append(("figure", write_plot(history.plot(), args.plot)))
+    print_result(record, rows, args.json)
     return 0
 
 
 def _cmd_predict(args) -> int:
     from .analysis.predict import predict
 
+    plot_format(args.plot)
     prediction = predict(_network(args), method=args.method, steps=args.T, seed=args.seed)
-    print(prediction)
-    for line in prediction.assumptions:
-        print(f"  assumes: {line}")
+    rows = prediction_rows(prediction)
+    if args.plot:
+        rows.append(("figure", write_plot(prediction.plot(), args.plot)))
+    print_result(prediction_record(prediction), rows, args.json)
     return 0
 
 
 def _cmd_verify(args) -> int:
     from .analysis.verify import verify
 
+    plot_format(args.plot)
     check = verify(_network(args), method=args.method, steps=args.T, seed=args.seed)
-    print(check.table())
+    if args.json:
+        print_result(verification_record(check), [], True)
+    else:
+        print(check.table())
+    if args.plot:
+        path = write_plot(check.plot(), args.plot)
+        if not args.json:
+            print(aligned([("figure", path)]))
     return 0 if check.agrees else 1
 
 
@@ -157,6 +185,11 @@ def _cmd_report(args) -> int:
 
     print(write_report(args.outdir, args.output))
     return 0
+
+
+def _output_options(p) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+    p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png, .svg, .pdf)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -200,6 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tbptt", type=int, default=None)
     p.add_argument("--save", default=None, help="write history to SAVE.npz and SAVE.json")
     p.add_argument("--quiet", action="store_true")
+    _output_options(p)
     p.set_defaults(run=_cmd_train)
 
     for name, func, text in (
@@ -212,6 +246,7 @@ def _parser() -> argparse.ArgumentParser:
             "--method", default="auto", help="auto, linear, pascanu, mean_field, jacobian"
         )
         p.add_argument("--T", type=int, default=200, help="trajectory length")
+        _output_options(p)
         p.set_defaults(run=func)
 
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
