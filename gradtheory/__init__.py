@@ -25,6 +25,7 @@ from .numeric.network import Network
 from .numeric.torch_interop import from_torch, to_torch
 from .numeric.train import History, train
 from .numeric.trajectory import Gradients, Trajectory
+from .sweeps import SweepResult, sweep
 from .symbolic.derive import Derivation, derive
 from .symbolic.unroll import Unrolled, unroll
 
@@ -40,6 +41,7 @@ __all__ = [
     "MeanField",
     "Network",
     "Prediction",
+    "SweepResult",
     "Trajectory",
     "Unrolled",
     "Verification",
@@ -62,6 +64,7 @@ __all__ = [
     "product_log_singular_values",
     "rnn_mean_field",
     "spectra",
+    "sweep",
     "tasks",
     "to_torch",
     "track",
