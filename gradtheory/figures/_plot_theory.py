@@ -97,12 +97,13 @@ def plot_prediction(result, ax=None, *, steps: int | None = None, **style):
 
 
 def latex_prediction(result) -> str:
-    """The forecast as one formula."""
+    """The forecast as one formula (one ``$...$`` block, as notebooks expect)."""
     return (
         r"$\|\partial L/\partial s_{t-k}\| \approx e^{"
         + f"{result.rate:+.4g}"
-        + r"\,k}\,\|\partial L/\partial s_t\|$"
-        + rf" ({result.regime}, method {result.method.replace('_', ' ')})"
+        + r"\,k}\,\|\partial L/\partial s_t\| \quad \text{("
+        + f"{result.regime}, method {result.method.replace('_', ' ')})"
+        + "}$"
     )
 
 
@@ -113,7 +114,13 @@ def latex_mean_field(result) -> str:
         + f"{result.chi1:.4g}"
         + r",\quad \tfrac12\ln\chi_1 = "
         + f"{result.log_grad_growth_per_layer:.4g}"
-        + r"$"
-        + rf" ({result.activation}, $\sigma_w^2$ = {result.sigma_w2:g},"
-        + rf" $\sigma_b^2$ = {result.sigma_b2:g}: {result.regime})"
+        + r" \quad \text{("
+        + f"{result.activation}, "
+        + r"}\sigma_w^2 = "
+        + f"{result.sigma_w2:g}"
+        + r",\ \sigma_b^2 = "
+        + f"{result.sigma_b2:g}"
+        + r"\text{: "
+        + f"{result.regime})"
+        + "}$"
     )
