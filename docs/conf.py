@@ -18,9 +18,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "_ext"))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
-import gradtheory  # noqa: E402
 from api_pages import write_api_page  # noqa: E402
 from claims_gallery import write_gallery  # noqa: E402
+
+import gradtheory  # noqa: E402
 
 # Generated pages are written now, before Sphinx lists the source files (a builder-inited hook
 # would be too late for autosummary and the toctrees on a clean build).
@@ -29,7 +30,7 @@ write_gallery(ROOT / "figures", DOCS / "claims")
 
 project = "gradtheory"
 author = "the gradtheory authors"
-copyright = "the gradtheory authors"  # noqa: A001
+copyright = "the gradtheory authors"
 release = version = gradtheory.__version__
 
 extensions = [

@@ -35,13 +35,15 @@ def claim_page(meta: dict, figure_dir: str) -> str:
     """The reStructuredText page of one claim."""
     name = meta["name"]
     lines = [f".. _claim-{name}:", "", *heading(meta["title"], "=")]
-    lines += [f"**Claim.** {text(meta['statement'])}", "", f"**Source.** {text(meta['source'])}", ""]
+    lines += [f"**Claim.** {text(meta['statement'])}", ""]
+    lines += [f"**Source.** {text(meta['source'])}", ""]
     lines += [f"**Result.** {text(meta['summary'])}", ""]
     latex = (meta.get("latex") or "").strip()
     if latex:
         body = [line for line in latex.splitlines() if line.strip()]  # a blank line splits math
         lines += [*heading("Derivation", "-"), ".. math::", "", *[f"   {b}" for b in body], ""]
-    lines += [*heading("Figure", "-"), f".. image:: {figure_dir}/{name}.png", f"   :alt: {name}", ""]
+    lines += [*heading("Figure", "-"), f".. image:: {figure_dir}/{name}.png"]
+    lines += [f"   :alt: {name}", ""]
     rows = meta.get("comparisons") or []
     if rows:
         agreed = sum(bool(r.get("agrees")) for r in rows)
@@ -74,8 +76,8 @@ def index_page(metas: list[dict], figure_dir: str) -> str:
     total = sum(len(m.get("comparisons") or []) for m in metas)
     lines = [
         *heading("Claims gallery", "="),
-        f"Each of the {len(metas)} claims is a script in ``analyses/`` that measures, compares with",
-        "theory and draws; these pages show the committed full-size results (no claim runs",
+        f"Each of the {len(metas)} claims is a script in ``analyses/`` that measures, compares",
+        "with theory and draws; these pages show the committed full-size results (no claim runs",
         f"while the documentation builds). Predicted and measured agree in {agreed} of {total}",
         "comparisons; ``gradtheory reproduce --all`` regenerates them.",
         "",
