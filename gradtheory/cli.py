@@ -10,17 +10,6 @@ import sys
 
 import numpy as np
 
-from ._cli_output import (
-    aligned,
-    history_record,
-    plot_format,
-    prediction_record,
-    prediction_rows,
-    print_result,
-    verification_record,
-    write_plot,
-)
-
 __all__ = ["cell_from_name", "main"]
 
 _CELLS = ("elman", "irnn", "lstm", "gru", "residual", "highway")
@@ -79,6 +68,7 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    from ._cli_output import history_record, plot_format, print_result, write_plot
     from .numeric import tasks
     from .numeric.train import train
 
@@ -123,6 +113,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_predict(args) -> int:
+    from ._cli_output import (
+        plot_format,
+        prediction_record,
+        prediction_rows,
+        print_result,
+        write_plot,
+    )
     from .analysis.predict import predict
 
     plot_format(args.plot)
@@ -135,6 +132,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_verify(args) -> int:
+    from ._cli_output import aligned, plot_format, print_result, verification_record, write_plot
     from .analysis.verify import verify
 
     plot_format(args.plot)
@@ -187,11 +185,6 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _output_options(p) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
-    p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png, .svg, .pdf)")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gradtheory",
@@ -233,7 +226,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tbptt", type=int, default=None)
     p.add_argument("--save", default=None, help="write history to SAVE.npz and SAVE.json")
     p.add_argument("--quiet", action="store_true")
-    _output_options(p)
     p.set_defaults(run=_cmd_train)
 
     for name, func, text in (
@@ -246,7 +238,6 @@ def _parser() -> argparse.ArgumentParser:
             "--method", default="auto", help="auto, linear, pascanu, mean_field, jacobian"
         )
         p.add_argument("--T", type=int, default=200, help="trajectory length")
-        _output_options(p)
         p.set_defaults(run=func)
 
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
@@ -266,6 +257,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", default="figures")
     p.add_argument("--output", default=None)
     p.set_defaults(run=_cmd_report)
+
+    for name in ("train", "predict", "verify"):  # output for scripts and figures
+        p = sub.choices[name]
+        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png/.svg/.pdf)")
     return parser
 
 
