@@ -240,6 +240,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--T", type=int, default=200, help="trajectory length")
         p.set_defaults(run=func)
 
+    for name in ("train", "predict", "verify"):  # output for scripts and figures
+        p = sub.choices[name]
+        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png/.svg/.pdf)")
+
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
     p.add_argument("names", nargs="*", help="claim names (see 'gradtheory list')")
     p.add_argument("--all", action="store_true")
@@ -257,11 +262,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", default="figures")
     p.add_argument("--output", default=None)
     p.set_defaults(run=_cmd_report)
-
-    for name in ("train", "predict", "verify"):  # output for scripts and figures
-        p = sub.choices[name]
-        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
-        p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png/.svg/.pdf)")
     return parser
 
 
