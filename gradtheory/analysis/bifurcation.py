@@ -293,7 +293,9 @@ def bifurcation(
     Examples
     --------
     >>> bif = bifurcation(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0})),
-    ...                   "r", np.linspace(2.5, 4.0, 301), h0=[0.2])
+    ...                   "r", np.linspace(2.5, 4.0, 61), h0=[0.2], progress=False)
+    >>> bif.values[[0, 40]], bif.up.period[[0, 40]]  # a fixed point at r = 2.5, a 4-cycle at 3.5
+    (array([2.5, 3.5]), array([1, 4]))
     """
     if sweep not in ("both", "up", "down", "none"):
         raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
