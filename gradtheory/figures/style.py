@@ -60,6 +60,8 @@ def new_figure(
     Examples
     --------
     >>> fig, ax = new_figure()
+    >>> fig.get_size_inches()
+    array([6.4, 4.2])
     """
     apply_style()
     size = (
