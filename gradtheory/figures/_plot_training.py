@@ -8,7 +8,7 @@ import numpy as np
 from ._axes import axes_row, one_axes
 from .style import PALETTE
 
-__all__ = ["plot_gradients", "plot_history"]
+__all__ = ["plot_gradients", "plot_history", "plot_trajectory"]
 
 
 def _log_scale_if_positive(ax, values: np.ndarray) -> None:
@@ -93,4 +93,32 @@ def plot_gradients(result, ax=None, *, prediction=None, **style):
     ax.set_ylabel(r"$\ln\|\partial L/\partial s_t\|$")
     ax.set_title("adjoint norms through the chain")
     ax.legend(loc="best", fontsize=9)
+    return ax
+
+
+def plot_trajectory(result, ax=None, *, sequence: int = 0, units: int = 8, **style):
+    """Hidden units h_t[i] of one sequence against t (at most ``units`` of them)."""
+    ax = one_axes(ax)
+    hidden = np.asarray(result.hidden)
+    if not 0 <= sequence < hidden.shape[1]:
+        raise ValueError(
+            f"Trajectory.plot: argument 'sequence' must be in [0, {hidden.shape[1]}); "
+            f"got {sequence!r}"
+        )
+    shown = min(units, hidden.shape[2])
+    t = np.arange(hidden.shape[0])
+    for i in range(shown):
+        ax.plot(
+            t,
+            hidden[:, sequence, i],
+            color=PALETTE[i % len(PALETTE)],
+            lw=1.4,
+            label=f"$h_{{{i + 1}}}$",
+            **style,
+        )
+    ax.set_xlabel("step t")
+    ax.set_ylabel("hidden state")
+    ax.set_title(f"trajectory of sequence {sequence} ({shown} of {hidden.shape[2]} units)")
+    if shown <= 8:
+        ax.legend(loc="best", fontsize=9, ncol=2)
     return ax

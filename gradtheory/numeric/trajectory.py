@@ -190,6 +190,17 @@ class Trajectory:
         """Number of steps T."""
         return self.states.shape[0] - 1
 
+    def plot(self, ax=None, *, sequence: int = 0, units: int = 8, **style):
+        """The first ``units`` hidden units of one ``sequence`` over t; returns the Axes.
+
+        >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=4)
+        >>> net.forward(np.ones((10, 2, 1))).plot().get_xlabel()
+        'step t'
+        """
+        from ..figures._plot_training import plot_trajectory
+
+        return plot_trajectory(self, ax, sequence=sequence, units=units, **style)
+
 
 class Gradients:
     """What :meth:`Network.backward` computed.

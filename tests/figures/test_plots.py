@@ -189,3 +189,14 @@ def test_prediction_and_verification_draw():
     axv.set_title("verification")
     _rendered(axv)
     assert "e^{" in verification.predicted._repr_latex_()
+
+
+def test_trajectory_draws_the_hidden_states():
+    """The lines are Trajectory.hidden of the chosen sequence; a bad sequence index is refused."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, seed=0)
+    traj = net.forward(np.random.default_rng(0).normal(size=(12, 2, 1)))
+    ax = traj.plot(sequence=1)
+    _rendered(ax)
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), traj.hidden[:, 1, 2])
+    with pytest.raises(ValueError, match="sequence"):
+        traj.plot(sequence=2)
