@@ -122,7 +122,14 @@ def plot_attractor(result, ax=None, *, net=None, x=None, h0=None, steps: int = 6
         ax.set_xlabel("$s_t$")
         ax.set_ylabel("$s_{t+1}$")
     elif n_state == 1:
-        ax.plot(points[:, 0], np.roll(points[:, 0], -1), "-o", label="return map", **line_style)
+        # a cycle closes on itself (roll); a recorded aperiodic orbit pairs successive samples
+        pairs = (
+            (points[:, 0], np.roll(points[:, 0], -1))
+            if result.period
+            else (points[:-1, 0], points[1:, 0])
+        )
+        marker = "-o" if result.period else "."
+        ax.plot(*pairs, marker, label="return map", **line_style)
         ax.set_xlabel("$s_t$")
         ax.set_ylabel("$s_{t+1}$")
     else:
