@@ -64,9 +64,11 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    from ._cli_output import history_record, plot_format, print_result, write_plot
     from .numeric import tasks
     from .numeric.train import train
 
+    plot_format(args.plot)
     if args.task == "digits":
         if args.T is not None:
             raise ValueError("--T does not apply to the digits task (always 64 pixels)")
@@ -87,18 +89,24 @@ def _cmd_train(args) -> int:
         tbptt=args.tbptt,
         seed=args.seed,
         score_every=max(args.steps // 10, 1),
-        progress=not args.quiet,
+        progress=not (args.quiet or args.json),
     )
+    record = history_record(history, task.baseline)
+    rows = [
+        ("steps", record["steps"]),
+        ("final loss", f"{record['final_loss']:.5g}"),
+        ("baseline loss", f"{task.baseline:.5g}"),
+        ("final score", f"{record['final_score']:.4f}"),
+        ("clipped steps", record["clipped_steps"]),
+    ]
     if history.diverged_at is not None:
-        print(history.message)
-    last = max(history.scores) if history.scores else None
-    final = f"{history.loss[-1]:.5g}" if len(history.loss) else "none (no step completed)"
-    print(
-        f"final loss {final} (baseline {task.baseline:.5g}); "
-        f"score {history.scores.get(last, float('nan')):.4f}"
-    )
+        rows.append(("diverged", history.message))
     if args.save:
         _save_history(history, args.save)
+        rows.append(("history", f"{args.save}.npz, {args.save}.json"))
+    if args.plot:
+        rows.append(("figure", write_plot(history.plot(), args.plot)))
+    print_result(record, rows, args.json)
     return 0
 
 
@@ -137,24 +145,41 @@ def _save_history(history, stem: str) -> None:
             f"could not write {stem}.npz/.json ({err.strerror or err}); the history was saved "
             f"to {fallback}.npz and {fallback}.json instead"
         ) from err
-    print(f"history written to {stem}.npz and {stem}.json")
 
 
 def _cmd_predict(args) -> int:
+    from ._cli_output import (
+        plot_format,
+        prediction_record,
+        prediction_rows,
+        print_result,
+        write_plot,
+    )
     from .analysis.predict import predict
 
+    plot_format(args.plot)
     prediction = predict(_network(args), method=args.method, steps=args.T, seed=args.seed)
-    print(prediction)
-    for line in prediction.assumptions:
-        print(f"  assumes: {line}")
+    rows = prediction_rows(prediction)
+    if args.plot:
+        rows.append(("figure", write_plot(prediction.plot(), args.plot)))
+    print_result(prediction_record(prediction), rows, args.json)
     return 0
 
 
 def _cmd_verify(args) -> int:
+    from ._cli_output import aligned, plot_format, print_result, verification_record, write_plot
     from .analysis.verify import verify
 
+    plot_format(args.plot)
     check = verify(_network(args), method=args.method, steps=args.T, seed=args.seed)
-    print(check.table())
+    if args.json:
+        print_result(verification_record(check), [], True)
+    else:
+        print(check.table())
+    if args.plot:
+        path = write_plot(check.plot(), args.plot)
+        if not args.json:
+            print(aligned([("figure", path)]))
     return 0 if check.agrees else 1
 
 
@@ -294,6 +319,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--method", default="auto", choices=METHODS, help="theory to use")
         p.add_argument("--T", type=_COUNT, default=200, help="trajectory length")
         p.set_defaults(run=func)
+
+    for name in ("train", "predict", "verify"):  # output for scripts and figures
+        p = sub.choices[name]
+        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        p.add_argument("--plot", metavar="FILE", help="write the result's figure (.png/.svg/.pdf)")
 
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
     p.add_argument("names", nargs="*", help="claim names (see 'gradtheory list')")

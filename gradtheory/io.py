@@ -74,7 +74,10 @@ def save_result(stem: str | Path, arrays: dict, meta: dict) -> tuple[Path, Path]
 
     Examples
     --------
-    >>> save_result("/tmp/example", {"loss": np.zeros(3)}, {"seed": 0})  # doctest: +SKIP
+    >>> import tempfile
+    >>> stem = Path(tempfile.mkdtemp()) / "run"
+    >>> [p.name for p in save_result(stem, {"loss": np.zeros(3)}, {"seed": 0})]
+    ['run.npz', 'run.json']
     """
     import io
 

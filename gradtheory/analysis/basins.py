@@ -54,6 +54,20 @@ class Basins:
     log_gradient: np.ndarray | None
     steps: int
 
+    def plot(self, axes=None, **style):
+        """Basins and the log10 gradient map side by side; returns the array of 2 Axes (of 1
+        without a gradient). ``style`` goes to the gradient image (e.g. ``cmap``).
+
+        >>> bistable = {"W": 2 * np.eye(2)}  # two bistable units: four attractors
+        >>> net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params=bistable)
+        >>> grid = np.linspace(-1, 1, 20)
+        >>> [ax.get_title() for ax in gt.basins(net, grid, grid).plot()]
+        ['basins of attraction (4 attractors)', 'gradient after T = 200 steps']
+        """
+        from ..figures._plot_maps import plot_basins
+
+        return plot_basins(self, axes, **style)
+
     @property
     def log10_gradient(self) -> np.ndarray | None:
         """log10 ||d s_T / d s_0||_2, (ny, nx)."""

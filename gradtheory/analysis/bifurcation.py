@@ -100,6 +100,18 @@ class Bifurcation:
     branches: list
     n_stable: np.ndarray
 
+    def plot(self, ax=None, **style):
+        """Sweep samples as dots, fixed-point branches coloured by stability; returns the Axes.
+
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
+        >>> bif = gt.bifurcation(net, "r", np.linspace(2.8, 3.6, 21), h0=[0.2], progress=False)
+        >>> bif.plot().get_xlabel()
+        'parameter r'
+        """
+        from ..figures._plot_maps import plot_bifurcation
+
+        return plot_bifurcation(self, ax, **style)
+
 
 def _network_at(model, param: str, value, x):
     """(network, constant input) at one parameter value."""
@@ -418,7 +430,9 @@ def bifurcation(
     Examples
     --------
     >>> bif = bifurcation(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0})),
-    ...                   "r", np.linspace(2.5, 4.0, 301), h0=[0.2])
+    ...                   "r", np.linspace(2.5, 4.0, 61), h0=[0.2], progress=False)
+    >>> bif.values[[0, 40]], bif.up.period[[0, 40]]  # a fixed point at r = 2.5, a 4-cycle at 3.5
+    (array([2.5, 3.5]), array([1, 4]))
     """
     if hasattr(model, "params") and getattr(model, "K", None) is not None:
         options = {key: v for key, v in locals().items() if key not in ("model", "param", "values")}

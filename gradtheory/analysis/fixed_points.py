@@ -96,6 +96,21 @@ class FixedPoints:
     mirrored: bool = False
     info: dict = field(default_factory=dict)
 
+    def plot(self, axes=None, *, net=None, x=None, grid: int = 40, **style):
+        """State space and eigenvalues against the unit circle; returns the array of 2 Axes.
+
+        Given the ``net`` (and constant input ``x``) a 1-D map also shows F(s) - s, a 2-D map
+        the streamlines of F(s) - s and both nullclines; n-D points are projected on their
+        first two principal axes.
+
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.8}))
+        >>> [ax.get_xlabel() for ax in gt.fixed_points(net).plot(net=net)][0]
+        '$s$'
+        """
+        from ..figures._plot_stability import plot_fixed_points
+
+        return plot_fixed_points(self, axes, net=net, x=x, grid=grid, **style)
+
     def __len__(self) -> int:
         return len(self.points)
 

@@ -46,7 +46,7 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     Examples
     --------
     >>> orbit(gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 2.0})), [0.1], 2)[:, 0]
-    array([0.1  , 0.18 , 0.2952])
+    array([0.1   , 0.18  , 0.2952])
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
@@ -186,6 +186,18 @@ class Attractor:
     multipliers: np.ndarray
     steps: int
     diverged_at: int | None = None
+
+    def plot(self, ax=None, *, net=None, x=None, h0=None, steps: int = 60, **style):
+        """A 1-D map given its ``net``: cobweb from ``h0`` to the attractor; else the return map
+        (1-D) or the first two coordinates (n-D). Returns the Axes.
+
+        >>> logistic = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.5}))
+        >>> gt.attractor(logistic, [0.2]).plot(net=logistic, h0=0.2).get_title()[:16]
+        'cycle, period 4,'
+        """
+        from ..figures._plot_maps import plot_attractor
+
+        return plot_attractor(self, ax, net=net, x=x, h0=h0, steps=steps, **style)
 
 
 @validate(

@@ -126,6 +126,21 @@ class MeanField:
     quadrature_error: float
     note: str = ""
 
+    def plot(self, ax=None, *, sigma_b2_max: float | None = None, **style):
+        """Phase diagram: the chi_1 = 1 line, both phases and this point; returns the Axes.
+
+        >>> gt.mean_field("tanh", 1.5, 0.05).plot().get_title()
+        'mean-field phase diagram (tanh)'
+        """
+        from ..figures._plot_theory import plot_mean_field
+
+        return plot_mean_field(self, ax, sigma_b2_max=sigma_b2_max, **style)
+
+    def _repr_latex_(self) -> str:
+        from ..figures._plot_theory import latex_mean_field
+
+        return latex_mean_field(self)
+
 
 def _xi(chi: float) -> float:  # depth scales beyond ~1e12 layers (rounding) are reported as inf
     return math.inf if chi >= 1 - 1e-12 else (0.0 if chi <= 0 else -1.0 / math.log(chi))
@@ -231,8 +246,7 @@ def mean_field(activation, sigma_w2: float, sigma_b2: float) -> MeanField:
     -------
     MeanField
         Scalars; ``quadrature_error`` is the largest relative change of (q*, c*, chi1, chi_q,
-        chi_c) between the 32- and 64-node rules. ``note`` explains degenerate cases. Example:
-        ``mean_field("tanh", 3.0, 0.05).regime == 'chaotic'``.
+        chi_c) between the 32- and 64-node rules. ``note`` explains degenerate cases.
 
     Notes
     -----
@@ -240,6 +254,11 @@ def mean_field(activation, sigma_w2: float, sigma_b2: float) -> MeanField:
     from small q (found by a log-grid bracket and brentq); c* is 1 unless the slope of C at c = 1
     exceeds 1 + CRITICAL_TOL, else the largest stable root below 1. Backpropagated errors obey
     E||delta_l||^2 = chi1 E||delta_{l+1}||^2 (Schoenholz et al. 2017), hence the gradient growth.
+
+    Examples
+    --------
+    >>> mean_field("tanh", 3.0, 0.05).regime
+    'chaotic'
     """
     _check(sigma_w2=sigma_w2, sigma_b2=sigma_b2)
     act = _resolve(activation)
@@ -266,7 +285,11 @@ def critical_sigma_w2(activation, sigma_b2: float) -> float:
     Returns
     -------
     float
-        Example: ``critical_sigma_w2("relu", 0.1) == 2.0`` (He initialisation).
+
+    Examples
+    --------
+    >>> critical_sigma_w2("relu", 0.1)  # He initialisation
+    2.0
     """
     _check(sigma_b2=sigma_b2)
     act = _resolve(activation)
@@ -306,8 +329,12 @@ def phase_diagram(
     -------
     dict
         'sigma_w2' (n_w,), 'sigma_b2' (n_b,), and each of ``quantities`` of shape (n_b, n_w)
-        (rows are sigma_b2, as imshow expects). Example:
-        ``phase_diagram("tanh", [1.0, 2.0], [0.0], quantities=("chi1",))["chi1"].shape == (1, 2)``.
+        (rows are sigma_b2, as imshow expects).
+
+    Examples
+    --------
+    >>> phase_diagram("tanh", [1.0, 2.0], [0.0], quantities=("chi1",))["chi1"].shape
+    (1, 2)
     """
     keys = (quantities,) if isinstance(quantities, str) else tuple(dict.fromkeys(quantities))
     unknown = [k for k in keys if k not in PHASE_QUANTITIES]
@@ -372,7 +399,11 @@ def rnn_mean_field(activation, gain: float, sigma_b2: float = 0.0) -> RNNMeanFie
     Returns
     -------
     RNNMeanField
-        Example: ``rnn_mean_field("tanh", 0.5).lyapunov == math.log(0.5)``.
+
+    Examples
+    --------
+    >>> round(rnn_mean_field("tanh", 0.5).lyapunov, 12) == round(math.log(0.5), 12)
+    True
     """
     _check(gain=gain, sigma_b2=sigma_b2)
     m = mean_field(activation, gain * gain, sigma_b2)

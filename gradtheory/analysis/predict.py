@@ -77,6 +77,23 @@ class Prediction:
             f"method {self.method})"
         )
 
+    def plot(self, ax=None, *, steps: int | None = None, **style):
+        """Predicted log gradient ratio over k steps back with the critical band and horizon
+        (untied chains: the rate per layer); returns the Axes.
+
+        >>> net = gt.Network(gt.cells.elman("linear"), n_in=1, n_hidden=4, gain=0.5)
+        >>> gt.predict(net).plot().get_xlabel()
+        'steps back k'
+        """
+        from ..figures._plot_theory import plot_prediction
+
+        return plot_prediction(self, ax, steps=steps, **style)
+
+    def _repr_latex_(self) -> str:
+        from ..figures._plot_theory import latex_prediction
+
+        return latex_prediction(self)
+
 
 def _classify(rate: float, band: float) -> tuple[str, float]:
     if rate > band:

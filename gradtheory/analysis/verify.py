@@ -70,15 +70,16 @@ class Verification:
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
-    def plot(self, ax=None):
-        """Measured mean ln||dL/ds_t|| against steps back, with the predicted line and band."""
+    def plot(self, ax=None, **style):
+        """Measured mean ln||dL/ds_t|| against steps back, with the predicted line and band;
+        ``style`` goes to the measured line. Returns the Axes."""
         from ..figures import PALETTE, new_figure
 
         if ax is None:
             _, ax = new_figure()
         T = len(self.log_norms) - 1
         back = T - np.arange(T + 1)
-        ax.plot(back, self.log_norms, color=PALETTE[0], label="measured (BPTT)")
+        ax.plot(back, self.log_norms, **{"color": PALETTE[0], "label": "measured (BPTT)", **style})
         start, stop = self.window
         anchor_t = stop
         k = np.linspace(T - stop, T - start, 50)
@@ -93,6 +94,7 @@ class Verification:
         )
         ax.set_xlabel("steps back k")
         ax.set_ylabel(r"$\ln\|\partial L/\partial s_{T-k}\|$")
+        ax.set_title("predicted and measured: " + ("agree" if self.agrees else "disagree"))
         ax.legend()
         return ax
 

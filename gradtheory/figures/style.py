@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from ..io import write_atomic
@@ -62,6 +60,8 @@ def new_figure(
     Examples
     --------
     >>> fig, ax = new_figure()
+    >>> fig.get_size_inches()
+    array([6.4, 4.2])
     """
     apply_style()
     size = (

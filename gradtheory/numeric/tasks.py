@@ -15,7 +15,9 @@ Everything is deterministic given the ``numpy.random.Generator`` (or int seed) p
 
 Example
 -------
->>> x, y, mask = adding(50).sample(32, np.random.default_rng(0))  # (50, 32, 2), (50, 32, 1)
+>>> x, y, mask = adding(50).sample(32, np.random.default_rng(0))
+>>> x.shape, y.shape
+((50, 32, 2), (50, 32, 1))
 """
 
 from __future__ import annotations
@@ -73,7 +75,11 @@ def task_loss(kind: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray):
     -------
     (loss, grad) : float and (T, B, n_out) array dL/d outputs.
 
-    Example: ``loss, g = task_loss('mse', np.zeros((3, 2, 1)), y, np.ones((3, 2)))``
+    Examples
+    --------
+    >>> loss, grad = task_loss("mse", np.zeros((3, 2, 1)), np.ones((3, 2, 1)), np.ones((3, 2)))
+    >>> loss, grad[0, 0]
+    (1.0, array([-0.33333333]))
     """
     o, y, m = (np.asarray(a, dtype=float) for a in (outputs, y, mask))
     if o.shape != y.shape or m.shape != o.shape[:2]:
@@ -100,7 +106,11 @@ class Task:
     def sample(self, batch_size: int, rng: np.random.Generator | int) -> Batch:
         """Draw a batch: x (T, B, n_in), y (T, B, n_out), mask (T, B).
 
-        Example: ``x, y, mask = task.sample(16, np.random.default_rng(0))``
+        Examples
+        --------
+        >>> x, y, mask = gt.tasks.adding(10).sample(16, np.random.default_rng(0))
+        >>> x.shape, y.shape, mask.shape
+        ((10, 16, 2), (10, 16, 1), (10, 16))
         """
         return self._sample(_int("batch_size", batch_size, 1, self), _rng(rng))
 
@@ -119,7 +129,12 @@ class Task:
     def score(self, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
         """Accuracy over masked steps (classification) or ``1 - MSE / baseline`` (regression).
 
-        Example: ``acc = task.score(net.forward(x).outputs, y, mask)``
+        Examples
+        --------
+        >>> task = gt.tasks.adding(10)
+        >>> x, y, mask = task.sample(64, 0)
+        >>> task.score(y, y, mask)  # perfect outputs
+        1.0
         """
         if self.loss == "mse":
             return 1.0 - task_loss("mse", outputs, y, mask)[0] / self.baseline
@@ -269,8 +284,10 @@ class FlipFlop(Task):
     def targets_from_inputs(x: np.ndarray) -> np.ndarray:
         """Running sign of the latest pulse, 0 before any: (T, B, bits) -> (T, B, bits).
 
-        Example: ``targets_from_inputs(x)[:, 0, 0]`` for ``x[:, 0, 0] = [0, 1, 0, -1]`` is
-        ``[0, 1, 1, -1]``.
+        Examples
+        --------
+        >>> FlipFlop.targets_from_inputs(np.array([0, 1, 0, -1.0]).reshape(4, 1, 1))[:, 0, 0]
+        array([ 0.,  1.,  1., -1.])
         """
         x = np.asarray(x, dtype=float)
         y = np.zeros_like(x)

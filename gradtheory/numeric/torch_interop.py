@@ -96,9 +96,9 @@ def from_torch(module, *, dtype: str | None = None):
 
     Examples
     --------
-    >>> import torch  # doctest: +SKIP
-    >>> net = from_torch(torch.nn.GRU(3, 8))  # doctest: +SKIP
-    >>> net.params["W"].shape  # doctest: +SKIP
+    >>> import torch
+    >>> net = from_torch(torch.nn.GRU(3, 8))
+    >>> net.params["W"].shape
     (24, 8)
     """
     torch = _torch()
@@ -168,9 +168,9 @@ def to_torch(net, batch_first: bool | None = None):
 
     Examples
     --------
-    >>> import gradtheory as gt  # doctest: +SKIP
-    >>> to_torch(gt.Network(gt.cells.lstm(), n_in=2, n_hidden=4))  # doctest: +SKIP
-    LSTM(2, 4, dtype=torch.float64)
+    >>> lstm = to_torch(gt.Network(gt.cells.lstm(), n_in=2, n_hidden=4))
+    >>> lstm, lstm.weight_hh_l0.dtype
+    (LSTM(2, 4), torch.float64)
     """
     torch = _torch()
     kind = _torch_mode(net.cell)

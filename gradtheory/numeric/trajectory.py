@@ -194,6 +194,17 @@ class Trajectory:
         """Number of steps T."""
         return self.states.shape[0] - 1
 
+    def plot(self, ax=None, *, sequence: int = 0, units: int = 8, **style):
+        """The first ``units`` hidden units of one ``sequence`` over t; returns the Axes.
+
+        >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=4)
+        >>> net.forward(np.ones((10, 2, 1))).plot().get_xlabel()
+        'step t'
+        """
+        from ..figures._plot_training import plot_trajectory
+
+        return plot_trajectory(self, ax, sequence=sequence, units=units, **style)
+
 
 class Gradients:
     """What :meth:`Network.backward` computed.
@@ -245,3 +256,17 @@ class Gradients:
 
     def __repr__(self) -> str:
         return f"Gradients(params={sorted(self.params)}, steps={len(self.adjoint_log_norms) - 1})"
+
+    def plot(self, ax=None, *, prediction=None, **style):
+        """ln ||dL/ds_t|| over t (batch mean and spread), with ``prediction``'s slope if given;
+        returns the Axes.
+
+        >>> net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=8, gain=0.5)
+        >>> traj = net.forward(np.ones((30, 4, 1)))
+        >>> grads = net.backward(traj, np.ones_like(traj.outputs))
+        >>> grads.plot(prediction=gt.predict(net)).get_xlabel()
+        'step t'
+        """
+        from ..figures._plot_training import plot_gradients
+
+        return plot_gradients(self, ax, prediction=prediction, **style)

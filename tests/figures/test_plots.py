@@ -1,0 +1,202 @@
+"""Every public result type draws itself: ``.plot()`` renders to a non-empty PNG with the Agg
+backend, its panels carry axis labels and a title, and what is drawn is the result's data
+(checked against the result's own arrays, not against pixels)."""
+
+import io
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import gradtheory as gt
+from gradtheory.figures._plot_maps import KIND_COLORS
+
+matplotlib.use("Agg")
+
+LOGISTIC = "r*h*(1-h)"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _rendered(axes) -> np.ndarray:
+    """Check labels and titles of every panel; render the figure; return its RGBA pixels."""
+    panels = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+    for ax in panels:
+        assert isinstance(ax, matplotlib.axes.Axes)
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), ax
+    buffer = io.BytesIO()
+    panels[0].figure.savefig(buffer, format="png")
+    assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    buffer.seek(0)
+    pixels = plt.imread(buffer)
+    assert pixels.std() > 0.01, "the image is blank"
+    return pixels
+
+
+def _logistic(r: float):
+    return gt.Network(gt.cells.custom(LOGISTIC, "h", params={"r": r}))
+
+
+def test_bifurcation_branches_coloured_by_stability():
+    """Logistic map, r in [2.5, 3.5]: x* = 1 - 1/r is stable for r < 3 (|2 - r| < 1) and unstable
+    after the period-doubling at r = 3 (May 1976); the drawn branch changes colour there."""
+    bif = gt.bifurcation(_logistic(3.0), "r", np.linspace(2.5, 3.5, 41), h0=[0.2], progress=False)
+    ax = bif.plot()
+    _rendered(ax)
+    stable = [ln for ln in ax.lines if ln.get_color() == KIND_COLORS["stable"]]
+    unstable = [ln for ln in ax.lines if ln.get_color() == KIND_COLORS["unstable"]]
+    x_stable = np.concatenate([ln.get_xdata() for ln in stable])
+    y_stable = np.concatenate([ln.get_ydata() for ln in stable])
+    # the stable nonzero branch ends at r = 3 and equals 1 - 1/r there
+    nonzero = y_stable > 0.1
+    assert x_stable[nonzero].max() == pytest.approx(3.0, abs=0.03)
+    np.testing.assert_allclose(y_stable[nonzero], 1 - 1 / x_stable[nonzero], atol=1e-9)
+    assert any(np.min(ln.get_xdata()) > 2.99 and ln.get_linestyle() == "--" for ln in unstable)
+
+
+def test_basins_two_panels_and_axes_argument():
+    """Two bistable tanh units (W = 2 I) have four stable fixed points: four basins, and the
+    gradient image holds Basins.log10_gradient; axes= is used as given and checked."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": 2 * np.eye(2)})
+    grid = np.linspace(-1, 1, 25)
+    result = gt.basins(net, grid, grid)
+    axes = result.plot()
+    assert len(axes) == 2
+    _rendered(axes)
+    np.testing.assert_array_equal(axes[1].images[0].get_array(), result.log10_gradient)
+    _, given = plt.subplots(1, 2)
+    assert all(a is b for a, b in zip(result.plot(axes=given), given, strict=True))
+    with pytest.raises(ValueError, match="axes"):
+        result.plot(axes=given[:1])
+
+
+def test_fixed_points_2d_flow_nullclines_and_unit_circle():
+    """W = 2 I tanh units: 9 fixed points (3 per unit), 4 stable, 4 saddles, 1 unstable; the
+    eigenvalue panel shows all 18 eigenvalues and the unit circle."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": 2 * np.eye(2)})
+    fps = gt.fixed_points(net, progress=False)
+    assert sorted(fps.kind) == sorted(["stable"] * 4 + ["saddle"] * 4 + ["unstable"])
+    space, spectrum = fps.plot(net=net)
+    _rendered([space, spectrum])
+    drawn = np.concatenate([ln.get_xdata() for ln in spectrum.lines if ln.get_marker() != "None"])
+    assert drawn.size == fps.eigenvalues.size
+    circle = [ln for ln in spectrum.lines if ln.get_label() == "$|\\lambda| = 1$"]
+    np.testing.assert_allclose(np.hypot(*circle[0].get_data()), 1.0)
+    assert space.collections, "streamplot and nullclines missing"
+
+
+def test_fixed_points_nd_projected_on_principal_axes():
+    """Three bistable units: 27 fixed points, drawn on their first two principal axes."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=3, params={"W": 2 * np.eye(3)})
+    fps = gt.fixed_points(net, progress=False, seed=0)
+    space, _ = fps.plot()
+    _rendered(space)
+    assert space.get_xlabel() == "principal axis 1"
+    drawn = sum(len(ln.get_xdata()) for ln in space.lines)
+    assert drawn == len(fps)
+
+
+def test_attractor_cobweb_and_return_map():
+    """r = 3.5: the 4-cycle of the logistic map (lecture notes, iterated functions); the cobweb
+    path alternates between the graph and the diagonal, the return map closes the cycle."""
+    net = _logistic(3.5)
+    result = gt.attractor(net, [0.2])
+    ax = result.plot(net=net, h0=0.2)
+    _rendered(ax)
+    cycle = next(ln for ln in ax.lines if ln.get_label() == "cycle points")
+    np.testing.assert_allclose(np.sort(cycle.get_xdata()), np.sort(result.points[:, 0]))
+    returned = result.plot()
+    line = returned.lines[0]
+    np.testing.assert_allclose(line.get_ydata(), 3.5 * line.get_xdata() * (1 - line.get_xdata()))
+
+
+def test_attractor_of_a_two_dimensional_map():
+    """Hénon map (a = 1.4, b = 0.3) is chaotic: the recorded orbit is drawn in the plane."""
+    henon = gt.cells.custom(
+        ["1 - a*x**2 + y", "b*x"], state=["x", "y"], params={"a": 1.4, "b": 0.3}
+    )
+    net = gt.Network(henon)
+    result = gt.attractor(net, [0.1, 0.1], lyap_steps=500)
+    assert result.kind == "chaos"
+    _rendered(result.plot())
+
+
+def test_lyapunov_running_means_converge_to_exponents():
+    """Logistic map at r = 4: lambda = ln 2 (Ulam and von Neumann); the running mean of the block
+    estimates ends at the reported exponent."""
+    result = gt.lyapunov(_logistic(4.0), steps=4000, progress=False, return_details=True)
+    ax = result.plot()
+    _rendered(ax)
+    running = next(ln for ln in ax.lines if ln.get_label().startswith("$\\lambda_{1}$"))
+    assert running.get_ydata()[-1] == pytest.approx(result.exponents[0], rel=1e-9)
+    assert result.exponents[0] == pytest.approx(np.log(2), abs=0.02)
+
+
+def test_mean_field_phase_diagram_line_is_critical():
+    """tanh, the drawn chi_1 = 1 line at sigma_b2 = 0 passes through sigma_w2 = 1 (Poole et al.
+    2016); the marked point is this MeanField's."""
+    result = gt.mean_field("tanh", 1.5, 0.05)
+    ax = result.plot()
+    _rendered(ax)
+    line = next(ln for ln in ax.lines if "critical" in ln.get_label())
+    assert line.get_xdata()[0] == pytest.approx(1.0, abs=1e-6)
+    assert line.get_ydata()[0] == 0.0
+    point = next(ln for ln in ax.lines if "this network" in ln.get_label())
+    assert (point.get_xdata()[0], point.get_ydata()[0]) == (1.5, 0.05)
+    assert "chi_1" in result._repr_latex_()
+
+
+def test_history_marks_every_clipping_event():
+    """Clipping at 0.01 (far below the gradient norm) clips every step; each is marked."""
+    net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
+    history = gt.train(net, gt.tasks.adding(10), steps=8, clip=0.01, progress=False)
+    loss_ax, grad_ax = history.plot()
+    _rendered([loss_ax, grad_ax])
+    marks = next(ln for ln in grad_ax.lines if ln.get_label().startswith("clipped"))
+    assert len(marks.get_xdata()) == int(history.clipped.sum()) == 8
+
+
+def test_gradients_with_predicted_slope():
+    """Linear Elman cell, W with spectral radius 0.5 (normal, gain 0.5): the drawn prediction has
+    slope -ln(rho) per step forward in t, i.e. rate = ln rho per step back."""
+    net = gt.Network(gt.cells.elman("linear"), n_in=1, n_hidden=6, gain=0.5, seed=1)
+    traj = net.forward(np.random.default_rng(0).normal(size=(40, 3, 1)))
+    grads = net.backward(traj, np.ones_like(traj.outputs))
+    prediction = gt.predict(net)
+    ax = grads.plot(prediction=prediction)
+    _rendered(ax)
+    predicted = next(ln for ln in ax.lines if ln.get_label().startswith("predicted"))
+    t, y = predicted.get_data()
+    assert np.polyfit(t, y, 1)[0] == pytest.approx(-prediction.rate, rel=1e-9)
+    measured = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(measured, grads.adjoint_log_norms.mean(axis=1))
+
+
+def test_prediction_and_verification_draw():
+    """A Prediction draws its decay line rate * k; Verification keeps its existing plot."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=16, gain=0.5)
+    verification = gt.verify(net, steps=60, batch=4)
+    ax = verification.predicted.plot()
+    _rendered(ax)
+    k, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(y, verification.predicted.rate * k)
+    axv = verification.plot()
+    _rendered(axv)
+    assert axv.get_title().endswith("agree" if verification.agrees else "disagree")
+    assert "e^{" in verification.predicted._repr_latex_()
+
+
+def test_trajectory_draws_the_hidden_states():
+    """The lines are Trajectory.hidden of the chosen sequence; a bad sequence index is refused."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, seed=0)
+    traj = net.forward(np.random.default_rng(0).normal(size=(12, 2, 1)))
+    ax = traj.plot(sequence=1)
+    _rendered(ax)
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), traj.hidden[:, 1, 2])
+    with pytest.raises(ValueError, match="sequence"):
+        traj.plot(sequence=2)
