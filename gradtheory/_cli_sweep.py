@@ -10,6 +10,7 @@ any point failed, 2 for bad options (one line) or an unreachable scheduler.
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import sys
 
@@ -40,6 +41,8 @@ def parse_values(text: str, option: str, kind=None, choices=None, default=None) 
         where = f"{item!r} in {text!r}" if item is not None and item != text else repr(text)
         return ValueError(f"argument '{option}' must be {expected}; got {where}")
 
+    convert = kind
+    kind = getattr(kind, "parse", kind)  # a checked option type (cli._option) and its plain kind
     kind_name = {int: "integers", float: "numbers"}.get(kind, "values")
     expected = f"{kind_name} separated by commas" + (
         " (or start:stop ranges)" if kind is int else ""
@@ -59,16 +62,27 @@ def parse_values(text: str, option: str, kind=None, choices=None, default=None) 
                 raise bad("integer ranges start:stop", item) from None
             if start >= stop:
                 raise bad("ranges start:stop with start < stop (stop excluded)", item)
-            values.extend(range(start, stop))
+            for value in range(start, stop):
+                values.append(_converted(convert, str(value), bad, expected))
         else:
-            try:
-                value = kind(item) if kind is not None else item
-            except ValueError:
-                raise bad(expected, item) from None
+            value = _converted(convert, item, bad, expected)
             if choices is not None and value not in choices:
                 raise bad(f"among {', '.join(map(str, choices))}", item)
             values.append(value)
     return values
+
+
+def _converted(convert, item: str, bad, expected: str):
+    """``convert(item)``, its error reworded as one about this grid option."""
+    if convert is None:
+        return item
+    try:
+        return convert(item)
+    except (ValueError, argparse.ArgumentTypeError) as err:
+        checked = str(err) if isinstance(err, argparse.ArgumentTypeError) else ""
+        # the option's own check says what it accepts: "must be a finite number > 0; got ..."
+        checked = checked.partition("must be ")[2].partition("; got")[0]
+        raise bad(checked or expected, item) from None
 
 
 def add_sweep_parser(sub) -> None:
@@ -92,7 +106,9 @@ def add_sweep_parser(sub) -> None:
                 grid_options.append((action, None))
                 continue
             label = action.option_strings[0] if action.option_strings else action.dest.upper()
-            text = "comma list" + (", start:stop" if action.type is int else "")
+            text = "comma list" + (
+                ", start:stop" if getattr(action.type, "parse", action.type) is int else ""
+            )
             if action.option_strings:
                 p.add_argument(*action.option_strings, dest=action.dest, default=None, help=text)
             else:

@@ -253,6 +253,7 @@ def _option(spec: Spec, parse=int):
             raise argparse.ArgumentTypeError(str(err)) from None
 
     option.__name__ = getattr(parse, "__name__", "value")
+    option.parse = parse  # the plain kind (int, float), read by ``gradtheory sweep``'s grids
     return option
 
 

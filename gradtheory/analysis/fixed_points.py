@@ -271,7 +271,7 @@ def search(
     slow_q=Real(gt=0),
     marginal_tol=Real(gt=0),
     grid=Int(min=3),
-    max_iter=Int(min=0),
+    max_iter=Int(min=1),
     max_rounds=Int(min=1),
     patience=Int(min=1),
     threads=Int(min=1, none=True),
@@ -385,12 +385,12 @@ def fixed_points(
     >>> len(fp), fp.exhaustive, fp.mirrored, fp.rounds_without_new, fp.n_starts
     (27, False, True, 1, 768)
     """
-    from ..numeric.batchnorm import refuse_batch_coupled
-
-    refuse_batch_coupled(net, "fixed_points")
     if getattr(net, "K", None) is not None:  # a varied network: one FixedPoints per system
         options = {k: v for k, v in locals().items() if k not in ("net", "x")}
         return Results([fixed_points(net.system(i), x, **options) for i in range(net.K)])
+    from ..numeric.batchnorm import refuse_batch_coupled
+
+    refuse_batch_coupled(net, "fixed_points")
     ev = MapEval(net, x)
     tols = {"tol_q": tol_q, "dedup_tol": dedup_tol, "slow_q": slow_q, "marginal_tol": marginal_tol}
     if ev.n == 1:

@@ -8,6 +8,7 @@ and later runs import it directly, doing no symbolic work. The directory is
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from collections.abc import Callable
@@ -93,6 +94,21 @@ def _import(path: Path, module_name: str):
     return module
 
 
+def _generator_fingerprint() -> str:
+    """Hash of the code generator's source, so that an edited generator never reuses old kernels.
+
+    Read from the file without importing it (the warm path must not import SymPy).
+    """
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        source = Path(__file__).resolve().parent.parent / "symbolic" / "codegen.py"
+        _FINGERPRINT = hashlib.sha256(source.read_bytes()).hexdigest()[:8]
+    return _FINGERPRINT
+
+
+_FINGERPRINT: str | None = None
+
+
 def load_program(cell, *, use_disk: bool = True) -> Program:
     """Compile ``cell`` to a :class:`Program`, from memory, the disk cache, or by derivation.
 
@@ -108,7 +124,7 @@ def load_program(cell, *, use_disk: bool = True) -> Program:
     >>> load_program(elman("tanh")).ops[0].outputs
     ('a',)
     """
-    key = f"{cell.key}-{__version__}"
+    key = f"{cell.key}-{__version__}-{_generator_fingerprint()}"
     if key in _MEMORY and use_disk:
         return _MEMORY[key]
     module_name = f"gradtheory_kernels_{key.replace('-', '_').replace('.', '_')}"

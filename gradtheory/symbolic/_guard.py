@@ -179,14 +179,38 @@ def _constant(node: ast.expr, text: str):
                 text, f"has a constant part equal to {_show(value)}, beyond float64 (max 1.8e308)"
             )
         return value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        args = [_constant(arg, text) for arg in node.args]
+        function = _FUNCTIONS.get(node.func.id)
+        if function is None or len(args) != 1 or args[0] is None:
+            return None
+        try:
+            value = function(args[0])
+        except (ValueError, ZeroDivisionError):
+            _reject(text, f"has a constant part {node.func.id}(...) that is undefined")
+        if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
+            _reject(text, "has a constant part that is not a finite real number")
+        if abs(value) > _FLOAT_MAX:
+            _reject(text, f"has a constant part {node.func.id}(...) beyond float64 (max 1.8e308)")
+        return value
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.expr):
             _constant(child, text)
     return None
 
 
+# Functions whose constant calls can overflow float64 (exp(1e300)); others are bounded or
+# are left to NumPy's own floating-point handling.
+_FUNCTIONS = {
+    "exp": mpmath.exp,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "relu": lambda v: max(v, mpmath.mpf(0)),
+}
+
+
 def _show(value) -> str:
-    if value == int(value) and abs(value) < 10**20:
+    if abs(value) < 10**20 and value == int(value):
         return str(int(value))
     return mpmath.nstr(value, 3)
 

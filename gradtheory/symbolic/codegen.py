@@ -25,6 +25,12 @@ class _KernelPrinter(NumPyPrinter):
     """NumPy printer that prints gradtheory's SymPy functions (``sigmoid``, ``relu``...) as calls
     of their NumPy twins, ``_rt.<name>`` (see :mod:`gradtheory.symbolic._elementwise`)."""
 
+    def _print_Integer(self, expr):
+        # A Python int beyond float64's exact range would make NumPy fall back to object arrays
+        # (np.exp(10**300) fails); as a float literal it follows float64 arithmetic (inf, warns).
+        value = int(expr)
+        return str(value) if abs(value) < 2**53 else repr(float(value))
+
 
 def _twin_printer(name: str):
     def print_call(self, expr):

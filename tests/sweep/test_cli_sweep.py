@@ -31,9 +31,9 @@ def test_values_are_comma_lists_and_half_open_integer_ranges():
         (["--T", "5:x"], "argument '--T' must be integer ranges start:stop; got '5:x'"),
         (
             ["--lr", "0.1,fast"],
-            "argument '--lr' must be numbers separated by commas; got 'fast' in",
+            "argument '--lr' must be a finite number > 0; got 'fast' in",
         ),
-        (["--gain", "1.0:2.0"], "argument '--gain' must be numbers"),
+        (["--gain", "1.0:2.0"], "argument '--gain' must be a finite number"),
         (["--workers", "0"], "argument '--workers' must be a positive integer"),
         (["--workers", "2", "--scheduler", "tcp://h:1"], "exclude each other"),
     ],
@@ -105,7 +105,7 @@ def test_a_failing_point_gives_exit_1_and_its_row(tmp_path, capsys):
         "train",
         "gru",
         "--task",
-        "adding,nosuch",
+        "adding,digits",
         "--T",
         "6",
         "--steps",
@@ -118,9 +118,9 @@ def test_a_failing_point_gives_exit_1_and_its_row(tmp_path, capsys):
     ]
     assert main(argv) == 1
     table = pd.read_csv(out)
-    assert table["task"].tolist() == ["adding", "nosuch"]
+    assert table["task"].tolist() == ["adding", "digits"]
     assert table["error"].isna().tolist() == [True, False]
-    assert "unknown task 'nosuch'" in table["error"].iloc[1]
+    assert "T does not apply to the digits task" in table["error"].iloc[1]
     assert "1 failed" in capsys.readouterr().out
 
 
