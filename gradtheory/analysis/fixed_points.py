@@ -168,7 +168,18 @@ def classify(
 
 
 def _dedup(points: np.ndarray, q: np.ndarray, tol: float, avoid=None) -> np.ndarray:
-    """Indices of points kept (lowest q first), none within ``tol`` of a kept one or ``avoid``."""
+    """Indices of points kept (lowest q first), none within ``tol`` of a kept one or ``avoid``.
+
+    One dimension, nothing to avoid: runs of sorted points with gaps <= ``tol`` are one point
+    (the lowest q of the run), in O(m log m): a map with a continuum of fixed points (the
+    identity) puts a root at every grid point.
+    """
+    if points.shape[1] == 1 and avoid is None and len(points) > 1:
+        order = np.argsort(points[:, 0], kind="stable")
+        run = np.concatenate([[0], np.cumsum(np.diff(points[order, 0]) > tol)])
+        by_run = np.lexsort((q[order], run))  # within each run, lowest q first
+        first = np.concatenate([[True], np.diff(run[by_run]) > 0])
+        return np.sort(order[by_run[first]])
     kept: list[int] = []
     reference = np.zeros((0, points.shape[1])) if avoid is None else avoid
     for i in np.argsort(q, kind="stable"):

@@ -320,6 +320,9 @@ def test_one_dimensional_search_is_a_proof():
     assert len(touch) == 1 and not touch.exhaustive
     wavy = gt.Network(gt.cells.custom("0.5*sin(3*h)", state="h"))
     assert not fixed_points(wavy, progress=False).exhaustive
+    # the identity: every point is fixed, every grid point is listed, nothing is proved
+    identity = fixed_points(one_unit("linear", 1.0, 0.0), grid=2001, progress=False)
+    assert len(identity) == 2001 and not identity.exhaustive
 
 
 def test_proof_finds_roots_between_grid_points():
