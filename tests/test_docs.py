@@ -101,3 +101,26 @@ def test_gallery_pages_keep_claim_text_literal(tmp_path):
     assert header == ["quantity", "predicted", "measured", "rule", "agrees"]
     assert row == [tricky, "1", "1.5", "|measured - predicted| <= 0.1", "no"]
     assert "A *claim* with |bars|" in text
+
+
+def test_docstring_plain_math_is_escaped_but_emphasis_kept():
+    """Docstrings write |x|, ||v||, (K, *shape) and **params in prose; after the docs hook the
+    text parses without docutils warnings, shows those characters verbatim, and real *emphasis*
+    and ``literal`` spans stay what they were."""
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    from plain_markup import escape_markup
+
+    lines = [
+        "The *tape* holds ||dL/ds_t|| for every |x| > 0, shape (K, *shape); pass **params.",
+        "Literal ``|a| * b`` stays.",
+    ]
+    escape_markup(None, "function", "f", None, {}, lines)
+    settings = {"report_level": 2, "halt_level": 2}  # any warning raises
+    doctree = publish_doctree("\n".join(lines), settings_overrides=settings)
+    text = doctree.astext()
+    assert "||dL/ds_t|| for every |x| > 0, shape (K, *shape); pass **params." in text
+    assert [node.astext() for node in doctree.findall(nodes.emphasis)] == ["tape"]
+    assert [node.astext() for node in doctree.findall(nodes.literal)] == ["|a| * b"]
