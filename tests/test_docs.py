@@ -116,6 +116,9 @@ def test_docstring_plain_math_is_escaped_but_emphasis_kept():
     lines = [
         "The *tape* holds ||dL/ds_t|| for every |x| > 0, shape (K, *shape); pass **params.",
         "Literal ``|a| * b`` stays.",
+        "",
+        "* a bullet with ``x * y``;",
+        "  its second line.",
     ]
     escape_markup(None, "function", "f", None, {}, lines)
     settings = {"report_level": 2, "halt_level": 2}  # any warning raises
@@ -123,4 +126,5 @@ def test_docstring_plain_math_is_escaped_but_emphasis_kept():
     text = doctree.astext()
     assert "||dL/ds_t|| for every |x| > 0, shape (K, *shape); pass **params." in text
     assert [node.astext() for node in doctree.findall(nodes.emphasis)] == ["tape"]
-    assert [node.astext() for node in doctree.findall(nodes.literal)] == ["|a| * b"]
+    assert [node.astext() for node in doctree.findall(nodes.literal)] == ["|a| * b", "x * y"]
+    assert len(list(doctree.findall(nodes.bullet_list))) == 1

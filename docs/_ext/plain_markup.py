@@ -8,18 +8,20 @@ parameter names (``**values : array``) for numpydoc, which escapes them itself."
 import re
 
 _PAIRED = re.compile(r"(?<![\w*\\])(\*\*?)(?=[^\s*])(.+?)(?<=[^\s*\\])\1(?![\w*])")
+_STAR = re.compile(r"\*(?=\S)")
 _PARAMETER = re.compile(r"^(\s*\**[A-Za-z_]\w*(?:\s*,\s*\**[A-Za-z_]\w*)*)( : .*)$")
 
 
 def _escape_text(text: str) -> str:
-    """Escape ``|`` and every ``*`` that is not part of an emphasis or strong pair."""
+    """Escape ``|``, and every ``*`` that could start inline markup (one followed by a non-space:
+    ``* item`` bullets and ``a * b`` stay) and is not part of an emphasis or strong pair."""
     text = text.replace("\\|", "|").replace("|", "\\|")
     out, last = [], 0
     for match in _PAIRED.finditer(text):
-        out.append(text[last : match.start()].replace("*", "\\*"))
+        out.append(_STAR.sub(r"\\*", text[last : match.start()]))
         out.append(match.group(0))
         last = match.end()
-    out.append(text[last:].replace("*", "\\*"))
+    out.append(_STAR.sub(r"\\*", text[last:]))
     return "".join(out)
 
 
