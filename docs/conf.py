@@ -39,7 +39,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "myst_nb",
-    "plain_bars",
+    "plain_markup",
 ]
 
 templates_path = ["_templates"]

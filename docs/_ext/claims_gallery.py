@@ -49,10 +49,15 @@ def claim_page(meta: dict, figure_dir: str) -> str:
         agreed = sum(bool(r.get("agrees")) for r in rows)
         lines += [*heading("Predicted and measured", "-")]
         lines += [f"They agree in {agreed} of {len(rows)} comparisons.", ""]
-        lines += [".. list-table::", "   :header-rows: 1", "   :widths: 55 15 15 15", ""]
-        lines += ["   * - quantity", "     - predicted", "     - measured", "     - agrees"]
+        # the tolerance rule, where the claim states one, is shown beside the numbers
+        keys = ["quantity", "predicted", "measured", "agrees"]
+        if any("rule" in row for row in rows):
+            keys.insert(3, "rule")
+        widths = " ".join(["40"] + ["15"] * (len(keys) - 1))
+        lines += [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+        lines += [f"   * - {keys[0]}", *[f"     - {k}" for k in keys[1:]]]
         for row in rows:
-            cells = [row.get(k, "") for k in ("quantity", "predicted", "measured", "agrees")]
+            cells = [row.get(k, "") for k in keys]
             lines.append(f"   * - {number(cells[0])}")
             lines += [f"     - {number(c)}" for c in cells[1:]]
         lines.append("")
