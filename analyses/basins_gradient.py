@@ -109,22 +109,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ax.grid(False)
     ax0.legend(loc="upper left", fontsize=10, framealpha=0.95)
     bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
-    ax2.hist(
-        log_grad[inside],
-        bins=bins,
-        density=True,
-        color=PALETTE[0],
-        alpha=0.6,
-        label=f"inside (> {inside_cells} cells from boundary)",
-    )
-    ax2.hist(
-        log_grad[edge],
-        bins=bins,
-        density=True,
-        color=PALETTE[3],
-        alpha=0.6,
-        label="boundary cells",
-    )
+    for cells, color, label in (
+        (inside, PALETTE[0], f"inside (> {inside_cells} cells from boundary)"),
+        (edge, PALETTE[3], "boundary cells"),
+    ):
+        ax2.hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
     for value, color in ((med_in, PALETTE[0]), (med_edge, PALETTE[3])):
         ax2.axvline(value, color=color, ls="--", lw=2)
     ax2.set_xlabel(r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")

@@ -106,28 +106,24 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         lw=2,
         label=r"$\ln\rho(W)$ (linearisation at $h=0$)",
     )
-    ax.errorbar(
-        gains,
-        get("lyapunov"),
-        yerr=3 * get("lyapunov_sem"),
-        fmt="o-",
-        color=PALETTE[0],
-        capsize=3,
-        lw=1.5,
-        label=r"largest Lyapunov exponent $\lambda_1$ (QR)",
-    )
-    ax.errorbar(
-        gains,
-        get("bptt"),
-        yerr=3 * get("bptt_sem"),
-        fmt="s",
-        color=PALETTE[1],
-        mfc="none",
-        ms=8,
-        mew=1.8,
-        capsize=3,
-        label=r"BPTT: growth of $\ln\|\partial L/\partial h_t\|$",
-    )
+    for key, style, label in (
+        ("lyapunov", {"fmt": "o-", "lw": 1.5}, r"largest Lyapunov exponent $\lambda_1$ (QR)"),
+        (
+            "bptt",
+            {"fmt": "s", "mfc": "none", "ms": 8, "mew": 1.8},
+            r"BPTT: growth of $\ln\|\partial L/\partial h_t\|$",
+        ),
+    ):
+        color = PALETTE[0] if key == "lyapunov" else PALETTE[1]
+        ax.errorbar(
+            gains,
+            get(key),
+            yerr=3 * get(f"{key}_sem"),
+            color=color,
+            capsize=3,
+            label=label,
+            **style,
+        )
     ax.axhline(0, color="black", lw=1)
     ax.axvline(1.0, color="black", ls="--", lw=1.2)
     ax.text(1.02, 0.03, "g = 1", transform=ax.get_xaxis_transform(), va="bottom")

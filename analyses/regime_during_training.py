@@ -20,7 +20,7 @@ import numpy as np
 import gradtheory as gt
 from gradtheory.cells import elman, gru, highway, irnn, lstm, residual
 from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.claims._common import run_sweep, seed_list
+from gradtheory.claims._common import run_sweep, seed_list, seeds_needed
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric import tasks
 
@@ -173,29 +173,25 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, axes = new_figure(2, 4, width=18.0, height=8.0, sharex=True)
     numbers, rows = {}, []
     colors = [c for c in PALETTE if c != "#F0E442"]  # yellow is too faint for markers
-    needed = len(seeds) - 1 if len(seeds) >= 5 else len(seeds)
+    needed = seeds_needed(len(seeds))
     for ax, color, (label, r) in zip(axes.flat, colors, results.items(), strict=False):
         step = r["step"][0]
-        for k in range(len(seeds)):  # one marker per seed and checkpoint
-            ax.plot(
-                step,
-                r["measured"][k],
-                "o",
-                color=color,
-                ms=4,
-                alpha=0.6,
-                label="measured (task loss), one per seed" if k == 0 else None,
-            )
-            ax.plot(
-                step,
-                r["probe_measured"][k],
-                "^",
-                mfc="none",
-                color=color,
-                ms=6,
-                alpha=0.6,
-                label="measured (random probe)" if k == 0 else None,
-            )
+        measured = (
+            ("measured", "o", color, 4, "measured (task loss), one per seed"),
+            ("probe_measured", "^", "none", 6, "measured (random probe)"),
+        )
+        for key, marker, face, size, legend in measured:  # one marker per seed and checkpoint
+            for k in range(len(seeds)):
+                ax.plot(
+                    step,
+                    r[key][k],
+                    marker,
+                    mfc=face,
+                    color=color,
+                    ms=size,
+                    alpha=0.6,
+                    label=legend if k == 0 else None,
+                )
         ax.plot(
             step,
             r["predicted"].mean(axis=0),

@@ -96,24 +96,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             pick = r["normal"] == normal
             kind = "orthogonal" if normal else "Gaussian"
             label = f"{activation} ($\\gamma$ = {gamma:g}), {kind} W"
-            ax.semilogx(
-                r["sigma"][pick],
-                r["measured"][pick],
-                marker,
-                mfc=fill,
-                color=color,
-                ls="none",
-                label=label,
-            )
-            ax_rho.semilogx(
-                r["rho"][pick],
-                r["measured"][pick],
-                marker,
-                mfc=fill,
-                color=color,
-                ls="none",
-                label=label,
-            )
+            style = {"mfc": fill, "color": color, "ls": "none", "label": label}
+            for a, x in ((ax, r["sigma"]), (ax_rho, r["rho"])):
+                a.semilogx(x[pick], r["measured"][pick], marker, **style)
         c = _counts(r)
         for key, value in c.items():
             numbers[f"{activation}: {key}"] = value

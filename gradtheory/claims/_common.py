@@ -23,6 +23,7 @@ __all__ = [
     "make_net",
     "run_sweep",
     "seed_list",
+    "seeds_needed",
     "seeds_row",
     "smooth",
     "unit_probe",
@@ -74,6 +75,11 @@ def interval(values) -> tuple[float, float]:
     return float(values.mean()), float(t.ppf(0.975, values.size - 1) * sem)
 
 
+def seeds_needed(n_seeds: int) -> int:
+    """Seeds that must agree for a setting to count: 4 of 5 (n - 1 from 5 seeds), else all."""
+    return n_seeds - 1 if n_seeds >= 5 else n_seeds
+
+
 def seeds_row(quantity: str, values, threshold: float, below: bool = True) -> Comparison:
     """Decide a training outcome from the seeds: at least 4 of 5 (all of 2) on the right side.
 
@@ -88,7 +94,7 @@ def seeds_row(quantity: str, values, threshold: float, below: bool = True) -> Co
             f"seeds_row: argument 'values' must hold the seeds' results; got {values!r}"
         )
     count = int(np.sum(values < threshold) if below else np.sum(values > threshold))
-    needed = values.size - 1 if values.size >= 5 else values.size
+    needed = seeds_needed(values.size)
     side = "<" if below else ">"
     return Comparison(
         f"seeds with {quantity} {side} {threshold:g} (of {values.size})",
