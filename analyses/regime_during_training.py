@@ -70,7 +70,7 @@ def follow(net, task, check_task, *, steps: int, every: int, lr: float, seed: in
     Returns
     -------
     dict of arrays: ``step``, ``predicted``, ``measured``, ``stderr``, ``tolerance``,
-    ``agrees``, ``probe_measured``, ``probe_agrees``, ``regime``, and ``loss`` per step.
+    ``agrees``, ``probe_measured``, ``probe_agrees``, and ``loss`` per step.
     """
     rows = []
     probe_x = check_task.sample(32, np.random.default_rng([seed, 29]))[0]
@@ -79,17 +79,16 @@ def follow(net, task, check_task, *, steps: int, every: int, lr: float, seed: in
         loss = gt.verify(current, task=check_task, method="jacobian", batch=32, seed=seed)
         probe = gt.verify(current, probe_x, method="jacobian", seed=seed)
         rows.append(
-            (
-                step,
-                loss.predicted.rate,
-                loss.measured_rate,
-                loss.measured_stderr,
-                loss.tolerance,
-                loss.agrees,
-                probe.measured_rate,
-                probe.agrees,
-                loss.predicted.regime,
-            )
+            {
+                "step": step,
+                "predicted": loss.predicted.rate,
+                "measured": loss.measured_rate,
+                "stderr": loss.measured_stderr,
+                "tolerance": loss.tolerance,
+                "agrees": loss.agrees,
+                "probe_measured": probe.measured_rate,
+                "probe_agrees": probe.agrees,
+            }
         )
 
     history = gt.train(
@@ -104,20 +103,7 @@ def follow(net, task, check_task, *, steps: int, every: int, lr: float, seed: in
         callback_every=every,
     )
     checkpoint(steps, net)
-    names = (
-        "step",
-        "predicted",
-        "measured",
-        "stderr",
-        "tolerance",
-        "agrees",
-        "probe_measured",
-        "probe_agrees",
-        "regime",
-    )
-    out = {name: np.array([r[i] for r in rows]) for i, name in enumerate(names)}
-    out["loss"] = history.loss
-    return out
+    return {**{k: np.array([r[k] for r in rows]) for k in rows[0]}, "loss": history.loss}
 
 
 #: (adding T, check T, recurrent width, depth, deep width, steps, checkpoint every) by quick
@@ -152,7 +138,6 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
             net.params["W2"] = net.params["W2"] / np.sqrt(depth)
         task = DeepDigits(depth)
         out = follow(net, task, task, steps=steps, every=every, lr=LR, seed=seed)
-    del out["regime"]  # a label per checkpoint: the rates carry it
     return out
 
 
