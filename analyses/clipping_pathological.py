@@ -167,6 +167,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "T": T,
         "steps": steps,
         "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
         "optimizer": "sgd",
         "batch": 32,
         "order_lrs": list(ORDER_LRS),

@@ -105,6 +105,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "noise": NOISE,
         "L": 3,
         "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
         "steps": steps,
         "n_hidden": HIDDEN,
         "optimizer": "adam",

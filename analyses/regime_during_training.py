@@ -238,6 +238,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "optimizer": "adam",
         "lr": LR,
         "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
         "clip": 1.0,
         "dtype": "float32",
         "residual W2 scale": f"1/sqrt({depth})",

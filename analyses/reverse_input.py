@@ -156,6 +156,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "n_symbols": SYMBOLS,
         "steps": steps,
         "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
         "learning_rates": LEARNING_RATES,
         "optimizer": "adam",
         "batch": 32,

@@ -184,6 +184,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "spans": list(spans),
         "windows": list(ks),
         "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
         "steps": STEPS,
         "lr": LR,
         "optimizer": "adam",
