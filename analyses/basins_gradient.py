@@ -1,11 +1,160 @@
-"""Two-unit RNN basins of attraction with ||dh_T/dh_0||: small inside, large on boundaries.
+"""Gradients vanish inside basins of attraction and explode on their boundaries.
 
-Run: python analyses/basins_gradient.py [--quick]  (writes figures/basins_gradient.{png,svg,json})
+Claim: For an RNN with several attractors, ||dh_T/dh_0|| is tiny for initial states inside a
+basin and large on the boundaries between basins.
+
+Source: lecture notes 001 (after Hinton); Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
+
+Lecture notes 001 (after Hinton): view the RNN h -> tanh(W h + b) as a dynamical system with
+several attractors. Inside a basin a small change of h_0 ends at the same attractor, so the
+Jacobian dh_T/dh_0 (a product of T contracting step Jacobians) vanishes; on the boundary
+between basins (the stable manifolds of saddle points) a small change moves the end point to a
+different attractor, and the gradient is large. The figure colours every initial state by the
+attractor it reaches and overlays log10 ||dh_T/dh_0|| (spectral norm of the product of the
+executor's step Jacobians), both from ``gradtheory.analysis.basins`` with the stable fixed points
+of ``fixed_points`` as the attractors.
 """
 
 import sys
 
-from gradtheory.claims._script import main
+import matplotlib.colors as mcolors
+import numpy as np
+
+import gradtheory as gt
+from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.figures import PALETTE, new_figure
+
+W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
+B = [0.0, 0.0]
+
+
+def two_unit(weights=W, bias=B) -> gt.Network:
+    """The autonomous two-unit tanh RNN h -> tanh(W h + b)."""
+    return gt.Network(
+        gt.cells.elman("tanh"),
+        n_in=1,
+        n_hidden=2,
+        params={"W": weights, "U": [[0.0], [0.0]], "b": bias},
+    )
+
+
+@claim(ci=True)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    n, steps = (121, 30) if quick else (401, 30)
+    inside_cells = 4 if quick else 12  # "inside": this many grid cells from any boundary
+    net = two_unit()
+    fps = gt.fixed_points(net, progress=False, seed=seed)
+    attractors = fps.points[fps.stable]
+    saddles = fps.points[[k == "saddle" for k in fps.kind]]
+    grid = np.linspace(-1.5, 1.5, n)
+    m = gt.basins(net, grid, grid, steps=steps, attractors=attractors)
+    log_grad, edge = m.log10_gradient, m.boundary
+    inside = m.boundary_distance > inside_cells
+    med_edge = float(np.median(log_grad[edge]))
+    med_in = float(np.median(log_grad[inside]))
+    end_distance = float(np.linalg.norm(m.final[..., None, :] - attractors, axis=-1).min(-1).max())
+
+    fig, (ax0, ax1, ax2) = new_figure(
+        1, 3, width=16.5, height=5.4, gridspec_kw={"width_ratios": [1, 1.2, 0.85]}
+    )
+    extent = (grid[0], grid[-1], grid[0], grid[-1])
+    colors = ["#CFE3F2", "#FBE3B5", "#C7EBDD", "#F6CFC0"][: len(attractors)]
+    # label -1 (white): reaches no attractor in T steps (e.g. h_0 = 0)
+    cmap = mcolors.ListedColormap(colors).with_extremes(under="white")
+    ax0.imshow(
+        m.labels,
+        origin="lower",
+        extent=extent,
+        interpolation="nearest",
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=len(colors) - 0.5,
+    )
+    ax0.set_title(f"basins of attraction ({len(attractors)} attractors)")
+    lo, hi = np.percentile(log_grad, [1, 99.8])
+    image = ax1.imshow(
+        log_grad,
+        origin="lower",
+        extent=extent,
+        cmap="magma",
+        interpolation="nearest",
+        vmin=lo,
+        vmax=hi,
+    )
+    fig.colorbar(image, ax=ax1, extend="both", label=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
+    ax1.set_title(rf"gradient after $T$ = {steps} steps")
+    ax0.contour(
+        grid,
+        grid,
+        m.labels,
+        levels=np.arange(len(attractors)) + 0.5,
+        colors="black",
+        linewidths=1.0,
+    )
+    for ax in (ax0, ax1):
+        ax.plot(
+            attractors[:, 0],
+            attractors[:, 1],
+            "*",
+            color=PALETTE[2],
+            mec="black",
+            ms=16,
+            label="stable fixed point",
+        )
+        ax.plot(
+            saddles[:, 0], saddles[:, 1], "X", color=PALETTE[3], mec="black", ms=11, label="saddle"
+        )
+        ax.set_xlabel("$h_{0,1}$")
+        ax.set_ylabel("$h_{0,2}$")
+        ax.grid(False)
+    ax0.legend(loc="upper left", fontsize=10, framealpha=0.95)
+    bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
+    for cells, color, label in (
+        (inside, PALETTE[0], f"inside (> {inside_cells} cells from boundary)"),
+        (edge, PALETTE[3], "boundary cells"),
+    ):
+        ax2.hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
+    for value, color in ((med_in, PALETTE[0]), (med_edge, PALETTE[3])):
+        ax2.axvline(value, color=color, ls="--", lw=2)
+    ax2.set_xlabel(r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
+    ax2.set_ylabel("density")
+    ax2.set_title("medians dashed")
+    ax2.legend(loc="upper right", fontsize=9.5)
+    fig.suptitle(
+        rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, "
+        rf"$b$ = {tuple(B)}",
+        fontsize=13,
+    )
+
+    rows = [
+        Comparison(
+            "median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
+            3.0,
+            med_edge - med_in,
+            rule="at least",
+        ),
+        Comparison(
+            "saddles found (fixed_points) vs attractors - 1 (planar basins)",
+            len(attractors) - 1,
+            len(saddles),
+            rule="at least",
+        ),
+    ]
+    numbers = {
+        "attractors": attractors.tolist(),
+        "saddles": saddles.tolist(),
+        "median log10 gradient on boundaries": med_edge,
+        "median log10 gradient inside basins": med_in,
+        "boundary / inside ratio (median)": float(10 ** (med_edge - med_in)),
+        "fraction of boundary cells": float(edge.mean()),
+        "max distance of h_T from its attractor": end_distance,
+    }
+    settings = {"W": W, "b": B, "T": steps, "grid": [-1.5, 1.5, n], "inside_cells": inside_cells}
+    latex = r"\frac{\partial h_T}{\partial h_0} = \prod_{t=T}^{1} \mathrm{diag}(1 - h_t^2)\,W"
+    arrays = {"grid": grid, "label": m.labels, "log_grad": log_grad}
+    headline = ["median log10 gradient on boundaries", "median log10 gradient inside basins"]
+    return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
+
 
 if __name__ == "__main__":
-    sys.exit(main("basins_gradient", sys.argv[1:]))
+    sys.exit(main(__file__))

@@ -1,12 +1,115 @@
-"""Eigenvalues of W and of the step Jacobian against the unit circle for each initialisation.
+"""Eigenvalues of W and of the step Jacobian for each initialisation.
 
-Run: python analyses/jacobian_eigenvalues.py [--quick]
-(writes figures/jacobian_eigenvalues.png, .svg and .json)
+Claim: The initialisation places the eigenvalues of W (the step Jacobian at h = 0, b = 0)
+inside, on or outside the unit circle; along a trajectory tanh' pulls the Jacobian's spectrum
+inward.
+
+Source: lecture notes 001 and 003 (spectral radius); Saxe et al. 2014; Le et al. 2015.
+
+For a tanh RNN the step Jacobian is J_t = diag(1 - h_t^2) W; from h = 0 with zero input and zero
+bias it equals W (with a bias b: diag(1 - tanh(b)^2) W), and along a trajectory the tanh'
+factors pull its eigenvalues inward. The spectrum of W at initialisation
+sets where the network starts: inside the unit circle (gradients vanish near h = 0), on it
+(orthogonal, identity) or outside (room for exploding). For each initialisation scheme of
+``gradtheory.numeric.init`` a 128-unit tanh RNN is drawn; the eigenvalues of W and of the
+executor's step Jacobian (after 50 steps of N(0, 1) input) are plotted with the unit circle.
 """
 
 import sys
 
-from gradtheory.claims._script import main
+import numpy as np
+
+import gradtheory as gt
+from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.figures import PALETTE, new_figure
+
+INITS = ("gaussian", "glorot", "he", "orthogonal", "identity", "torch")
+
+
+def spectra(init: str, n: int, steps: int, seed: int) -> dict:
+    """Eigenvalues of W, of the step Jacobian at h = 0 and after ``steps`` driven steps."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=n, init=init, seed=seed)
+    W = net.params["W"]
+    x = np.random.default_rng([seed, 37]).normal(size=(steps, 1, 1))
+    traj = net.forward(x)
+    J = gt.jacobians(net, traj)[-1, 0]
+    at_zero = gt.jacobians(net, net.forward(np.zeros((1, 1, 1))))[0, 0]
+    expected = (1.0 - np.tanh(net.params["b"]) ** 2)[:, None] * W  # = W when b = 0
+    eig_w, eig_j = np.linalg.eigvals(W), np.linalg.eigvals(J)
+    return {
+        "W": eig_w,
+        "J": eig_j,
+        "rho_W": float(np.max(np.abs(eig_w))),
+        "rho_J": float(np.max(np.abs(eig_j))),
+        "sigma_W": float(np.linalg.norm(W, 2)),
+        "J0_minus_W": float(np.max(np.abs(at_zero - expected))),
+        "bias_zero": bool(not np.any(net.params["b"])),
+    }
+
+
+@claim(ci=True)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    n, steps = 128, (50 if quick else 200)
+    fig, axes = new_figure(2, 3, width=13.0, height=9.0)
+    theta = np.linspace(0.0, 2.0 * np.pi, 400)
+    numbers, rows, arrays = {}, [], {}
+    for ax, init in zip(axes.flat, INITS, strict=True):
+        s = spectra(init, n, steps, seed)
+        ax.plot(np.cos(theta), np.sin(theta), color="black", lw=1.2)
+        ax.plot(s["W"].real, s["W"].imag, "o", mfc="none", color="grey", ms=5, label="eig(W)")
+        ax.plot(
+            s["J"].real, s["J"].imag, ".", color=PALETTE[3], ms=5, label=rf"eig($J_t$), t = {steps}"
+        )
+        ax.set_aspect("equal")
+        ax.set_xlim(-1.75, 1.75)
+        ax.set_ylim(-1.75, 1.75)
+        ax.set_title(init, fontsize=13)
+        ax.text(
+            0.03,
+            0.97,
+            f"$\\rho(W)$ = {s['rho_W']:.3f}\n$\\rho(J_t)$ = {s['rho_J']:.3f}",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=11,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+        numbers[f"{init}: spectral radius of W"] = s["rho_W"]
+        numbers[f"{init}: spectral radius of J_t (t = {steps})"] = s["rho_J"]
+        numbers[f"{init}: sigma_max(W)"] = s["sigma_W"]
+        zero = "(= W, b = 0)" if s["bias_zero"] else "(b != 0)"
+        rows.append(
+            Comparison(
+                f"{init}: step Jacobian from h = 0, x = 0 minus diag(1 - tanh(b)^2) W {zero}",
+                0.0,
+                s["J0_minus_W"],
+                1e-12,
+            )
+        )
+        rows.append(
+            Comparison(
+                f"{init}: rho(J_t) <= sigma_max(W) (tanh' <= 1)",
+                s["sigma_W"],
+                s["rho_J"],
+                1e-12,
+                "at most",
+            )
+        )
+        arrays[f"{init}_W"] = s["W"]
+        arrays[f"{init}_J"] = s["J"]
+    for ax in axes[1]:
+        ax.set_xlabel(r"Re $\lambda$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"Im $\lambda$")
+    axes[0, 0].legend(fontsize=10, loc="lower left")
+    fig.suptitle(f"tanh RNN, n = {n}: eigenvalues against the unit circle", fontsize=14)
+    settings = {"n_hidden": n, "steps before J_t": steps, "inputs": "N(0, 1)", "inits": INITS}
+    latex = (
+        r"J_t = \frac{\partial h_t}{\partial h_{t-1}} = "
+        r"\operatorname{diag}\big(1 - h_t^{2}\big)\,W,\qquad J_t\big|_{h=0} = W"
+    )
+    headline = [f"{init}: spectral radius of W" for init in INITS]
+    return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
+
 
 if __name__ == "__main__":
-    sys.exit(main("jacobian_eigenvalues", sys.argv[1:]))
+    sys.exit(main(__file__))

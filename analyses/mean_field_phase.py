@@ -1,11 +1,194 @@
-"""Mean-field phase diagram of deep tanh networks; per-layer gradient growth 1/2 ln chi_1 vs BPTT.
+"""Mean-field order-to-chaos transition predicts deep gradient growth.
 
-Run: python analyses/mean_field_phase.py [--quick]  (writes figures/mean_field_phase.{png,svg,json})
+Claim: Deep random tanh networks have an ordered phase (chi_1 < 1, gradients vanish) and a
+chaotic phase (chi_1 > 1, gradients explode) separated by the line chi_1 = 1; the per-layer
+growth of backpropagated gradients is 1/2 ln chi_1.
+
+Source: Poole et al. 2016; Schoenholz et al. 2017.
+
+A deep random network x_l = W_l phi(x_{l-1}) + b_l with W_ij ~ N(0, sigma_w^2/N) and
+b_i ~ N(0, sigma_b^2) has, at infinite width, a stationary pre-activation variance q* and a
+susceptibility chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] (Poole et al. 2016; Schoenholz et al.
+2017). chi_1 < 1 is the ordered phase (gradients vanish, E||delta_l||^2 shrinks by chi_1 per
+layer), chi_1 > 1 the chaotic phase (they explode); chi_1 = 1 is the order-to-chaos line
+``gt.critical_sigma_w2(sigma_b^2)``. Left panel: 1/2 ln chi_1 over (sigma_w^2, sigma_b^2) with the
+line. Right panel: finite deep tanh networks (untied, Gaussian init) swept across sigma_w^2 at
+fixed sigma_b^2: the per-layer growth of BPTT adjoint norms measured by ``verify`` against the
+mean-field prediction 1/2 ln chi_1.
 """
 
 import sys
 
-from gradtheory.claims._script import main
+import matplotlib.colors as mcolors
+import numpy as np
+
+import gradtheory as gt
+from gradtheory.analysis.mean_field import phase_diagram
+from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.figures import PALETTE, new_figure
+
+
+def measure_sweep(
+    sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int, seed: int
+) -> dict:
+    """Predicted (mean field) and measured (BPTT) per-layer gradient growth for each sigma_w^2.
+
+    Returns
+    -------
+    dict of arrays
+        ``predicted`` 1/2 ln chi_1, ``measured`` fitted slope of ln||dL/ds_l|| per layer back,
+        ``stderr`` its standard error over the batch, ``agrees`` verify's verdict.
+    """
+    out = {k: [] for k in ("predicted", "measured", "stderr", "agrees", "tolerance")}
+    for sw2 in sigma_w2s:
+        net = gt.Network(
+            gt.cells.elman("tanh"),
+            n_in=width,
+            n_hidden=width,
+            steps=depth,
+            tied=False,
+            init="gaussian",
+            gain=float(np.sqrt(sw2)),
+            sigma_b2=sigma_b2,
+            seed=seed,
+        )
+        check = gt.verify(net, method="mean_field", batch=batch, seed=seed)
+        out["predicted"].append(check.predicted.rate)
+        out["measured"].append(check.measured_rate)
+        out["stderr"].append(check.measured_stderr)
+        out["agrees"].append(check.agrees)
+        out["tolerance"].append(check.tolerance)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+@claim(ci=True)
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    sigma_b2 = 0.05
+    n_w, n_b = (12, 5) if quick else (36, 16)
+    grid_w = np.linspace(0.5, 4.0, n_w)
+    grid_b = np.linspace(0.0, 0.4, n_b)
+    line_b = 0.4 * np.linspace(0.0, 1.0, 7 if quick else 16) ** 2  # dense where the line bends
+    depth, width, batch = (30, 120, 8) if quick else (50, 400, 16)
+    sweep_w2 = (
+        np.array([0.8, 1.4, 1.8, 2.4, 3.2])
+        if quick
+        else np.array([0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0])
+    )
+
+    diagram = phase_diagram("tanh", grid_w, grid_b)
+    line_w = np.array([gt.critical_sigma_w2("tanh", b) for b in line_b])
+    sw_crit = gt.critical_sigma_w2("tanh", sigma_b2)
+    sweep = measure_sweep(sweep_w2, sigma_b2, depth, width, batch, seed)
+
+    fig, (ax0, ax1) = new_figure(1, 2, width=12.8, height=4.6)
+    growth = 0.5 * np.log(diagram["chi1"])
+    mesh = ax0.pcolormesh(
+        grid_w,
+        grid_b,
+        growth,
+        cmap="PuOr_r",
+        shading="gouraud",
+        norm=mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max()),
+    )
+    fig.colorbar(mesh, ax=ax0, label=r"$\frac{1}{2}\ln\chi_1$ per layer")
+    levels = [-0.3, -0.1, 0.05, 0.1]
+    iso = ax0.contour(grid_w, grid_b, growth, levels=levels, colors="dimgrey", linewidths=0.8)
+    ax0.clabel(iso, fontsize=9, fmt="%g")
+    ax0.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
+    ax0.plot(
+        sweep_w2,
+        np.full(sweep_w2.shape, sigma_b2),
+        "o",
+        color=PALETTE[2],
+        mec="black",
+        label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})",
+    )
+    ax0.text(0.7, 0.33, "ordered\n(vanishing)", fontsize=12)
+    ax0.text(3.0, 0.33, "chaotic\n(exploding)", fontsize=12)
+    ax0.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax0.set_ylabel(r"bias variance $\sigma_b^2$")
+    ax0.set_title("tanh mean-field phase diagram")
+    ax0.legend(loc="lower right", bbox_to_anchor=(1.0, 0.2), fontsize=9, framealpha=0.9)
+    ax0.grid(False)
+
+    fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
+    theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",))["chi1"][0])
+    ax1.plot(fine, theory, color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
+    ax1.errorbar(
+        sweep_w2,
+        sweep["measured"],
+        yerr=np.maximum(3 * sweep["stderr"], 1e-9),
+        fmt="o",
+        color=PALETTE[0],
+        capsize=4,
+        label=f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)",
+    )
+    ax1.axhline(0, color="grey", lw=1)
+    ax1.axvline(
+        sw_crit, color="black", ls="--", lw=1.5, label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}"
+    )
+    ax1.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax1.set_ylabel(r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")
+    ax1.set_title(rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}")
+    ax1.legend(loc="lower right", fontsize=10)
+
+    rows = [
+        Comparison(
+            f"per-layer gradient growth at sigma_w2 = {w:g}",
+            float(p),
+            float(m),
+            float(t),
+            "gt.verify (rate within its tolerance)",
+            agrees=bool(a),
+        )
+        for w, p, m, t, a in zip(
+            sweep_w2,
+            sweep["predicted"],
+            sweep["measured"],
+            sweep["tolerance"],
+            sweep["agrees"],
+            strict=True,
+        )
+    ]
+    err = np.abs(sweep["measured"] - sweep["predicted"])
+    numbers = {
+        "critical sigma_w2 at sigma_b2 = 0.05": sw_crit,
+        "critical sigma_w2 at sigma_b2 = 0": float(line_w[0]),
+        "agreeing sigma_w2 values": int(sweep["agrees"].sum()),
+        "sigma_w2 values": len(sweep_w2),
+        "max |measured - predicted|": float(err.max()),
+        "sign agreement away from critical": bool(
+            np.all(
+                np.sign(sweep["measured"][np.abs(sweep_w2 - sw_crit) > 0.2])
+                == np.sign(sweep["predicted"][np.abs(sweep_w2 - sw_crit) > 0.2])
+            )
+        ),
+    }
+    settings = {
+        "sigma_b2": sigma_b2,
+        "depth": depth,
+        "width": width,
+        "batch": batch,
+        "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
+        "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
+        "sweep_sigma_w2": sweep_w2.tolist(),
+    }
+    latex = (
+        r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
+        r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
+        r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}"
+    )
+    arrays = {
+        "sigma_w2": grid_w,
+        "sigma_b2": grid_b,
+        "chi1": diagram["chi1"],
+        "xi_c": diagram["xi_c"],
+        "sweep_sigma_w2": sweep_w2,
+        **sweep,
+    }
+    headline = ["critical sigma_w2 at sigma_b2 = 0.05", "max |measured - predicted|"]
+    return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
+
 
 if __name__ == "__main__":
-    sys.exit(main("mean_field_phase", sys.argv[1:]))
+    sys.exit(main(__file__))

@@ -1,11 +1,207 @@
-"""Truncated BPTT with window k cannot learn a latch dependency spanning more than k steps.
+"""Truncated BPTT only learns dependencies within its window.
 
-Run: python analyses/tbptt_window.py [--quick]  (writes figures/tbptt_window.{png,svg,json})
+Claim: Truncated BPTT with window k cannot learn a dependency spanning more than k steps: on a
+latch task of span D the accuracy stays at chance for k < D and the task is learned for k >= D.
+
+Source: lecture notes 002 (truncated BPTT); Williams & Peng 1990.
+
+Task: information latching (Bengio et al. 1994) with the class (+1 or -1) at step 1 only, then
+N(0, 0.6^2) noise, and the class asked at step D: the gradient has to cross all D steps, from
+the loss back to the one informative input. With truncated BPTT the sequence is cut into
+windows of k steps (``train(..., tbptt=k)``): the forward pass carries the state through, but
+no gradient crosses a window boundary, so the input and the loss share a window only when
+k >= D. A tanh RNN is trained with the same seeds and budget for a sweep of k and two spans D;
+chance accuracy is 0.5, and a run counts as learned above 0.9. The windows start at step 1, so
+the loss's gradient reaches back only ``reach(k, D) = D - k floor((D - 1) / k)`` steps (windows
+k that leave the same last window give identical runs); the second panel plots against it.
+For k < D the net can still learn by bootstrapping: the forward pass may carry some of the
+class across the window boundary by chance, and what the last window teaches the tied weights
+(hold the state) then holds at every step.
 """
 
 import sys
 
-from gradtheory.claims._script import main
+import numpy as np
+
+import gradtheory as gt
+from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims._common import evaluate, make_net, run_sweep
+from gradtheory.figures import PALETTE, new_figure
+
+NOISE, LR, STEPS, HIDDEN, LEARNED = 0.6, 3e-3, 400, 32, 0.9
+
+
+def reach(k: int, D: int) -> int:
+    """Steps the gradient of the loss at step D crosses with windows of k starting at step 1.
+
+    Examples
+    --------
+    >>> reach(10, 30), reach(29, 30), reach(40, 30)
+    (10, 1, 30)
+    """
+    return D - k * ((D - 1) // k) if k < D else D
+
+
+def train_window(D: int, k: int | None, seed: int = 0, steps: int = STEPS):
+    """Train a tanh RNN on the span-D latch task with TBPTT window ``k`` (None: full BPTT).
+
+    Returns
+    -------
+    (accuracy, loss) : test accuracy on 1000 fresh sequences and the training-loss curve.
+    """
+    task = gt.tasks.latch(D, L=1, noise=NOISE)
+    net = make_net("tanh RNN", 1, HIDDEN, 2, seed=seed)
+    hist = gt.train(net, task, steps=steps, lr=LR, tbptt=k, seed=seed, progress=False)
+    return evaluate(net, task, seed=seed)[1], hist.loss
+
+
+def window_point(D: int, k: int, seed: int) -> dict:
+    """One training run of the sweep: test accuracy with window k on span D."""
+    return {"accuracy": train_window(D, k, seed)[0]}
+
+
+def chance_memory(D: int, seed: int = 0, batch: int = 2000) -> np.ndarray:
+    """Linear decodability of the class from an untrained net's state after t = 0..D steps.
+
+    A least-squares readout of the +-1 class from ``[h_t, 1]`` is fitted on half of ``batch``
+    sequences and its sign accuracy measured on the other half, for every t.
+    """
+    task = gt.tasks.latch(D, L=1, noise=NOISE)
+    net = make_net("tanh RNN", 1, HIDDEN, 2, seed=seed)
+    x, y, _ = task.sample(batch, np.random.default_rng([seed, 3]))
+    states = net.forward(x, record=False).states
+    target = 2.0 * y[-1, :, 1] - 1.0
+    half = batch // 2
+    accuracy = np.zeros(D + 1)
+    for t in range(D + 1):
+        feats = np.column_stack([states[t], np.ones(batch)])
+        w = np.linalg.lstsq(feats[:half], target[:half], rcond=None)[0]
+        accuracy[t] = np.mean(np.sign(feats[half:] @ w) == target[half:])
+    return accuracy
+
+
+@claim()
+def run(quick: bool = False, seed: int = 0) -> ClaimResult:
+    spans = (15, 30)
+    ks = (
+        (5, 10, 14, 15, 29, 30)
+        if quick
+        else (2, 5, 8, 10, 12, 14, 15, 16, 20, 25, 28, 29, 30, 31, 35, 40, 50)
+    )
+    seeds = [seed + i for i in range(2 if quick else 6)]
+    fig, (ax, ax2, ax3) = new_figure(1, 3, width=18.0, sharey=True)
+    numbers, rows = {}, []
+    memory = np.array([chance_memory(max(spans), sd)[1:] for sd in seeds])
+    result = run_sweep(window_point, {"D": list(spans), "k": list(ks), "seed": seeds})
+    acc = np.array([r["accuracy"] for r in result.records]).reshape(len(spans), len(ks), len(seeds))
+    ks_arr = np.array(ks)
+    for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
+        mean = acc[i].mean(axis=1)
+        ax.plot(ks_arr, mean, "o-", color=color, label=f"span D = {D}")
+        for s in range(len(seeds)):
+            ax.plot(ks_arr, acc[i, :, s], ".", color=color, alpha=0.35, ms=6)
+        ax.axvline(D, color=color, ls="--", lw=1.5)
+        ax.annotate(
+            f"k = D = {D}",
+            (D, 0.62 + 0.08 * i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            color=color,
+            fontsize=11,
+        )
+        below, above = mean[ks_arr < D], mean[ks_arr >= D]
+        numbers[f"mean accuracy k < D, D={D}"] = float(below.mean())
+        numbers[f"max accuracy k < D, D={D}"] = float(below.max())
+        numbers[f"min accuracy k >= D, D={D}"] = float(above.min())
+        for k, m in zip(ks, mean, strict=True):
+            numbers[f"accuracy D={D}, k={k}"] = float(m)
+        short, long_ = acc[i, ks_arr < D] > LEARNED, acc[i, ks_arr >= D] > LEARNED
+        numbers[f"fraction learned k < D, D={D}"] = float(short.mean())
+        numbers[f"fraction learned k >= D, D={D}"] = float(long_.mean())
+        rows.append(
+            Comparison(
+                f"fraction of runs with k < D = {D} that learn (acc > {LEARNED})",
+                0.0,
+                float(short.mean()),
+            )
+        )
+        rows.append(
+            Comparison(f"fraction of runs with k >= D = {D} that learn", 1.0, float(long_.mean()))
+        )
+    ax.axhline(0.5, color="grey", ls=":", lw=1.5, label="chance")
+    ax.set_xlabel("TBPTT window k (steps)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0.4, 1.04)
+    ax.set_xlim(0, max(ks) + 2)
+    ax.set_title(f"tanh RNN, {STEPS} steps, {len(seeds)} seeds (dots)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=10)
+    rng = np.random.default_rng(0)
+    for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
+        r = np.array([reach(k, D) for k in ks], dtype=float)
+        jitter = rng.uniform(-0.3, 0.3, size=acc[i].shape)
+        short = ks_arr < D
+        ax2.plot(
+            (r[:, None] + jitter)[short].ravel(),
+            acc[i][short].ravel(),
+            "o",
+            color=color,
+            alpha=0.6,
+            label=f"D = {D}, k < D",
+        )
+        ax2.plot(
+            (r[:, None] + jitter)[~short].ravel(),
+            acc[i][~short].ravel(),
+            "*",
+            ms=11,
+            color=color,
+            markeredgecolor="black",
+            label=f"D = {D}, k >= D (full reach)",
+        )
+    ax2.axhline(0.5, color="grey", ls=":", lw=1.5)
+    ax2.set_xlabel(r"gradient reach $D - k\lfloor (D-1)/k \rfloor$ (steps)")
+    ax2.set_title("every run against how far its gradient reaches")
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=10)
+    steps_since = np.arange(1, max(spans) + 1)
+    for curve in memory:
+        ax3.plot(steps_since, curve, color=PALETTE[4], alpha=0.35, lw=1)
+    ax3.plot(
+        steps_since,
+        memory.mean(axis=0),
+        color=PALETTE[4],
+        lw=2.5,
+        label="untrained net, linear readout",
+    )
+    ax3.axhline(0.5, color="grey", ls=":", lw=1.5)
+    ax3.set_xlabel("steps since the class input")
+    ax3.set_ylabel("readout accuracy")
+    ax3.yaxis.set_tick_params(labelleft=True)
+    ax3.set_title("class still in the untrained state?")
+    ax3.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=10)
+    for t in (min(spans) - 1, max(spans) - 1):
+        numbers[f"untrained decodability after {t} steps"] = float(memory.mean(axis=0)[t - 1])
+    settings = {
+        "task": f"latch(D, L=1, noise={NOISE})",
+        "spans": list(spans),
+        "windows": list(ks),
+        "seeds": seeds,
+        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
+        "steps": STEPS,
+        "lr": LR,
+        "optimizer": "adam",
+        "batch": 32,
+        "n_hidden": HIDDEN,
+        "model": "tanh RNN",
+        "test_batch": 1000,
+    }
+    latex = (
+        r"\frac{\partial L_t}{\partial \theta}\Big|_{k} = \sum_{s=t_0(t)}^{t}"
+        r"\frac{\partial L_t}{\partial h_s}\frac{\partial^+ h_s}{\partial "
+        r"\theta},\quad t_0(t) = k\lfloor t/k \rfloor"
+    )
+    arrays = {"accuracy": acc, "windows": ks_arr, "spans": np.array(spans)}
+    headline = [f"fraction learned k {c} D, D={D}" for D in spans for c in ("<", ">=")]
+    return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
+
 
 if __name__ == "__main__":
-    sys.exit(main("tbptt_window", sys.argv[1:]))
+    sys.exit(main(__file__))

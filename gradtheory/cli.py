@@ -185,8 +185,7 @@ def _cmd_verify(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from ._progress import progress_bar
-    from .claims import load_all, run_claim
-    from .claims._registry import STORE_ROOT
+    from .claims import STORE_ROOT, default_outdir, load_all, run_claim
 
     claims = load_all()
     if args.all == bool(args.names):
@@ -195,11 +194,13 @@ def _cmd_reproduce(args) -> int:
     unknown = [n for n in names if n not in claims]
     if unknown:
         raise ValueError(f"unknown claim(s) {', '.join(unknown)}; see 'gradtheory list'")
+    # a quick run goes to the git-ignored figures/quick, never over the committed results
+    outdir = args.outdir or default_outdir(args.quick)
     with progress_bar(len(names), desc="reproduce", enable=not args.quiet) as bar:
         for name in names:
             meta = run_claim(
                 name,
-                args.outdir,
+                outdir,
                 quick=args.quick,
                 seed=args.seed,
                 workers=args.workers,
@@ -211,7 +212,7 @@ def _cmd_reproduce(args) -> int:
     if not args.no_report:
         from .report import write_report
 
-        print(f"report: {write_report(args.outdir)}")
+        print(f"report: {write_report(outdir)}")
     return 0
 
 
@@ -329,8 +330,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="regenerate claims' figures and numbers")
     p.add_argument("names", nargs="*", help="claim names (see 'gradtheory list')")
     p.add_argument("--all", action="store_true")
-    p.add_argument("--quick", action="store_true", help="reduced sizes")
-    p.add_argument("--outdir", default="figures")
+    p.add_argument("--quick", action="store_true", help="reduced sizes, into figures/quick/")
+    p.add_argument("--outdir", default=None, help="default figures/ (figures/quick/ with --quick)")
     p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--no-report", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -19,6 +19,8 @@ def _format(value) -> str:
         return "yes" if value else "**no**"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format(v) for v in value) + "]"
     return str(value)
 
 
@@ -38,15 +40,9 @@ def _section(meta: dict) -> list[str]:
     lines += [f"![{meta['name']}]({meta['name']}.png)", ""]
     rows = meta.get("comparisons") or []
     if rows:
-        lines += ["| quantity | predicted | measured | agrees |", "|---|---|---|---|"]
-        for row in rows:
-            lines.append(
-                "| "
-                + " | ".join(
-                    _format(row.get(k, "")) for k in ("quantity", "predicted", "measured", "agrees")
-                )
-                + " |"
-            )
+        keys = ("quantity", "predicted", "measured", "rule", "agrees")
+        lines += ["| " + " | ".join(keys) + " |", "|---" * len(keys) + "|"]
+        lines += ["| " + " | ".join(_format(row.get(k, "")) for k in keys) + " |" for row in rows]
         lines.append("")
     settings = ", ".join(f"{k}={v}" for k, v in meta.get("settings", {}).items())
     lines += [

@@ -22,3 +22,15 @@ def test_readme_example_runs_and_its_numbers_hold(capsys):
     assert history.loss[-1] < history.loss[0] / 10
     cycle = np.sort(namespace["gt"].attractor(namespace["logistic"], h0=[0.2]).points.ravel())
     assert cycle == pytest.approx([0.38282, 0.50088, 0.82694, 0.87500], abs=1e-5)
+
+
+def test_readme_main_command_leaves_the_checkout_clean():
+    """Issue 10: the README's main command is a quick reproduce; a quick reproduce writes to
+    figures/quick/ (the CLI's and run_claim's default), which .gitignore excludes."""
+    from gradtheory.claims import default_outdir
+
+    text = README.read_text()
+    assert "gradtheory reproduce --all --quick" in text
+    assert default_outdir(quick=True) == Path("figures/quick")
+    ignored = (README.parent / ".gitignore").read_text().split()
+    assert "figures/quick/" in ignored

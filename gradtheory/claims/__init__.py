@@ -1,54 +1,80 @@
-"""Every claim of the lecture notes and the literature, each reproducible from one function.
+"""Every claim of the lecture notes and the literature, each one script in ``analyses/``.
 
-Claims live one per module in this package and register themselves with
-:func:`gradtheory.claims._registry.claim`; ``analyses/<name>.py`` is the standalone script of
-each, and ``gradtheory reproduce`` runs them all.
+``analyses/<name>.py`` (in an installed wheel: ``gradtheory/analyses/``) states its claim and
+source, measures, compares and plots with the public API. This package adds that folder to its
+own search path, so claim ``name`` is the module ``gradtheory.claims.<name>`` in every process.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from pathlib import Path
 
-from ._registry import CLAIMS, Claim, ClaimResult, claim, run_claim
+from . import _compare as tolerances
+from ._compare import Comparison
+from ._registry import (
+    CLAIMS,
+    STORE_ROOT,
+    Claim,
+    ClaimResult,
+    claim,
+    default_outdir,
+    main,
+    run_claim,
+)
 
-__all__ = ["CLAIMS", "Claim", "ClaimResult", "claim", "load_all", "run_claim"]
-
-#: Report order: the lecture notes' story first, then the quantitative predictors.
-ORDER = [
-    "chain_rule",
-    "linear_power",
-    "spectral_conditions",
-    "jacobian_eigenvalues",
-    "input_sensitivity",
-    "lstm_carousel",
-    "gru_gates",
-    "logistic_map",
-    "single_unit_bifurcation",
-    "basins_gradient",
-    "loss_cliff",
-    "lyapunov_gain",
-    "mean_field_phase",
-    "depth_gradients",
-    "lstm_forget_gate",
-    "regime_during_training",
-    "adding_learning_curves",
-    "tbptt_window",
-    "reverse_input",
-    "clipping_pathological",
-    "latching",
-    "flipflop_gru",
-    "digits_sequential",
+__all__ = [
+    "ANALYSES",
+    "CLAIMS",
+    "STORE_ROOT",
+    "Claim",
+    "ClaimResult",
+    "Comparison",
+    "claim",
+    "default_outdir",
+    "load",
+    "load_all",
+    "main",
+    "run_claim",
+    "tolerances",
 ]
 
 
+def _analyses_folder() -> Path:
+    here = Path(__file__).resolve().parent
+    for folder in (here.parent / "analyses", here.parents[1] / "analyses"):
+        if folder.is_dir():
+            return folder
+    raise ImportError(f"gradtheory.claims: no analyses/ folder next to {here.parent}")
+
+
+#: the folder of the claim scripts.
+ANALYSES = _analyses_folder()
+__path__.append(str(ANALYSES))
+
+#: Report order: the lecture notes' story first, then the quantitative predictors.
+ORDER = """chain_rule linear_power spectral_conditions jacobian_eigenvalues input_sensitivity
+lstm_carousel gru_gates logistic_map single_unit_bifurcation basins_gradient loss_cliff
+lyapunov_gain mean_field_phase depth_gradients lstm_forget_gate regime_during_training
+adding_learning_curves tbptt_window reverse_input clipping_pathological latching flipflop_gru
+digits_sequential""".split()  # noqa: SIM905 (one name list, easier to read as words)
+
+
+def load(name: str) -> Claim:
+    """Import the claim script ``name`` (only that one) and return its registry entry."""
+    if name.startswith("_") or not (ANALYSES / f"{name}.py").is_file():
+        known = ", ".join(p.stem for p in sorted(ANALYSES.glob("[!_]*.py")))
+        raise ValueError(f"unknown claim {name!r}; known claims: {known}")
+    importlib.import_module(f"{__name__}.{name}")
+    return CLAIMS[name]
+
+
 def load_all() -> dict[str, Claim]:
-    """Import every claim module (idempotent) and return the registry in report order."""
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    """Import every claim script (idempotent) and return the registry in report order."""
+    for path in sorted(ANALYSES.glob("[!_]*.py")):
+        load(path.stem)
     ordered = {k: CLAIMS[k] for k in ORDER if k in CLAIMS}
-    ordered.update({k: v for k, v in CLAIMS.items() if k not in ordered})
+    ordered.update({k: CLAIMS[k] for k in sorted(CLAIMS) if k not in ordered})
     CLAIMS.clear()
     CLAIMS.update(ordered)
     return CLAIMS

@@ -1,12 +1,15 @@
-"""Registry of the reproducible claims: each analysis registers one ``run`` function.
+"""The claim registry: ``@claim`` registers a script's ``run``; ``run_claim`` writes its results.
 
-A claim's ``run(quick: bool, seed: int)`` returns a :class:`ClaimResult`: the figure, the
-numbers it shows, the settings, optional LaTeX, and predicted-vs-measured rows. ``reproduce``
-writes ``figures/<name>.png``, ``.svg`` and ``.json`` (numbers, settings, seed, version).
+A claim's script states the claim in its docstring (first line: title; paragraphs starting
+``Claim:`` and ``Source:``); its ``run(quick, seed)`` returns a :class:`ClaimResult`. The JSON,
+the summary sentence and the report are generated from the result's rows and numbers.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,36 +20,25 @@ from threadpoolctl import threadpool_limits
 from .. import __version__
 from ..figures import save_figure
 from ..io import save_result
+from ._compare import Comparison, summarise
 
-__all__ = ["CLAIMS", "Claim", "ClaimResult", "claim", "run_claim"]
+__all__ = ["CLAIMS", "Claim", "ClaimResult", "claim", "default_outdir", "main", "run_claim"]
 
 
 @dataclass
 class ClaimResult:
-    """Output of one claim's ``run``.
+    """What a claim's ``run`` returns: its figure, numbers and predicted-vs-measured rows.
 
-    Attributes
-    ----------
-    figure : matplotlib Figure
-    numbers : dict
-        The numbers the figure shows (JSON-serialisable).
-    settings : dict
-    latex : str
-        Derivation shown next to the figure in the report ('' if none).
-    comparisons : list of dict
-        Rows ``{"quantity", "predicted", "measured", "agrees"}``.
-    summary : str
-        One or two sentences stating what came out (from the numbers, not assumed).
-    arrays : dict
-        Larger arrays saved to ``<name>.npz``.
+    ``headline`` names the entries of ``numbers`` quoted in the summary sentence; ``arrays``
+    go to ``<name>.npz``; ``latex`` is the derivation shown next to the figure.
     """
 
     figure: object
     numbers: dict
+    comparisons: list[Comparison] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     latex: str = ""
-    comparisons: list = field(default_factory=list)
-    summary: str = ""
+    headline: list[str] = field(default_factory=list)
     arrays: dict = field(default_factory=dict)
 
 
@@ -62,14 +54,30 @@ class Claim:
     ci: bool = False
 
 
-#: name -> Claim, in registration order.
+#: name -> Claim, in registration order (``load_all`` puts it in report order).
 CLAIMS: dict[str, Claim] = {}
 
 
-def claim(name: str, title: str, source: str, statement: str, *, ci: bool = False):
-    """Decorator registering ``run(quick: bool, seed: int) -> ClaimResult`` under ``name``."""
+def _paragraph(doc: str, label: str) -> str:
+    match = re.search(rf"^{label}:\s*(.*?)(?:\n\s*\n|\Z)", doc, re.S | re.M)
+    if not match:
+        raise ValueError(f"claim docstring has no '{label}:' paragraph")
+    return " ".join(match.group(1).split())
+
+
+def claim(*, ci: bool = False):
+    """Register ``run(quick: bool, seed: int) -> ClaimResult`` under its script's file name.
+
+    Title, statement and source come from the script's docstring; ``ci`` marks the claims
+    whose quick run is part of the test suite.
+    """
 
     def register(run):
+        module = sys.modules[run.__module__]
+        doc = module.__doc__ or ""
+        name = Path(module.__file__).stem
+        title = doc.strip().splitlines()[0].rstrip(".")
+        statement, source = _paragraph(doc, "Claim"), _paragraph(doc, "Source").rstrip(".")
         CLAIMS[name] = Claim(name, title, source, statement, run, ci)
         return run
 
@@ -86,7 +94,7 @@ def _store(root, name: str) -> Path | None:
 
 def run_claim(
     name: str,
-    outdir: str | Path = "figures",
+    outdir: str | Path | None = None,
     *,
     quick: bool = False,
     seed: int = 0,
@@ -94,20 +102,21 @@ def run_claim(
     scheduler: str | None = None,
     store_root: str | Path | None = None,
 ) -> dict:
-    """Run one claim and write ``outdir/name.{png,svg,json}`` (and ``.npz`` if it has arrays).
+    """Run claim ``name`` and write ``outdir/name.{png,svg,json}`` (and ``.npz`` if any).
 
     The sweeps the claim runs (``gt.sweep`` with no store, executor or workers of its own) use
     ``workers`` local processes or the Dask ``scheduler``, and with ``store_root`` keep their
     results in ``store_root/<name>/`` to resume from (``gradtheory reproduce`` passes
     :data:`STORE_ROOT`; see :func:`gradtheory.sweeps.defaults`).
+
+    ``outdir`` defaults to ``figures`` (full size) or the git-ignored ``figures/quick`` (with
+    ``quick``), so a quick run never overwrites the committed results.
     """
     from ..sweeps import defaults
-    from . import load_all
+    from . import load
 
-    load_all()
-    if name not in CLAIMS:
-        raise ValueError(f"unknown claim {name!r}; known claims: {', '.join(CLAIMS)}")
-    entry = CLAIMS[name]
+    entry = load(name)
+    outdir = Path(outdir if outdir is not None else default_outdir(quick))
     start = time.perf_counter()
     # The claims multiply matrices of at most a few hundred rows: a second BLAS thread gains at
     # most 1.5x on an idle 2-core machine and loses up to 4.6x when the other core is busy
@@ -118,17 +127,16 @@ def run_claim(
     ):
         result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start
-    outdir = Path(outdir)
     save_figure(result.figure, outdir / name)
     meta = {
         "name": name,
         "title": entry.title,
         "source": entry.source,
         "statement": entry.statement,
-        "summary": result.summary,
+        "summary": summarise(result.comparisons, result.numbers, result.headline),
         "numbers": result.numbers,
         "settings": result.settings,
-        "comparisons": result.comparisons,
+        "comparisons": [row.row() for row in result.comparisons],
         "latex": result.latex,
         "seed": seed,
         "quick": quick,
@@ -139,3 +147,23 @@ def run_claim(
     if not result.arrays:
         (outdir / f"{name}.npz").unlink(missing_ok=True)
     return meta
+
+
+def default_outdir(quick: bool) -> Path:
+    """``figures``, or for a quick run the git-ignored ``figures/quick``."""
+    return Path("figures/quick" if quick else "figures")
+
+
+def main(script: str, argv: list[str] | None = None) -> int:
+    """Command line of a claim script: ``python analyses/<name>.py [--quick] [--seed N]``."""
+    name = Path(script).stem
+    parser = argparse.ArgumentParser(prog=f"analyses/{name}.py", description=f"Claim '{name}'.")
+    parser.add_argument("--quick", action="store_true", help="reduced size into figures/quick/")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--outdir", default=None)
+    args = parser.parse_args(argv)
+    # run the registered module gradtheory.claims.<name>, not __main__, so that its sweep's
+    # point function is importable by name in worker processes
+    meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
+    print(f"{name} ({meta['seconds']} s): {meta['summary']}")
+    return 0

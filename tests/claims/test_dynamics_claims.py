@@ -55,7 +55,7 @@ def test_chain_rule_factor_bounds(activation, bound):
 
 def test_chain_rule_symbolic_sum_has_three_paths():
     """Lecture notes 002: dh_3/dw is a sum of three products (one per step k = 1, 2, 3)."""
-    latex, dw_line, _ = chain_rule.symbolic_latex(3)
+    latex, dw_line = chain_rule.symbolic_latex(3)
     assert dw_line.count("+") == 2 and "h_{0}" in dw_line
     assert "w" in latex
 

@@ -11,7 +11,7 @@ from gradtheory.claims import flipflop_gru as flipflop_claim
 from gradtheory.claims import latching as latch_claim
 from gradtheory.claims import reverse_input as reverse_claim
 from gradtheory.claims import tbptt_window as tbptt_claim
-from gradtheory.claims._train_common import make_net, smooth
+from gradtheory.claims._common import interval, make_net, seeds_row, smooth
 from gradtheory.numeric.tasks import adding, latch
 from gradtheory.numeric.train import gradient
 
@@ -22,9 +22,9 @@ def test_adding_gru_beats_constant_baseline():
     task = adding(10)
     _, y, mask = task.sample(20000, 0)
     assert task.loss_and_grad(np.ones_like(y), y, mask)[0] == pytest.approx(1 / 6, rel=0.03)
-    res = adding_claim.run_cell("GRU", 10, 200, adding_claim.CLIP)
+    res = adding_claim.train_point("GRU", 10, True, seed=0, steps=200)
     assert res["ratio"] < 0.3
-    assert 0.0 <= res["clipped"] <= 1.0
+    assert 0.0 <= res["clipped_fraction"] <= 1.0
 
 
 def test_tbptt_gradient_never_reaches_inputs_outside_the_window():
@@ -54,8 +54,8 @@ def test_reverse_input_lets_lstm_start_learning():
     x, _, _ = reverse_claim.Recall(4, reverse=True).sample(1, 0)
     x_in, _, _ = reverse_claim.Recall(4, reverse=False).sample(1, 0)
     assert np.array_equal(x[:4], x_in[3::-1])
-    res = reverse_claim.run_pair("LSTM", 15, 300, seed=0)
-    in_order, reversed_ = res[False][2], res[True][2]
+    in_order = reverse_claim.recall_point("LSTM", False, seed=0, length=15, steps=300)["positions"]
+    reversed_ = reverse_claim.recall_point("LSTM", True, seed=0, length=15, steps=300)["positions"]
     assert in_order.mean() < 0.3 and reversed_.mean() > 0.4
     assert reversed_[0] > 0.9 > 0.5 > reversed_[-1]
 
@@ -63,13 +63,12 @@ def test_reverse_input_lets_lstm_start_learning():
 def test_clipping_prevents_divergence_and_divergence_stops_cleanly():
     """Pascanu et al. 2013: at SGD learning rate 0.3 the unclipped tanh RNN on adding(20)
     explodes; train stops at the first non-finite value, the clipped run stays finite."""
-    task = adding(20)
-    hist, _ = clip_claim.run_sgd(task, 0.3, None, 100, seed=0)
-    assert hist.diverged_at is not None and hist.diverged_at < 100
-    assert len(hist.loss) <= hist.diverged_at + 1
-    clipped, score = clip_claim.run_sgd(task, 0.3, 1.0, 100, seed=0)
-    assert clipped.diverged_at is None and np.isfinite(clipped.loss).all()
-    assert clipped.clipped.mean() > 0 and np.isfinite(score)
+    plain = clip_claim.sgd_point("adding", 0.3, False, seed=0, steps=100)
+    assert 0 <= plain["diverged_at"] < 100
+    assert len(plain["loss"]) <= plain["diverged_at"] + 1
+    clipped = clip_claim.sgd_point("adding", 0.3, True, seed=0, steps=100)
+    assert clipped["diverged_at"] == -1 and np.isfinite(clipped["loss"]).all()
+    assert clipped["clipped_fraction"] > 0 and np.isfinite(clipped["score"])
 
 
 def test_latching_lstm_forget_bias_bridges_span_where_default_lstm_fails():
@@ -104,3 +103,15 @@ def test_digits_gru_far_above_chance():
 def test_smooth_is_a_trailing_mean():
     """The learning-curve smoother averages the last ``window`` values."""
     assert np.allclose(smooth([1.0, 3.0, 5.0, 7.0], 2), [1.0, 2.0, 4.0, 6.0])
+
+
+def test_seed_interval_and_decision():
+    """95 % interval of the mean over seeds: Student t with n - 1 = 4 degrees of freedom
+    (t = 2.776, scipy.stats); a setting is decided by at least 4 of 5 seeds, all of 2."""
+    mean, half = interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0 and half == pytest.approx(2.7764451 * np.sqrt(2.5 / 5), rel=1e-6)
+    assert seeds_row("x", [0.1, 0.1, 0.1, 0.1, 0.9], 0.5).agrees
+    assert not seeds_row("x", [0.1, 0.1, 0.1, 0.9, 0.9], 0.5).agrees
+    assert not seeds_row("x", [0.1, 0.9], 0.5).agrees
+    with pytest.raises(ValueError, match="values"):
+        seeds_row("x", [], 0.5)
