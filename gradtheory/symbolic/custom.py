@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from ._guard import parse_guarded
+from ._guard import check_built, parse_guarded
 from .cell import Cell, Pointwise
 from .functions import hardtanh, relu, sigmoid
 
@@ -64,7 +64,7 @@ def parse_expression(text: str, names: Sequence[str]) -> sp.Expr:
         raise TypeError(f"expression must be a string, got {type(text).__name__}")
     body = parse_guarded(text)  # size, depth, exponent and overflow limits (see _guard)
     symbols = {name: sp.Symbol(name, real=True) for name in names}
-    return _build(body, symbols, text)
+    return check_built(_build(body, symbols, text), text)  # numbers SymPy folded (see _guard)
 
 
 def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .._validate import Real, validate
 from .cell import Affine, Cell, Pointwise
 from .functions import activation as _activation
 from .functions import sigmoid
@@ -189,6 +190,7 @@ def residual(activation: str = "relu") -> Cell:
     )
 
 
+@validate(gate_bias=Real())
 def highway(activation: str = "tanh", gate_bias: float = -2.0) -> Cell:
     r"""Highway block :math:`h_t = (1 - T) \odot h_{t-1} + T \odot H`.
 
