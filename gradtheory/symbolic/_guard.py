@@ -132,6 +132,7 @@ def check_built(expr, text: str):
             _reject(text, f"has a constant part equal to {sp.Float(number, 3)!s}, beyond float64")
         if abs(number.p) > limit or number.q > limit:
             replace[number] = sp.Float(number, 17)
+    _check_derivatives(expr, text)
     if not replace:
         return expr
     try:  # a float argument lets SymPy evaluate functions of it, e.g. exp(1e20)
@@ -278,6 +279,21 @@ def _show(value) -> str:
     if abs(value) < 10**20 and value == int(value):  # int() of a huge value takes forever
         return str(int(value))
     return mpmath.nstr(value, 3)
+
+
+def _check_derivatives(expr, text: str) -> None:
+    """Refuse an expression whose derivative SymPy writes as undefined (``0**r`` gives
+    ``0**r*log(0)``): generated code would carry a NaN constant into every gradient."""
+    import sympy as sp
+
+    for symbol in sorted(expr.free_symbols, key=str):
+        derivative = sp.diff(expr, symbol)
+        if derivative.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            _reject(
+                text,
+                f"has a derivative with respect to {symbol} that SymPy cannot define "
+                f"({sp.sstr(derivative)[:60]}); rewrite it (e.g. avoid 0**{symbol})",
+            )
 
 
 _FUNCTIONS = {
