@@ -276,14 +276,14 @@ class Array(Spec):
         super().__init__(none=none)
         self.ndim = (ndim,) if isinstance(ndim, int) else ndim
         self.shape, self.finite, self.empty = shape, finite, empty
-        what = "a finite real array" if finite else "a real array"
+        what = ("a finite real array" if finite else "a real array").replace(
+            "a ", "a non-empty " if not empty else "a ", 1
+        )
         if shape is not None:
             dims = ", ".join("any" if d is None else str(d) for d in shape)
             what += f" of shape ({dims}{',' if len(shape) == 1 else ''})"
         elif self.ndim is not None:
-            what += f" with {' or '.join(str(n) for n in self.ndim)} dimensions"
-        if not empty:
-            what += ", not empty"
+            what += f" with {' or '.join(str(n) for n in self.ndim)} dimension(s)"
         self.expected = what
 
     def normalise(self, value):

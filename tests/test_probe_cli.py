@@ -108,6 +108,11 @@ def test_bad_flag_value_is_one_line_exit_2(command, flag, kind, capsys):
         (["frobnicate"], "frobnicate"),
         (["report", "--outdir", "/nonexistent-gradtheory/folder"], "--outdir"),
         (["train", "elman", "--task", "digits", "--T", "5", "--quiet"], "--T"),
+        (["derive", "nosuchcell"], "CELL must be one of"),
+        (["list", "--foo"], "--foo"),
+        (["report", "--nope"], "--nope"),
+        (["reproduce", "--quick"], "--all"),
+        (["verify", "elman", "--T", "1"], "too few steps"),
     ],
 )
 def test_concrete_cases_from_the_issue(argv, words, capsys):

@@ -107,6 +107,7 @@ def _grid_axis(values, name: str) -> np.ndarray:
     net=NetworkArg(),
     grid_x=Array(1),
     grid_y=Array(1),
+    attractors=Array(shape=(None, 2), none=True),
     steps=Int(min=1),
     gradient=Bool(),
     tol=Real(gt=0),

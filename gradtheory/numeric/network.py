@@ -480,6 +480,9 @@ class Network:
         from .backward import backward
 
         _checks.trajectory_of(self, traj, "Network.backward")
+        for name, value in (("grad_outputs", grad_outputs), ("grad_state", grad_state)):
+            if value is not None:
+                _checks.array(value, name, self.dtype, func="Network.backward")
         if self.batchnorm is not None:
             return _bn.backward(self, traj, grad_outputs, grad_state=grad_state)
         return backward(self, traj, grad_outputs, grad_state=grad_state)

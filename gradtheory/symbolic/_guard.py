@@ -10,7 +10,15 @@ which limit was hit, any expression
 - nested deeper than :data:`MAX_DEPTH` (a long sum or product counts as one level: chains of
   ``+ -`` and of ``* /`` are rebalanced into trees of depth log2(terms)),
 - raising to a constant exponent larger than :data:`MAX_EXPONENT` in magnitude,
-- containing a constant part whose value overflows float64 or divides by zero.
+- containing a constant part whose value overflows float64 or divides by zero,
+- nesting powers whose constant exponents multiply to more than :data:`MAX_EXPONENT`
+  (SymPy expands ``((c*h)**a)**b`` into ``c**(a*b)``, a number of ``a*b*log10(c)`` digits).
+
+After SymPy has built the expression, :func:`check_built` looks at the numbers it made (SymPy
+folds constants: ``1e300*h*1e300`` becomes ``10**600*h``): any non-finite one (``zoo`` from
+``h/(h-h)``, ``-oo`` from ``log(0)``) or one beyond float64 is refused, and exact integers or
+fractions too large for NumPy's integer types become floats, so that generated code never
+meets a name it does not know or an integer NumPy cannot take.
 
 Constant parts are evaluated with mpmath (arbitrary exponent range), only after the exponent
 limit has bounded their size, so the check itself always ends quickly. Being static, it
@@ -24,7 +32,14 @@ import sys
 
 import mpmath
 
-__all__ = ["MAX_CHARS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_NODES", "parse_guarded"]
+__all__ = [
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_NODES",
+    "check_built",
+    "parse_guarded",
+]
 
 MAX_CHARS = 100_000
 MAX_NODES = 20_000
@@ -68,7 +83,68 @@ def parse_guarded(text: str) -> ast.expr:
         _reject(text, f"is nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
     body = _balance(tree.body)
     _constant(body, text)
+    _power_growth(body, text)
     return body
+
+
+def _power_growth(root: ast.expr, text: str) -> None:
+    """Refuse nested powers whose constant exponents multiply beyond MAX_EXPONENT."""
+    stack = [(root, 1.0)]
+    while stack:
+        node, factor = stack.pop()
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _constant(node.right, text)
+            inner = factor * (abs(float(exponent)) if exponent is not None else 1.0)
+            if inner > MAX_EXPONENT:
+                _reject(
+                    text,
+                    f"nests powers whose exponents multiply to {_show(inner)}; at most "
+                    f"{MAX_EXPONENT} is allowed",
+                )
+            stack += [(node.left, max(inner, 1.0)), (node.right, 1.0)]
+        elif isinstance(node, ast.Call):
+            stack += [(arg, 1.0) for arg in node.args]  # a function is not expanded
+        else:
+            stack += [(c, factor) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+
+
+def check_built(expr, text: str):
+    """Check the numbers of the SymPy expression built from ``text``; return it usable by NumPy.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> h = sp.Symbol("h")
+    >>> check_built(h * 10**30, "1e30*h")
+    1.0e+30*h
+    >>> check_built(sp.zoo * h, "h/(h-h)")
+    Traceback (most recent call last):
+    ValueError: expression 'h/(h-h)' simplifies to a division by zero or an infinite value
+    """
+    import sympy as sp
+
+    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        _reject(text, "simplifies to a division by zero or an infinite value")
+    limit = 2**63 - 1  # NumPy's integer types; beyond, generated code would pass Python ints
+    replace = {}
+    for number in expr.atoms(sp.Rational):
+        if abs(number) > sp.Float(sys.float_info.max):
+            _reject(text, f"has a constant part equal to {sp.Float(number, 3)!s}, beyond float64")
+        if abs(number.p) > limit or number.q > limit:
+            replace[number] = sp.Float(number, 17)
+    _check_derivatives(expr, text)
+    if not replace:
+        return expr
+    try:  # a float argument lets SymPy evaluate functions of it, e.g. exp(1e20)
+        out = expr.xreplace(replace)
+    except ArithmeticError:
+        _reject(text, "has a constant part beyond float64")
+    for number in out.atoms(sp.Float):
+        if not number.is_finite or abs(number) > sp.Float(sys.float_info.max):
+            _reject(text, f"has a constant part equal to {sp.Float(number, 3)!s}, beyond float64")
+    if out.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        _reject(text, "simplifies to a division by zero or an infinite value")
+    return out
 
 
 def _kind(node):
@@ -172,48 +248,70 @@ def _constant(node: ast.expr, text: str):
             _reject(text, "divides by zero")
         except KeyError:
             return None
-        if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
-            _reject(text, "has a constant part that is not a finite real number")
-        if abs(value) > _FLOAT_MAX:
-            _reject(
-                text, f"has a constant part equal to {_show(value)}, beyond float64 (max 1.8e308)"
-            )
-        return value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        args = [_constant(arg, text) for arg in node.args]
-        function = _FUNCTIONS.get(node.func.id)
-        if function is None or len(args) != 1 or args[0] is None:
+        return _finite_real(value, text)
+    if isinstance(node, ast.Call):
+        values = [_constant(arg, text) for arg in node.args]
+        function = _FUNCTIONS.get(getattr(node.func, "id", None))
+        if function is None or len(values) != 1 or values[0] is None:
             return None
+        # SymPy may evaluate a function of a number (sin(exp(10**10)) needs billions of
+        # digits to reduce its argument): the value must be a float64 like every constant
         try:
-            value = function(args[0])
+            value = function(values[0])
         except (ValueError, ZeroDivisionError):
-            _reject(text, f"has a constant part {node.func.id}(...) that is undefined")
-        if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
-            _reject(text, "has a constant part that is not a finite real number")
-        if abs(value) > _FLOAT_MAX:
-            _reject(text, f"has a constant part {node.func.id}(...) beyond float64 (max 1.8e308)")
-        return value
+            value = mpmath.mpc(0, 1)  # outside the function's real domain
+        return _finite_real(value, text)
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.expr):
             _constant(child, text)
     return None
 
 
-# Functions whose constant calls can overflow float64 (exp(1e300)); others are bounded or
-# are left to NumPy's own floating-point handling.
-_FUNCTIONS = {
-    "exp": mpmath.exp,
-    "sinh": mpmath.sinh,
-    "cosh": mpmath.cosh,
-    "relu": lambda v: max(v, mpmath.mpf(0)),
-}
+def _finite_real(value, text: str):
+    if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
+        _reject(text, "has a constant part that is not a finite real number")
+    if abs(value) > _FLOAT_MAX:
+        _reject(text, f"has a constant part equal to {_show(value)}, beyond float64 (max 1.8e308)")
+    return value
 
 
 def _show(value) -> str:
-    if abs(value) < 10**20 and value == int(value):
+    if abs(value) < 10**20 and value == int(value):  # int() of a huge value takes forever
         return str(int(value))
     return mpmath.nstr(value, 3)
 
+
+def _check_derivatives(expr, text: str) -> None:
+    """Refuse an expression whose derivative SymPy writes as undefined (``0**r`` gives
+    ``0**r*log(0)``): generated code would carry a NaN constant into every gradient."""
+    import sympy as sp
+
+    for symbol in sorted(expr.free_symbols, key=str):
+        derivative = sp.diff(expr, symbol)
+        if derivative.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            _reject(
+                text,
+                f"has a derivative with respect to {symbol} that SymPy cannot define "
+                f"({sp.sstr(derivative)[:60]}); rewrite it (e.g. avoid 0**{symbol})",
+            )
+
+
+_FUNCTIONS = {
+    "tanh": mpmath.tanh,
+    "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)),
+    "relu": lambda v: max(v, mpmath.mpf(0)),
+    "hardtanh": lambda v: min(max(v, mpmath.mpf(-1)), mpmath.mpf(1)),
+    "exp": mpmath.exp,
+    "log": lambda v: mpmath.log(v) if v > 0 else mpmath.mpc(0, 1),
+    "sin": mpmath.sin,
+    "cos": mpmath.cos,
+    "tan": mpmath.tan,
+    "sqrt": lambda v: mpmath.sqrt(v) if v >= 0 else mpmath.mpc(0, 1),
+    "abs": abs,
+    "sinh": mpmath.sinh,
+    "cosh": mpmath.cosh,
+    "atan": mpmath.atan,
+}
 
 _ARITHMETIC = {
     ast.Add: lambda a, b: a + b,

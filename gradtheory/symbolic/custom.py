@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from ._guard import parse_guarded
+from ._guard import check_built, parse_guarded
 from .cell import Cell, Pointwise
 from .registry import ACTIVATIONS
 
@@ -71,7 +71,7 @@ def parse_expression(text: str, names: Sequence[str] | Mapping[str, sp.Symbol]) 
         symbols = dict(names)
     else:
         symbols = {name: sp.Symbol(name, real=True) for name in names}
-    return _build(body, symbols, text)
+    return check_built(_build(body, symbols, text), text)  # numbers SymPy folded (see _guard)
 
 
 def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:

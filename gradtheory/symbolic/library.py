@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .._validate import Real, validate
 from .batchnorm import normalized_cell
 from .cell import Affine, Cell, Pointwise
 from .functions import sigmoid
@@ -207,6 +208,7 @@ def residual(activation: str = "relu", norm: str | None = None, **norm_options) 
     )
 
 
+@validate(gate_bias=Real())
 def highway(activation: str = "tanh", gate_bias: float = -2.0) -> Cell:
     r"""Highway block :math:`h_t = (1 - T) \odot h_{t-1} + T \odot H`.
 

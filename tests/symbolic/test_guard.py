@@ -30,12 +30,19 @@ from gradtheory.symbolic._guard import MAX_DEPTH, MAX_EXPONENT, parse_guarded
         ("tanh(" * 100 + "h" + ")" * 100, f"at most {MAX_DEPTH}"),
         ("h" + "**h" * 100, f"at most {MAX_DEPTH}"),
         ("h+" * 60000 + "h", "characters long"),
+        ("1e300*h*1e300", "beyond float64"),
+        ("(1e200*h)**2", "beyond float64"),
+        ("exp(1e20)*h", "beyond float64"),
+        ("h/(h-h)", "division by zero or an infinite value"),
+        ("log(0)*h", "not a finite real number"),
+        ("tanh(0**r + h)", "derivative with respect to r"),
+        ("((3*h)**1000)**1000", "exponents multiply"),
     ],
 )
 def test_dangerous_expressions_are_refused(text, words):
     """Each is refused by the static check with a reason, before SymPy builds anything."""
     with pytest.raises(ValueError, match="expression") as info:
-        gt.cells.custom(text, state="h")
+        gt.cells.custom(text, state="h", params={"r": 1.0})
     assert words in str(info.value)
 
 
@@ -55,6 +62,15 @@ def test_mixed_long_chain_keeps_signs_and_inverses():
     cell = gt.cells.custom(text, state="h", params={"r": 0.5})
     expected = 0.3 + sum(-0.5 + 0.3 / k for k in range(1, 40))
     assert gt.Network(cell).step(np.array([[0.3]]))[0, 0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, value", [("tanh(1e300)", 1.0), ("1e300*h", 1e300 * 0.5), ("1e-320*h", 1e-320 * 0.5)]
+)
+def test_large_exact_numbers_reach_numpy_as_floats(text, value):
+    """Integers beyond int64 (1e300 read exactly) become floats: NumPy's tanh can take them."""
+    cell = gt.cells.custom(text, state="h")
+    assert gt.Network(cell).step(np.array([[0.5]]))[0, 0] == pytest.approx(value, rel=1e-12)
 
 
 def test_short_expressions_keep_their_form():
