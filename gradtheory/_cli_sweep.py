@@ -14,6 +14,8 @@ import argparse
 import inspect
 import sys
 
+import numpy as np
+
 __all__ = ["add_sweep_parser", "parse_values"]
 
 #: Options of train/verify that make no sense per point: the store replaces --save.
@@ -135,26 +137,30 @@ def _grid(args) -> dict:
     return grid
 
 
-def _summary(result):
-    """Means over the points that share every varying axis except ``seed``."""
-    frame = result.to_frame()
-    if frame.empty:
-        return frame
-    axes = [a for a in result.axes if a in frame]
-    varying = [a for a in axes if a != "seed" and frame[a].nunique(dropna=False) > 1]
-    outputs = [c for c in frame.columns if c not in axes]
-    table = frame[varying].copy() if varying else frame[[]].copy()
-    for column in outputs:
-        if column == "diverged_at":
-            table["diverged"] = frame[column].notna()
-        elif frame[column].dtype.kind in "biuf":
-            table[column] = frame[column].astype(float)
-    table["points"] = 1
-    if not varying:
-        summary = table.agg({c: "sum" if c in ("points", "diverged") else "mean" for c in table})
-        return summary.to_frame().T
-    agg = {c: "sum" if c in ("points", "diverged") else "mean" for c in table if c not in varying}
-    return table.groupby(varying, sort=False).agg(agg).reset_index()
+#: Outputs shown in the summary table (all of them are in the CSV).
+_SHOWN = {
+    "train": ["final_loss", "score", "accuracy"],
+    "verify": ["predicted_rate", "measured_rate", "agrees"],
+}
+
+
+def _summary(result, command: str):
+    """Per setting (varying axes but seed): points, diverged runs, mean +- 95% interval."""
+    present = set(result.records[0]) if result.records else set()
+    shown = [o for o in _SHOWN[command] if any(o in r for r in result.records)]
+    table = result.summary(outputs=shown)
+    by = [c for c in table.columns if c != "n" and c not in shown and not c.endswith("_ci95")]
+    if "diverged_at" in present:
+        counts = []
+        for _, row in table.iterrows():
+            chosen = result.select(**{a: row[a] for a in by}) if by else result
+            counts.append(sum(r.get("diverged_at") is not None for r in chosen.records))
+        table.insert(len(by) + 1, "diverged", counts)
+    for name in shown:
+        pairs = zip(table[name], table[f"{name}_ci95"], strict=True)
+        table[name] = [f"{m:.4g}" + ("" if np.isnan(h) else f" ± {h:.2g}") for m, h in pairs]
+        table = table.drop(columns=f"{name}_ci95")
+    return table
 
 
 def _cmd_sweep(args) -> int:
@@ -179,14 +185,14 @@ def _cmd_sweep(args) -> int:
     except ConnectionError as err:
         reason = str(err).split("cannot reach ", 1)[-1]
         raise ValueError(f"argument '--scheduler': cannot reach {reason}") from None
-    summary = _summary(result)
-    if not summary.empty:
+    if result.records:
+        summary = _summary(result, args.sweep_command)
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"{len(result.records)} of {len(result.points)} points finished", end="")
     print(f", {len(result.failed)} failed" if result.failed else "")
     for failure in result.failed[:5]:
         point = {k: v for k, v in failure.items() if k != "error" and len(set(grid[k])) > 1}
-        print(f"  failed {point}: {failure['error']}", file=sys.stderr)
+        print(f"  failed {point or ''}: {failure['error']}".replace(" :", ":"), file=sys.stderr)
     if args.out:
         text = result.to_frame(include_failed=True).to_csv(index=False)
         print(f"table: {write_atomic(args.out, text.encode())}")

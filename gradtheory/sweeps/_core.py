@@ -147,7 +147,8 @@ def sweep(
         Directory keeping one result per point (.npz, then JSON with its SHA-256; atomic).
         Points already there are not run again; failed points are not stored (retried).
         Results are named by a hash of ``fn``'s module path and source (or ``key``), the point
-        and the package version. Only this process writes it, never a worker.
+        and the package version. Only this process writes it, never a worker. An edit to code
+        that ``fn`` calls (rather than to ``fn``) is not seen: give a new ``key`` or store.
     executor : concurrent.futures.Executor, dask.distributed.Client or str, optional
         Where points run; a string is a Dask scheduler address ("tcp://host:8786").
     workers : int, optional

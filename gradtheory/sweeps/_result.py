@@ -66,6 +66,64 @@ class SweepResult:
             rows = [by_point[canonical({a: p.get(a) for a in axes})] for p in self.points]
         return pd.DataFrame(rows)
 
+    def summary(self, outputs: list[str] | None = None, by: list[str] | None = None):
+        """Mean and 95% t-interval (half-width) of outputs over the points of each setting.
+
+        Parameters
+        ----------
+        outputs : list of str, optional
+            Numeric (or boolean: the mean is a fraction) outputs; default all of them. None
+            values (say ``diverged_at`` of a run that did not diverge) are left out of means.
+        by : list of str, optional
+            Axes that define a setting; default every axis but ``seed`` that takes more than
+            one value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per setting (first-seen order): the ``by`` axes, ``n`` (finished points),
+            then ``<output>`` (mean) and ``<output>_ci95`` (NaN below 2 values) per output.
+
+        Examples
+        --------
+        >>> rows = [{"T": t, "seed": s, "loss": t + s} for t in (50, 100) for s in (0, 1, 2)]
+        >>> points = [{"T": r["T"], "seed": r["seed"]} for r in rows]
+        >>> SweepResult(points, rows, []).summary().round(3).values.tolist()
+        [[50.0, 3.0, 51.0, 2.484], [100.0, 3.0, 101.0, 2.484]]
+        """
+        import pandas as pd
+
+        frame = self.to_frame()
+        axes = [a for a in self.axes if a in frame]
+        if by is None:
+            by = [a for a in axes if a != "seed" and frame[a].nunique(dropna=False) > 1]
+        unknown = [a for a in by if a not in axes]
+        if unknown:
+            raise ValueError(f"summary: argument 'by' must name grid axes {axes}; got {unknown}")
+        if outputs is None:
+            outputs = [c for c in frame.columns if c not in axes]
+        numbers = {}
+        for name in outputs:
+            if name not in frame:
+                raise ValueError(f"summary: argument 'outputs' has {name!r}, not an output")
+            column = frame[name]
+            if column.dtype == object and all(v is None or _is_number(v) for v in column):
+                column = pd.to_numeric(column, errors="coerce")
+            if column.dtype.kind in "biuf":
+                numbers[name] = column.astype(float)
+        rows = []
+        groups = frame.groupby(by, sort=False, dropna=False) if by else [((), frame)]
+        for key, group in groups:
+            row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+            row["n"] = len(group)
+            for name, column in numbers.items():
+                values = column.loc[group.index].to_numpy()
+                values = values[np.isfinite(values)]
+                row[name] = values.mean() if values.size else np.nan
+                row[f"{name}_ci95"] = _half_width(values)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     def select(self, **values) -> SweepResult:
         """The points whose axes have the given values, e.g. ``result.select(T=100)``."""
         unknown = set(values) - set(self.axes)

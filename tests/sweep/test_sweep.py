@@ -214,3 +214,20 @@ def test_plot_draws_mean_band_and_seeds_and_needs_other_axes_fixed():
         two.plot("x", "y")
     ax = two.plot("x", "y", hue="z")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["z = 0", "z = 1"]
+
+
+def test_summary_is_mean_and_t_interval_over_seeds_per_setting():
+    """The 95% interval is scipy.stats.t.interval of the mean (an independent computation)."""
+    from scipy import stats
+
+    result = gt.sweep(points.noisy, {"x": [0.5, 1.5], "seed": [0, 1, 2]})
+    table = result.summary(outputs=["value", "flag", "nothing"])
+    assert table["x"].tolist() == [0.5, 1.5] and table["n"].tolist() == [3, 3]
+    assert table["flag"].tolist() == [0.0, 1.0]  # fraction of True
+    assert table["nothing"].isna().all()  # None everywhere: no mean
+    values = [r["value"] for r in result.records if r["x"] == 1.5]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert table["value"].iloc[1] == pytest.approx(np.mean(values), rel=1e-12)
+    assert table["value_ci95"].iloc[1] == pytest.approx((high - low) / 2, rel=1e-12)
+    with pytest.raises(ValueError, match="argument 'by' must name grid axes"):
+        result.summary(by=["nope"])
