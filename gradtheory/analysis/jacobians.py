@@ -253,6 +253,9 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
     """
     if hasattr(net_or_W, "params") and hasattr(net_or_W, "cell"):
         net = net_or_W
+        from ..numeric.batchnorm import refuse_batch_coupled
+
+        refuse_batch_coupled(net, "pascanu_conditions")
         act = activation or net.cell.activation
         if "W" not in net.params or net.cell.activation is None or net.cell.scalar_block:
             raise ValueError(
