@@ -27,12 +27,14 @@ from .numeric.torch_interop import from_torch, to_torch
 from .numeric.train import History, train
 from .numeric.trajectory import Gradients, Trajectory
 from .sweeps import SweepResult, sweep
+from .symbolic.batchnorm import BatchNormDerivation
 from .symbolic.derive import Derivation, derive
 from .symbolic.unroll import Unrolled, unroll
 
 __all__ = [
     "Attractor",
     "Basins",
+    "BatchNormDerivation",
     "Bifurcation",
     "Derivation",
     "FixedPoints",

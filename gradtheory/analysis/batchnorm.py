@@ -39,6 +39,7 @@ The paper's rates are for the squared norm; :class:`~gradtheory.analysis.predict
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,6 +102,7 @@ def _large_batch(activation: str, gamma: float, beta: float) -> float:
     return float(weights @ (gamma * dphi(a)) ** 2 / (weights @ (phi(a) - mean) ** 2))
 
 
+@lru_cache(maxsize=256)  # pure function of hashable arguments; predictions reuse it
 def batchnorm_gradient_factor(
     activation: str,
     batch,

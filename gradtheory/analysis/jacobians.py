@@ -264,6 +264,9 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
     """
     if hasattr(net_or_W, "params") and hasattr(net_or_W, "cell"):
         net = net_or_W
+        from ..numeric.batchnorm import refuse_batch_coupled
+
+        refuse_batch_coupled(net, "pascanu_conditions")
         elman = elman_activation(net.cell)
         act = activation or (elman.name if elman else None)
         if elman is None:

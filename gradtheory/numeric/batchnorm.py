@@ -168,7 +168,9 @@ def _layer_forward(net, params: dict, env: dict, layer: int) -> None:
     state = net.batchnorm
     for op in net.program.ops:
         if isinstance(op, AffineOp):
-            total = sum(env[src] @ params[w].T for w, src in op.terms)
+            # a zero input (layers after the first of a depth chain) is None: no product
+            parts = [env[src] @ params[w].T for w, src in op.terms if env[src] is not None]
+            total = parts[0] if len(parts) == 1 else sum(parts[1:], parts[0])
             if op.bias is not None:
                 total = total + params[op.bias]
             n = total.shape[1] // len(op.outputs)
@@ -251,6 +253,8 @@ def _layer_vjp(net, params: dict, env: dict, adj: dict, grads: dict | None, laye
             if grads is not None and op.bias is not None:
                 grads[op.bias][layer] += g.sum(axis=0)
             for w, src in op.terms:
+                if env[src] is None:  # zero input: no gradient flows to it or from it
+                    continue
                 if grads is not None:
                     grads[w][layer] += g.T @ env[src]
                 _add(adj, src, g @ params[w])
@@ -262,7 +266,11 @@ def _layer_jvp(net, params: dict, env: dict, tangent: dict) -> dict:
     training = net.batchnorm.training
     for op in net.program.ops:
         if isinstance(op, AffineOp):
-            parts = [tangent[src] @ params[w].T for w, src in op.terms if src in tangent]
+            parts = [
+                tangent[src] @ params[w].T
+                for w, src in op.terms
+                if src in tangent and env[src] is not None
+            ]
             if parts:
                 total = sum(parts)
                 n = total.shape[1] // len(op.outputs)
@@ -317,7 +325,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool) -> Trajectory:
     for t in range(steps):
         params = net.layer_params(t)
         env = dict(net.split_state(states[t]))
-        env["x"] = x[t]
+        env["x"] = x[t] if t == 0 or x[t].any() else None
         _layer_forward(net, params, env, t)
         for (_, sl), name in zip(net._blocks, net.program.next_state, strict=True):
             states[t + 1][:, sl] = env[name]

@@ -200,7 +200,16 @@ def test_per_sample_tools_refuse():
         lambda: gt.fixed_points(net),
         lambda: gt.orbit(net, np.zeros(4), 3),
         lambda: traj.tape[0],
+        lambda: gt.pascanu_conditions(net),
     ]
     for call in calls:
         with pytest.raises(ValueError, match="batch-normalised network"):
             call()
+
+
+def test_train_runs_on_a_bn_chain():
+    """gt.train drives the BN executor (forward, backward, optimiser) with finite losses."""
+    net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 8, 1, steps=10, tied=False)
+    history = gt.train(net, gt.tasks.adding(10), steps=3, batch_size=8, progress=False)
+    assert history.diverged_at is None and np.all(np.isfinite(history.loss))
+    assert net.batchnorm.batches_tracked >= 3
