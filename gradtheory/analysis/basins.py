@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ._batch import Results
 from ._mapeval import MapEval
@@ -75,6 +74,8 @@ class Basins:
         edge = self.boundary
         if not edge.any():
             return np.full(edge.shape, np.inf)
+        from scipy import ndimage  # imported here: it costs a third of the package's import
+
         return ndimage.distance_transform_edt(~edge)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from tqdm.auto import tqdm
 
 from ..numeric import _jitgen
 from . import _compiled
@@ -418,6 +417,8 @@ def bifurcation(
         raise ValueError("h0 must be a single state (n_state,)")
     rows = _compiled_rows(model, param, values, x) if sweep != "none" else None
     total = len(values) * ((sweep == "both") + 1 if sweep != "none" else 0) + len(values) * branches
+    from tqdm.auto import tqdm  # imported only when a bar may be shown
+
     bar = tqdm(
         total=total, desc="bifurcation", disable=not progress or rows is not None, leave=False
     )

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..numeric import _jitgen
 from ..numeric.tangent import jacobian_product
@@ -415,6 +414,8 @@ def lyapunov(
     sums = np.zeros((batch, k))
     block_sums = np.zeros((n_blocks, batch, k))
     chunk = total if not net.tied else int(np.clip(_TAPE_BYTES // (256 * batch * n), 8, 1024))
+    from tqdm.auto import tqdm  # imported only when a bar may be shown
+
     bar = tqdm(total=total, desc="lyapunov", unit="step", disable=not progress, leave=False)
     try:
         for start in range(0, total, chunk):
