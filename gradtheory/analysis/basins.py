@@ -127,6 +127,7 @@ def basins(
     Returns
     -------
     Basins
+        For a network made by :meth:`~gradtheory.Network.vary`: a sequence of K of them.
 
     Examples
     --------
