@@ -228,3 +228,14 @@ def test_basins_and_predict_vary(jit):
         assert predictions[k].rate == pytest.approx(gt.predict(alone).rate, abs=1e-12)
     assert predictions.rate[1] == pytest.approx(np.log(0.5), abs=1e-9)  # 0.5 tanh'(0) at h* = 0
     assert len(np.unique(together[1].labels)) == 1  # contraction: one basin
+
+
+def test_numpy_path_when_numba_is_missing(monkeypatch):
+    """Without numba (import failure simulated) the NumPy path runs and gives the same values."""
+    from gradtheory.numeric import _jitgen
+
+    monkeypatch.setenv("GRADTHEORY_JIT", "1")
+    monkeypatch.setattr(_jitgen, "_NUMBA", [False])
+    assert not _jitgen.jit_enabled()
+    assert MapEval(logistic()).jit is None
+    assert gt.attractor(logistic(), [0.2]).lyapunov == pytest.approx(-0.8725, abs=1e-4)
