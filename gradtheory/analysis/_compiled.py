@@ -419,7 +419,7 @@ def kernels(net):
     if module is None:
         try:
             module = _jitgen.load(net, DRIVERS)
-        except NotImplementedError:
+        except (NotImplementedError, OSError):  # not printable for numba, or no writable cache
             module = False
         net.__dict__["_jit_module"] = module
     return module or None
