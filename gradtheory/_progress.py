@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-from tqdm.auto import tqdm
-
 __all__ = ["DELAY_S", "progress_bar", "wanted"]
 
 #: Seconds of work before a bar appears.
@@ -37,7 +35,25 @@ def wanted(enable: bool = True, stream=None) -> bool:
         return False
 
 
-def progress_bar(total: int | None = None, *, desc: str = "", enable: bool = True, **kw) -> tqdm:
+class _NoBar:
+    """Stands in for a disabled tqdm bar without importing tqdm (warm calls cost microseconds)."""
+
+    disable = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def write(self, text: str, file=None) -> None:
+        print(text, file=file)
+
+    def __getattr__(self, name: str):  # update, close, set_postfix, refresh, ...: no-ops
+        return lambda *args, **kw: None
+
+
+def progress_bar(total: int | None = None, *, desc: str = "", enable: bool = True, **kw):
     """A tqdm bar (use ``.update(n)``, ``.close()`` or ``with``); silent unless :func:`wanted`.
 
     Examples
@@ -47,5 +63,9 @@ def progress_bar(total: int | None = None, *, desc: str = "", enable: bool = Tru
     >>> bar.disable
     True
     """
+    if not wanted(enable):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
     kw.setdefault("leave", False)
-    return tqdm(total=total, desc=desc, disable=not wanted(enable), delay=DELAY_S, **kw)
+    return tqdm(total=total, desc=desc, delay=DELAY_S, **kw)

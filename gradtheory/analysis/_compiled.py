@@ -163,8 +163,10 @@ def spectrum(S0, X, P, Q0, warmup, steps, block, sums, block_sums, bad):
     logs = np.empty(kk)
     for k in range(S0.shape[0]):
         for b in range(S0.shape[1]):
-            cur[:] = S0[k, b]
-            q[:, :] = Q0[b]
+            for i in range(N):
+                cur[i] = S0[k, b, i]
+                for c in range(kk):
+                    q[i, c] = Q0[b, i, c]
             bad[k, b] = -1
             for t in range(warmup + steps):
                 step_jac(cur, X[k], P[k], nxt, jac, w)
@@ -192,7 +194,7 @@ def spectrum(S0, X, P, Q0, warmup, steps, block, sums, block_sums, bad):
                     for i in range(N):
                         norm += v[i, c] * v[i, c]
                     norm = math.sqrt(norm)
-                    logs[c] = np.log(norm)
+                    logs[c] = math.log(norm) if norm > 0.0 else -math.inf
                     if norm > 0.0:
                         for i in range(N):
                             v[i, c] /= norm
@@ -203,7 +205,9 @@ def spectrum(S0, X, P, Q0, warmup, steps, block, sums, block_sums, bad):
                 if not frame_ok:
                     bad[k, b] = (t + 1) * 4 + 2
                     break
-                q[:, :] = v
+                for i in range(N):
+                    for c in range(kk):
+                        q[i, c] = v[i, c]
                 cur, nxt = nxt, cur
                 tm = t - warmup
                 if tm >= 0:
@@ -415,7 +419,7 @@ def kernels(net):
     if module is None:
         try:
             module = _jitgen.load(net, DRIVERS)
-        except NotImplementedError:
+        except (NotImplementedError, OSError):  # not printable for numba, or no writable cache
             module = False
         net.__dict__["_jit_module"] = module
     return module or None

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from .._repr import compact_repr
 from .._validate import Array, Bool, Int, NetworkArg, Real, validate
@@ -93,6 +92,8 @@ class Basins:
         edge = self.boundary
         if not edge.any():
             return np.full(edge.shape, np.inf)
+        from scipy import ndimage  # imported here: it costs a third of the package's import
+
         return ndimage.distance_transform_edt(~edge)
 
 
@@ -155,6 +156,7 @@ def basins(
     Returns
     -------
     Basins
+        For a network made by :meth:`~gradtheory.Network.vary`: a sequence of K of them.
 
     Examples
     --------

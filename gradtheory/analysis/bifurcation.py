@@ -192,6 +192,9 @@ def _compiled_rows(model, param, values, x):
     """(module, P (k, m), X (k, n_in)) for the compiled sweep, or None where it does not apply."""
     if not hasattr(model, "params") or not _compiled.available(model):
         return None
+    layout = _jitgen.param_layout(model.cell, model.n_hidden, model.n_in)
+    if param != "x" and param not in layout:  # unknown names get the NumPy path's message
+        return None
     module = _compiled.kernels(model)
     if module is None:
         return None
@@ -201,7 +204,7 @@ def _compiled_rows(model, param, values, x):
         X = np.array(np.broadcast_to(values[:, None], (k, model.n_in)), dtype=np.float64)
     else:
         X = _compiled.constant_inputs(model, x, k).copy()
-        offset, shape = _jitgen.param_layout(model.cell, model.n_hidden, model.n_in)[param]
+        offset, shape = layout[param]
         width = int(np.prod(shape, dtype=int))
         P[:, offset : offset + width] = values[:, None]
     return module, P, X
@@ -422,10 +425,14 @@ def bifurcation(
     fixed_point_kw : dict, optional
         Extra arguments for :func:`fixed_points` (n_state >= 2).
     progress : bool
+        Only the NumPy path shows a bar (the compiled sweeps and branch scan take well under a
+        second).
 
     Returns
     -------
     Bifurcation
+        For a network made by :meth:`~gradtheory.Network.vary`, a sequence of K of them (one
+        diagram per system).
 
     Examples
     --------

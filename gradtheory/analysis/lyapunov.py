@@ -367,7 +367,10 @@ def lyapunov(
     Returns
     -------
     ndarray, shape (k,), or LyapunovResult
-        Natural log per step, descending.
+        Natural log per step, descending. For a network made by
+        :meth:`~gradtheory.Network.vary`: shape (K, k), or a sequence of K LyapunovResult
+        (``h0`` then is (n_state,) shared, (K, n_state) or (K, B, n_state) per system; the
+        default h0 and frame are those a separate call would draw).
 
     Raises
     ------

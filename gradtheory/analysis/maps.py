@@ -42,6 +42,8 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     Returns
     -------
     ndarray (steps+1, n_state), or (steps+1, B, n_state) for a batch of initial states
+        For a network made by :meth:`~gradtheory.Network.vary`: (K, steps+1, n_state) from h0
+        (n_state,) or (K, n_state), and (K, steps+1, B, n_state) from h0 (K, B, n_state).
 
     Examples
     --------
@@ -253,6 +255,8 @@ def attractor(
     Returns
     -------
     Attractor
+        For a network made by :meth:`~gradtheory.Network.vary`: a sequence of K Attractors
+        (``.period``, ``.lyapunov``, ... stacked), from h0 (n_state,) or (K, n_state).
 
     Examples
     --------

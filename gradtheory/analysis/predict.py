@@ -149,6 +149,8 @@ def predict(
     Returns
     -------
     Prediction
+        For a network made by :meth:`~gradtheory.Network.vary`: a sequence of K Predictions
+        (``.rate``, ``.horizon`` stacked), ``h0`` shared or one per system.
 
     Examples
     --------

@@ -233,6 +233,7 @@ class Network:
 
         Examples
         --------
+        >>> import gradtheory as gt
         >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
         >>> net.vary(r=[2.5, 3.2, 3.5]).K
         3

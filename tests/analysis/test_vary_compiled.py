@@ -209,3 +209,33 @@ def test_matrix_product_spectrum_matches_tangent_path(monkeypatch, gain):
         assert fused.exponents[0] > 0
         bound = 4 * np.hypot(fused.stderr, generic.stderr) + 0.01
         assert np.all(np.abs(fused.exponents - generic.exponents) <= bound)
+
+
+def test_basins_and_predict_vary(jit):
+    """Basins and predictions per system equal separate calls (two 2-unit tanh maps)."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": 2 * np.eye(2)})
+    weights = [2 * np.eye(2), 0.5 * np.eye(2)]
+    varied = net.vary(W=weights)
+    grid = np.linspace(-1, 1, 6)
+    together = gt.basins(varied, grid, grid, steps=60)
+    predictions = gt.predict(varied)
+    assert together.labels.shape == (2, 6, 6)
+    for k, weight in enumerate(weights):
+        alone = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": weight})
+        np.testing.assert_array_equal(
+            together[k].labels, gt.basins(alone, grid, grid, steps=60).labels
+        )
+        assert predictions[k].rate == pytest.approx(gt.predict(alone).rate, abs=1e-12)
+    assert predictions.rate[1] == pytest.approx(np.log(0.5), abs=1e-9)  # 0.5 tanh'(0) at h* = 0
+    assert len(np.unique(together[1].labels)) == 1  # contraction: one basin
+
+
+def test_numpy_path_when_numba_is_missing(monkeypatch):
+    """Without numba (import failure simulated) the NumPy path runs and gives the same values."""
+    from gradtheory.numeric import _jitgen
+
+    monkeypatch.setenv("GRADTHEORY_JIT", "1")
+    monkeypatch.setattr(_jitgen, "_NUMBA", [False])
+    assert not _jitgen.jit_enabled()
+    assert MapEval(logistic()).jit is None
+    assert gt.attractor(logistic(), [0.2]).lyapunov == pytest.approx(-0.8725, abs=1e-4)
