@@ -185,7 +185,7 @@ def _cmd_verify(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     from ._progress import progress_bar
-    from .claims import STORE_ROOT, default_outdir, load_all, run_claim
+    from .claims import _registry, default_outdir, load_all, run_claim
 
     claims = load_all()
     if args.all == bool(args.names):
@@ -205,7 +205,7 @@ def _cmd_reproduce(args) -> int:
                 seed=args.seed,
                 workers=args.workers,
                 scheduler=args.scheduler,
-                store_root=STORE_ROOT,
+                store_root=_registry.STORE_ROOT,  # read at call time (tests move it)
             )
             bar.write(f"{name} ({meta['seconds']} s): {meta['summary']}")
             bar.update()

@@ -62,6 +62,8 @@ digits_sequential""".split()  # noqa: SIM905 (one name list, easier to read as w
 
 def load(name: str) -> Claim:
     """Import the claim script ``name`` (only that one) and return its registry entry."""
+    if name in CLAIMS:  # already imported, or registered by the caller
+        return CLAIMS[name]
     if name.startswith("_") or not (ANALYSES / f"{name}.py").is_file():
         known = ", ".join(p.stem for p in sorted(ANALYSES.glob("[!_]*.py")))
         raise ValueError(f"unknown claim {name!r}; known claims: {known}")

@@ -136,7 +136,7 @@ def test_reproduce_hands_workers_and_store_to_the_claims_sweeps(tmp_path, monkey
         result = gt.sweep(points.where, {"x": [0, 1]})
         seen["pids"] = {r["pid"] for r in result.records}
         fig, _ = new_figure()
-        return _registry.ClaimResult(figure=fig, numbers={}, summary="ok")
+        return _registry.ClaimResult(figure=fig, numbers={})
 
     from gradtheory import claims
 
