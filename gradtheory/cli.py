@@ -51,7 +51,7 @@ def _network(args, n_in: int = 1, n_out: int | None = None):
         sigma_b2=args.sigma_b2,
         seed=args.seed,
         tied=depth is None,
-        steps=depth,
+        depth=depth,
     )
 
 
@@ -82,7 +82,7 @@ def _cmd_train(args) -> int:
         net,
         task,
         steps=args.steps,
-        batch_size=args.batch,
+        batch=args.batch,
         optimizer=args.optimizer,
         lr=args.lr,
         clip=args.clip,

@@ -245,12 +245,12 @@ def _inputs(net, x, steps, warmup, batch):
             steps = _positive(steps, "steps")
             warmup = 100 if warmup is None else _nonnegative(warmup, "warmup")
             return np.zeros((warmup + steps, batch, net.n_in), net.dtype), warmup
-        x = np.zeros((net.steps, batch, net.n_in), net.dtype)
+        x = np.zeros((net.depth, batch, net.n_in), net.dtype)
     x = np.asarray(x)
     if x.dtype.kind not in "fiub":
         raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
     if x.ndim == 1 and not net.tied:  # input at the first layer only
-        first, x = x, np.zeros((net.steps, 1, net.n_in), net.dtype)
+        first, x = x, np.zeros((net.depth, 1, net.n_in), net.dtype)
         x[0, 0] = first
     elif x.ndim == 2:
         x = x[:, None, :]
@@ -259,8 +259,8 @@ def _inputs(net, x, steps, warmup, batch):
     if not np.all(np.isfinite(x)):
         raise ValueError("x contains NaN or Inf; expected finite values")
     total = x.shape[0]
-    if not net.tied and total != net.steps:
-        raise ValueError(f"x of an untied network must have T = steps = {net.steps}, got {total}")
+    if not net.tied and total != net.depth:
+        raise ValueError(f"x of an untied network must have T = depth = {net.depth}, got {total}")
     if warmup is None:
         warmup = min(100, total // 10) if net.tied else 0
     warmup = _nonnegative(warmup, "warmup")

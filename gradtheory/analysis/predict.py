@@ -307,7 +307,7 @@ def _mean_field(net, band, **_) -> Prediction:
     else:
         theory = mean_field(activation, sw, sb)
         rate, chi1 = float(theory.log_grad_growth_per_layer), float(theory.chi1)
-        per_layer = np.full(net.steps, rate)
+        per_layer = np.full(net.depth, rate)
         assumptions = [
             "deep random network at initialisation, infinite width",
             "pre-activations Gaussian with variance at the fixed point q*",
@@ -354,7 +354,7 @@ def default_inputs(net, x, steps: int, batch: int, seed: int):
     """Inputs and initial state for the trajectory-based routes (zero input by default)."""
     rng = np.random.default_rng([seed, 7])
     if x is None:
-        length = steps if net.tied else net.steps
+        length = steps if net.tied else net.depth
         x = np.zeros((length, batch, net.n_in), dtype=net.dtype)
         h0 = rng.normal(size=(batch, net.n_state)) if net.tied else None
         if not net.tied and net.n_in:

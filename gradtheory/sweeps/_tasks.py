@@ -80,7 +80,7 @@ def train_point(
         net,
         problem,
         steps=steps,
-        batch_size=batch,
+        batch=batch,
         optimizer=optimizer,
         lr=lr,
         clip=clip,

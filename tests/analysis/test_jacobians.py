@@ -22,7 +22,7 @@ def _networks():
     yield (
         "untied-elman",
         gt.Network(
-            gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False, steps=5, sigma_b2=0.1, seed=4
+            gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False, depth=5, sigma_b2=0.1, seed=4
         ),
         None,
     )
@@ -41,7 +41,7 @@ def test_jacobians_match_central_differences(case):
     """
     _, net, h0 = case
     rng = np.random.default_rng(0)
-    batch, steps = 3, (net.steps or 5)
+    batch, steps = 3, (net.depth or 5)
     x = rng.normal(size=(steps, batch, net.n_in))
     if h0 is None:
         h0 = rng.uniform(-0.5, 0.5, size=(batch, net.n_state))

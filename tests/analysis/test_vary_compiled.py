@@ -156,7 +156,7 @@ def test_vary_rejects_bad_input():
     with pytest.raises(ValueError, match=r"'W'.*broadcastable"):
         rnn.vary(W=np.ones((2, 4, 4)))
     assert rnn.vary(b=np.ones((2, 3))).params["b"].shape == (2, 3)
-    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, tied=False, steps=2)
+    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, tied=False, depth=2)
     with pytest.raises(ValueError, match="untied"):
         deep.vary(b=[0.0])
     with pytest.raises(ValueError, match="h0"):
