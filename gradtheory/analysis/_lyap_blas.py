@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numeric.program import AffineOp, KernelOp
+from ..numeric.tangent import renormalise
 
 __all__ = ["elman_structure", "spectrum"]
 
@@ -97,8 +98,7 @@ def spectrum(net, structure, x, total, state, frame, warmup, reortho, block, n_b
         ):
             if not np.all(np.isfinite(h)):
                 return sums, block_sums, t + 1, "state"
-            q, r = np.linalg.qr(np.moveaxis(m_frame, 1, 0))  # (B, n, k)
-            logs = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+            q, logs = renormalise(np.moveaxis(m_frame, 1, 0))  # (B, n, k), (B, k)
             if np.isnan(logs).any() or (logs == np.inf).any():
                 return sums, block_sums, t + 1, "frame"
             if reortho is None:  # keep the frame well conditioned: spread per step * m <= SPREAD

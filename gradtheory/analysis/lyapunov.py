@@ -20,7 +20,7 @@ from .._progress import progress_bar
 from .._repr import compact_repr
 from .._validate import Bool, Int, NetworkArg, validate
 from ..numeric import _jitgen
-from ..numeric.tangent import jacobian_product
+from ..numeric.tangent import tangent_log_growth
 from . import _compiled, _lyap_blas
 from ._batch import Results, split_h0
 
@@ -460,10 +460,7 @@ def lyapunov(
                         bad,
                     )
                 state = traj.states[-1]
-                logs = np.empty((stop - start, batch, k))
-                for offset, entry in enumerate(traj.tape):
-                    frame, r = np.linalg.qr(jacobian_product(net, entry, frame))
-                    logs[offset] = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+                frame, logs = tangent_log_growth(net, traj, frame)
             bad = np.isnan(logs) | (logs == np.inf)  # a NaN frame stays NaN: checked once a chunk
             if bad.any():
                 step = start + int(np.argmax(bad.reshape(len(logs), -1).any(axis=1))) + 1
