@@ -416,7 +416,7 @@ def lyapunov(
     block = max(1, measured // 50) if block is None else _positive(block, "block")
     n_blocks = measured // block
     frame, _ = np.linalg.qr(rng.standard_normal((batch, n, k)))
-    structure = _lyap_blas.elman_structure(net) if n > _jitgen.MAX_STATE else None
+    structure = _lyap_blas.affine_pointwise_layout(net) if n > _jitgen.MAX_STATE else None
     if structure is not None:
         autonomous = not np.any(x)
         sums, block_sums, step, what = _lyap_blas.spectrum(
