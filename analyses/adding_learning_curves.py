@@ -47,7 +47,7 @@ def train_point(model: str, T: int, clipped: bool, seed: int, steps: int) -> dic
         net,
         task,
         steps=steps,
-        batch_size=32,
+        batch=32,
         lr=LEARNING_RATES[model],
         clip=clip,
         seed=seed,

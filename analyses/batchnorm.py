@@ -49,7 +49,7 @@ def saturation(activation: str, depth: int, width: int, batch: int, seed: int) -
     threshold, out = SATURATION[activation], {}
     for label, norm in (("plain", None), ("BN", "batch")):
         cell = gt.cells.elman(activation, norm=norm)
-        net = gt.Network(cell, 64, width, steps=depth, tied=False, gain=4.0, seed=seed)
+        net = gt.Network(cell, 64, width, depth=depth, tied=False, gain=4.0, seed=seed)
         traj = net.forward(x)
         # BN: the pre-activation is the normalised a; plain: the affine output itself
         a = np.array([env["a"] for env in traj.tape.envs]) if norm else traj.input_terms[0]
@@ -71,7 +71,7 @@ def growth(kind: str, activation: str, batch: int, width: int, depth: int, seeds
     measured, predicted, profiles, per_layer = [], [], [], []
     for s in seeds:
         net = gt.Network(
-            factory(activation, norm="batch"), width, width, steps=depth, tied=False, seed=s
+            factory(activation, norm="batch"), width, width, depth=depth, tied=False, seed=s
         )
         rng = np.random.default_rng([s, batch, 3])
         traj = net.forward(rng.normal(size=(batch, width)))
@@ -116,7 +116,7 @@ def train_digits(kind: str, depth: int, width: int, steps: int, seed: int, lr: f
     task = gt.tasks.digits()
     factory = gt.cells.elman if kind == "plain" else gt.cells.residual
     net = gt.Network(
-        factory("relu", norm="batch"), 64, width, 10, steps=depth, tied=False, seed=seed
+        factory("relu", norm="batch"), 64, width, 10, depth=depth, tied=False, seed=seed
     )
     predicted = float(np.sum(gt.predict(net, batch=64, seed=seed).per_layer[1:]) / np.log(10.0))
     opt = make_optimizer("momentum", lr, beta=0.9)

@@ -53,7 +53,7 @@ def build(label: str, depth: int, width: int, seed: int) -> gt.Network:
         factory(),
         n_in=width,
         n_hidden=width,
-        steps=depth,
+        depth=depth,
         tied=False,
         init="gaussian",
         seed=seed,

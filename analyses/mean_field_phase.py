@@ -45,7 +45,7 @@ def measure_sweep(
             gt.cells.elman("tanh"),
             n_in=width,
             n_hidden=width,
-            steps=depth,
+            depth=depth,
             tied=False,
             init="gaussian",
             gain=float(np.sqrt(sw2)),

@@ -128,7 +128,7 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
             n_in=64,
             n_hidden=n_deep,
             n_out=10,
-            steps=depth,
+            depth=depth,
             tied=False,
             init="gaussian",
             seed=seed,

@@ -37,21 +37,19 @@ def cell_from_name(name: str, activation: str | None = None):
 
 
 def _network(args, n_in: int = 1, n_out: int | None = None):
-    from .numeric.network import Network
+    from .sweeps._tasks import network_from_options
 
-    cell = cell_from_name(args.cell, args.activation)
-    depth = getattr(args, "depth", None)
-    return Network(
-        cell,
+    return network_from_options(
+        args.cell,
+        args.activation,
+        args.hidden,
+        args.init,
+        args.gain,
+        args.sigma_b2,
+        getattr(args, "depth", None),
+        args.seed,
         n_in=n_in,
-        n_hidden=args.hidden,
         n_out=n_out,
-        init=args.init,
-        gain=args.gain,
-        sigma_b2=args.sigma_b2,
-        seed=args.seed,
-        tied=depth is None,
-        steps=depth,
     )
 
 
@@ -82,7 +80,7 @@ def _cmd_train(args) -> int:
         net,
         task,
         steps=args.steps,
-        batch_size=args.batch,
+        batch=args.batch,
         optimizer=args.optimizer,
         lr=args.lr,
         clip=args.clip,

@@ -94,7 +94,7 @@ PROBES = [
             ),
         )
         for name, kind in [
-            ("batch_size", "count"),
+            ("batch", "count"),
             ("lr", "positive"),
             ("clip", "positive"),
             ("clip_value", "positive"),
@@ -232,7 +232,7 @@ PROBES = [
         "Network.step",
         "layer",
         "nonneg",
-        lambda v: elman(tied=False, steps=3).step(np.zeros((1, 2)), layer=v),
+        lambda v: elman(tied=False, depth=3).step(np.zeros((1, 2)), layer=v),
     ),
     ("adding", "T", "count", lambda v: gt.tasks.adding(v)),
     ("to_torch", "batch_first", "bool", lambda v: gt.to_torch(elman(), batch_first=v)),

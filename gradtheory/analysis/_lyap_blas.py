@@ -4,8 +4,9 @@ For a cell whose step is ``h' = phi(W h + (U x + b))`` (one affine map of the st
 element-wise kernel) the state and the k tangent vectors share the product with W: one
 (n, n) @ (n, 1 + k) product per step gives the pre-activation and W Q together, and the
 kernel's derivative scales the rows, J Q = diag(phi'(a)) W Q. The frame is re-orthonormalised
-(Householder QR) every ``reortho`` steps: between two QRs the columns only grow or shrink by
-their exponents, and ln|r_ii| of the product of m steps is the sum of the m one-step values
+(:func:`gradtheory.numeric.tangent.renormalise`, Householder QR) every ``reortho`` steps:
+between two QRs the columns only grow or shrink by their exponents, and ln|r_ii| of the
+product of m steps is the sum of the m one-step values
 (the QR of a product telescopes), so m > 1 changes the exponents only by the loss of
 orthogonality in between, kept small by choosing m (see :func:`gradtheory.lyapunov`).
 """
@@ -15,12 +16,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..numeric.program import AffineOp, KernelOp
+from ..numeric.tangent import renormalise
 
-__all__ = ["elman_structure", "spectrum"]
+__all__ = ["affine_pointwise_layout", "spectrum"]
 
 
-def elman_structure(net):
-    """(weight, input terms, bias, kernel, partial index) of an Elman-type cell, else None."""
+def affine_pointwise_layout(net):
+    """(weight, input terms, bias, kernel, partial index) of a one-affine-then-pointwise program.
+
+    A layout check for this BLAS path (any pointwise kernel after one affine map on the state),
+    not the "is this an Elman cell" test of the theory, which is
+    :func:`gradtheory.symbolic.registry.elman_activation` alone.
+    """
     program = net.program
     if not net.tied or len(program.state) != 1 or len(program.ops) != 2:
         return None
@@ -105,8 +112,7 @@ def spectrum(net, structure, x, total, state, frame, warmup, reortho, block, n_b
         ):
             if not np.all(np.isfinite(h)):
                 return sums, block_sums, t + 1, "state"
-            q, r = np.linalg.qr(np.moveaxis(m_frame, 1, 0))  # (B, n, k)
-            logs = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+            q, logs = renormalise(np.moveaxis(m_frame, 1, 0))  # (B, n, k), (B, k)
             if np.isnan(logs).any() or (logs == np.inf).any():
                 return sums, block_sums, t + 1, "frame"
             if reortho is None:  # keep the frame well conditioned: spread per step * m <= SPREAD

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..numeric.tangent import renormalise
 from ._mapeval import MapEval
 
 __all__ = [
@@ -108,12 +109,11 @@ def tangent_growth(ev: MapEval, s: np.ndarray, steps: int, rng) -> tuple[np.ndar
         value, entry = ev.value_entry(states[-1][None])
         if not np.all(np.isfinite(value)):
             return np.array(states), (total / t if t else np.inf), t
-        v = ev.jvp(entry, v)
-        norm = np.linalg.norm(v)
-        if not np.isfinite(norm) or norm == 0.0:
-            return np.array([*states, value[0]]), (-np.inf if norm == 0.0 else np.inf), t + 1
-        total += np.log(norm)
-        v /= norm
+        v, log_growth = renormalise(ev.jvp(entry, v))
+        log_growth = float(log_growth[0, 0])
+        if not np.isfinite(log_growth):
+            return np.array([*states, value[0]]), (-np.inf if log_growth < 0 else np.inf), t + 1
+        total += log_growth
         states.append(value[0])
     return np.array(states), total / max(steps, 1), steps
 

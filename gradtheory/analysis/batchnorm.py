@@ -191,7 +191,7 @@ def predict_batchnorm(net, *, batch=8, band: float = 0.01, seed: int = 0) -> Pre
     Examples
     --------
     >>> import gradtheory as gt
-    >>> net = gt.Network(gt.cells.elman("linear", norm="batch"), 4, 4, steps=3, tied=False)
+    >>> net = gt.Network(gt.cells.elman("linear", norm="batch"), 4, 4, depth=3, tied=False)
     >>> p = predict_batchnorm(net, batch=8)
     >>> p.method, round(p.rate, 4)  # 0.5 ln(6 / 5)
     ('batchnorm_closed_form', 0.0912)
@@ -202,7 +202,7 @@ def predict_batchnorm(net, *, batch=8, band: float = 0.01, seed: int = 0) -> Pre
             "the prediction is for batch statistics; in evaluation mode the normalisation is "
             "a fixed affine map per sample"
         )
-    params, layers = net.params, net.steps
+    params, layers = net.params, net.depth
     stage = next(op.stage for op in net.program.ops if hasattr(op, "stage"))
     gammas = params[stage.scale].mean(axis=1) if stage.scale else np.ones(layers)
     betas = params[stage.shift].mean(axis=1) if stage.shift else np.zeros(layers)

@@ -19,9 +19,12 @@ from ..numeric.tangent import step_jacobian
 from ..symbolic.registry import ACTIVATIONS, elman_activation
 
 __all__ = [
+    "PASCANU_REGIMES",
     "PascanuConditions",
     "jacobians",
+    "pascanu_bound",
     "pascanu_conditions",
+    "pascanu_regime",
     "product_log_singular_values",
     "spectra",
 ]
@@ -204,6 +207,68 @@ def product_log_singular_values(
     return logs[0] if single else logs
 
 
+#: The regime words of the Pascanu bound (those of :class:`gradtheory.Prediction`): the bound
+#: decides "vanishing" when ln(gamma sigma_max) < 0 and nothing ("undecided") when it is > 0.
+PASCANU_REGIMES = ("vanishing", "critical", "undecided")
+
+
+def pascanu_regime(log_bound: float, band: float) -> str:
+    """The regime the Pascanu bound decides: one of :data:`PASCANU_REGIMES`.
+
+    ``log_bound = ln(gamma sigma_max)`` bounds the log growth of the gradient per step; below
+    ``-band`` the gradient vanishes for every trajectory (sufficient condition), within the
+    band the bound sits on the boundary, above it exploding is possible but not implied.
+
+    Examples
+    --------
+    >>> pascanu_regime(-0.1, 0.01), pascanu_regime(0.0, 0.01), pascanu_regime(0.1, 0.01)
+    ('vanishing', 'critical', 'undecided')
+    """
+    if log_bound < -band:
+        return "vanishing"
+    return "critical" if abs(log_bound) <= band else "undecided"
+
+
+def pascanu_bound(net_or_W, activation: str | None = None) -> tuple[np.ndarray, float]:
+    """sigma_max(W) of every step's recurrent matrix and gamma = sup|phi'|.
+
+    The one computation of the bound ``||J_t|| <= gamma sigma_max(W_t)`` behind
+    :func:`pascanu_conditions` and ``predict(method="pascanu")``.
+
+    Returns
+    -------
+    sigma_max : ndarray, shape (L,)
+        One value for a matrix (n, n) or a tied network, one per layer for a stack (L, n, n)
+        or an untied network.
+    gamma : float
+    """
+    if hasattr(net_or_W, "params") and hasattr(net_or_W, "cell"):
+        net = net_or_W
+        from ..numeric.batchnorm import refuse_batch_coupled
+
+        refuse_batch_coupled(net, "pascanu_conditions")
+        elman = elman_activation(net.cell)
+        act = activation or (elman.name if elman else None)
+        if elman is None:
+            raise ValueError(
+                f"net_or_W: pascanu_conditions applies to Elman-type cells h = phi(W h + U x + b); "
+                f"{net.cell.name} is not one: pass its recurrent matrix and activation explicitly"
+            )
+        weight = net.params["W"]
+    else:
+        act = activation or "tanh"
+        weight = net_or_W
+    weight = _square_stack(weight, "net_or_W (the recurrent weight W)")
+    if weight.ndim > 3:
+        raise ValueError(
+            f"net_or_W must be a matrix (n, n) or a stack (L, n, n), got {weight.shape}"
+        )
+    if act not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
+    sigma = np.linalg.svd(weight.reshape(-1, *weight.shape[-2:]), compute_uv=False)[:, 0]
+    return sigma, float(ACTIVATIONS[act].gamma)
+
+
 @dataclass(frozen=True)
 class PascanuConditions:
     """Spectral conditions for vanishing / exploding gradients of h = phi(W h + U x + b).
@@ -222,7 +287,9 @@ class PascanuConditions:
     exploding_possible : bool
         sigma_max > 1/gamma: necessary (not sufficient) for exploding gradients.
     regime : str
-        ``"vanishing guaranteed"``, ``"exploding possible"`` or ``"boundary"``.
+        :func:`pascanu_regime` of ln(gamma sigma_max) with a band of 1e-12 (rounding):
+        ``"vanishing"`` (guaranteed), ``"undecided"`` (exploding possible) or ``"critical"``
+        (on the boundary), the words of :class:`gradtheory.Prediction`.
     """
 
     __repr__ = compact_repr()
@@ -260,38 +327,16 @@ def pascanu_conditions(net_or_W, activation: str | None = None) -> PascanuCondit
     Examples
     --------
     >>> pascanu_conditions(0.5 * np.eye(3), "tanh").regime
-    'vanishing guaranteed'
+    'vanishing'
     """
-    if hasattr(net_or_W, "params") and hasattr(net_or_W, "cell"):
-        net = net_or_W
-        from ..numeric.batchnorm import refuse_batch_coupled
-
-        refuse_batch_coupled(net, "pascanu_conditions")
-        elman = elman_activation(net.cell)
-        act = activation or (elman.name if elman else None)
-        if elman is None:
-            raise ValueError(
-                f"net_or_W: pascanu_conditions applies to Elman-type cells h = phi(W h + U x + b); "
-                f"{net.cell.name} is not one: pass its recurrent matrix and activation explicitly"
-            )
-        weight = net.params["W"]
-    else:
-        act = activation or "tanh"
-        weight = net_or_W
-    weight = _square_stack(weight, "net_or_W (the recurrent weight W)")
-    if weight.ndim > 3:
-        raise ValueError(
-            f"net_or_W must be a matrix (n, n) or a stack (L, n, n), got {weight.shape}"
-        )
-    if act not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {act!r}")
-    gamma = float(ACTIVATIONS[act].gamma)
-    sigma = float(np.max(np.linalg.svd(weight, compute_uv=False)))
-    threshold = 1.0 / gamma
-    boundary = bool(np.isclose(sigma, threshold, rtol=1e-12, atol=0.0))
-    vanishing = sigma < threshold and not boundary
-    exploding = sigma > threshold and not boundary
-    regime = (
-        "vanishing guaranteed" if vanishing else ("exploding possible" if exploding else "boundary")
+    sigmas, gamma = pascanu_bound(net_or_W, activation)
+    sigma = float(np.max(sigmas))
+    with np.errstate(divide="ignore"):
+        regime = pascanu_regime(float(np.log(gamma * sigma)), _BOUNDARY)
+    return PascanuConditions(
+        sigma, gamma, 1.0 / gamma, regime == "vanishing", regime == "undecided", regime
     )
-    return PascanuConditions(sigma, gamma, threshold, vanishing, exploding, regime)
+
+
+#: Relative rounding band of sigma_max around 1/gamma taken as the boundary itself.
+_BOUNDARY = 1e-12

@@ -20,7 +20,7 @@ from .._progress import progress_bar
 from .._repr import compact_repr
 from .._validate import Bool, Int, NetworkArg, validate
 from ..numeric import _jitgen
-from ..numeric.tangent import jacobian_product
+from ..numeric.tangent import tangent_log_growth
 from . import _compiled, _lyap_blas
 from ._batch import Results, split_h0
 
@@ -245,12 +245,12 @@ def _inputs(net, x, steps, warmup, batch):
             steps = _positive(steps, "steps")
             warmup = 100 if warmup is None else _nonnegative(warmup, "warmup")
             return np.zeros((warmup + steps, batch, net.n_in), net.dtype), warmup
-        x = np.zeros((net.steps, batch, net.n_in), net.dtype)
+        x = np.zeros((net.depth, batch, net.n_in), net.dtype)
     x = np.asarray(x)
     if x.dtype.kind not in "fiub":
         raise ValueError(f"x must be a real numeric array, got dtype {x.dtype}")
     if x.ndim == 1 and not net.tied:  # input at the first layer only
-        first, x = x, np.zeros((net.steps, 1, net.n_in), net.dtype)
+        first, x = x, np.zeros((net.depth, 1, net.n_in), net.dtype)
         x[0, 0] = first
     elif x.ndim == 2:
         x = x[:, None, :]
@@ -259,8 +259,8 @@ def _inputs(net, x, steps, warmup, batch):
     if not np.all(np.isfinite(x)):
         raise ValueError("x contains NaN or Inf; expected finite values")
     total = x.shape[0]
-    if not net.tied and total != net.steps:
-        raise ValueError(f"x of an untied network must have T = steps = {net.steps}, got {total}")
+    if not net.tied and total != net.depth:
+        raise ValueError(f"x of an untied network must have T = depth = {net.depth}, got {total}")
     if warmup is None:
         warmup = min(100, total // 10) if net.tied else 0
     warmup = _nonnegative(warmup, "warmup")
@@ -419,7 +419,7 @@ def lyapunov(
     block = max(1, measured // 50) if block is None else _positive(block, "block")
     n_blocks = measured // block
     frame, _ = np.linalg.qr(rng.standard_normal((batch, n, k)))
-    structure = _lyap_blas.elman_structure(net) if n > _jitgen.MAX_STATE else None
+    structure = _lyap_blas.affine_pointwise_layout(net) if n > _jitgen.MAX_STATE else None
     if structure is not None:
         autonomous = not np.any(x)
         sums, block_sums, step, what = _lyap_blas.spectrum(
@@ -463,10 +463,7 @@ def lyapunov(
                         bad,
                     )
                 state = traj.states[-1]
-                logs = np.empty((stop - start, batch, k))
-                for offset, entry in enumerate(traj.tape):
-                    frame, r = np.linalg.qr(jacobian_product(net, entry, frame))
-                    logs[offset] = np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+                frame, logs = tangent_log_growth(net, traj, frame)
             bad = np.isnan(logs) | (logs == np.inf)  # a NaN frame stays NaN: checked once a chunk
             if bad.any():
                 step = start + int(np.argmax(bad.reshape(len(logs), -1).any(axis=1))) + 1

@@ -29,8 +29,9 @@ import numpy as np
 
 from .._repr import compact_repr
 from .._validate import Choice, Int, NetworkArg, Real, validate
-from ..numeric.tangent import jacobian_product
-from ..symbolic.registry import ACTIVATIONS, elman_activation
+from ..numeric.tangent import tangent_log_growth as _tangent_log_growth
+from ..symbolic.registry import elman_activation
+from .jacobians import pascanu_bound, pascanu_regime
 
 __all__ = ["METHODS", "Prediction", "predict"]
 
@@ -251,19 +252,14 @@ def _linear(net, band, **_) -> Prediction:
 
 
 def _pascanu(net, band, **_) -> Prediction:
-    activation = _elman_activation(net)
-    if activation is None:
+    if _elman_activation(net) is None:
         raise ValueError("method='pascanu' needs an Elman cell (h = phi(W h + U x + b))")
-    gamma = ACTIVATIONS[activation].gamma
-    Ws = _recurrent_weights(net)
-    sigma = np.array([np.linalg.norm(W, 2) for W in Ws])
+    sigma, gamma = pascanu_bound(net)
     bounds = np.log(gamma * sigma)
     rate = float(bounds.mean())
-    if rate < -band:
-        regime, horizon = _classify(rate, band)
-    else:
-        # a positive bound is necessary for exploding but decides nothing
-        regime, horizon = "critical" if abs(rate) <= band else "undecided", float("inf")
+    regime = pascanu_regime(rate, band)
+    # a positive bound is necessary for exploding but decides nothing: no horizon
+    horizon = _classify(rate, band)[1] if regime == "vanishing" else float("inf")
     sufficient = bool(rate < 0)
     return Prediction(
         regime,
@@ -309,7 +305,7 @@ def _mean_field(net, band, **_) -> Prediction:
     else:
         theory = mean_field(activation, sw, sb)
         rate, chi1 = float(theory.log_grad_growth_per_layer), float(theory.chi1)
-        per_layer = np.full(net.steps, rate)
+        per_layer = np.full(net.depth, rate)
         assumptions = [
             "deep random network at initialisation, infinite width",
             "pre-activations Gaussian with variance at the fixed point q*",
@@ -333,7 +329,8 @@ def tangent_log_growth(net, traj, seed: int = 0) -> np.ndarray:
     Returns
     -------
     ndarray, shape (T, B)
-        ``ln ||J_t v_{t-1}||`` with ``v`` renormalised to unit length after every step.
+        ``ln ||J_t v_{t-1}||`` with ``v`` renormalised to unit length after every step
+        (:func:`gradtheory.numeric.tangent.tangent_log_growth` with one vector).
     """
     from ..numeric.batchnorm import refuse_batch_coupled
 
@@ -342,21 +339,14 @@ def tangent_log_growth(net, traj, seed: int = 0) -> np.ndarray:
     batch = traj.states.shape[1]
     v = rng.normal(size=(batch, net.n_state, 1)).astype(net.dtype)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    growth = np.empty((traj.steps, batch))
-    for t, entry in enumerate(traj.tape):
-        v = jacobian_product(net, entry, v)
-        norms = np.linalg.norm(v, axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
-            growth[t] = np.log(norms[:, 0, 0])
-        v = v / np.where(norms > 0, norms, 1.0)
-    return growth
+    return _tangent_log_growth(net, traj, v)[1][..., 0]
 
 
 def default_inputs(net, x, steps: int, batch: int, seed: int):
     """Inputs and initial state for the trajectory-based routes (zero input by default)."""
     rng = np.random.default_rng([seed, 7])
     if x is None:
-        length = steps if net.tied else net.steps
+        length = steps if net.tied else net.depth
         x = np.zeros((length, batch, net.n_in), dtype=net.dtype)
         h0 = rng.normal(size=(batch, net.n_state)) if net.tied else None
         if not net.tied and net.n_in:

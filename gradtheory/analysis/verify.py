@@ -263,7 +263,7 @@ def verify(
     every=Int(min=1),
     method=Choice(*METHODS),
     verify_steps=Int(min=1, none=True),
-    batch=Int(min=2),
+    verify_batch=Int(min=2),
     seed=Int(min=0),
     progress=Bool(),
 )
@@ -276,16 +276,17 @@ def track(
     method: str = "auto",
     verify_steps: int | None = None,
     verify_task=None,
-    batch: int = 16,
+    verify_batch: int = 16,
     seed: int = 0,
     progress: bool = True,
     **train_kwargs,
 ) -> dict:
     """Train ``net`` on ``task`` and verify the prediction every ``every`` steps.
 
-    Verification batches come from ``verify_task`` if given (e.g. a longer version of the
-    training task, so the fitted slope spans more steps), else from ``task``; with
-    ``verify_steps`` set instead, from zero input over that many steps.
+    Verification batches of ``verify_batch`` sequences come from ``verify_task`` if given
+    (e.g. a longer version of the training task, so the fitted slope spans more steps), else
+    from ``task``; with ``verify_steps`` set instead, from zero input over that many steps.
+    The other keyword arguments (``batch``, ``lr``, ...) go to :func:`gradtheory.train`.
 
     Returns
     -------
@@ -306,7 +307,7 @@ def track(
             task=(verify_task or task) if verify_steps is None else None,
             method=method,
             steps=verify_steps or 200,
-            batch=batch,
+            batch=verify_batch,
             seed=seed + step,
         )
         rows.append(

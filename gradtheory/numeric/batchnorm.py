@@ -52,7 +52,7 @@ def refuse_batch_coupled(net, func: str) -> None:
     Examples
     --------
     >>> import gradtheory as gt
-    >>> net = gt.Network(gt.cells.elman("relu", norm="batch"), 2, 3, steps=2, tied=False)
+    >>> net = gt.Network(gt.cells.elman("relu", norm="batch"), 2, 3, depth=2, tied=False)
     >>> refuse_batch_coupled(net, "jacobians")
     Traceback (most recent call last):
     ...
@@ -99,7 +99,7 @@ class BatchNormState:
 
 def new_state(net) -> BatchNormState:
     """Fresh running statistics for ``net`` (zeros and ones, (L, n) per stage)."""
-    shape = (net.steps, net.n_hidden)
+    shape = (net.depth, net.n_hidden)
     names = [op.stage.outputs[0] for op in net.program.ops if isinstance(op, BatchNormOp)]
     return BatchNormState(
         True,
@@ -449,7 +449,7 @@ def batch_jvp(net, traj: Trajectory, step: int, tangent) -> np.ndarray:
     Examples
     --------
     >>> import gradtheory as gt
-    >>> net = gt.Network(gt.cells.elman("linear", norm="batch"), 2, 3, steps=2, tied=False)
+    >>> net = gt.Network(gt.cells.elman("linear", norm="batch"), 2, 3, depth=2, tied=False)
     >>> traj = net.forward(np.random.default_rng(0).normal(size=(4, 2)))
     >>> bool(np.abs(batch_jvp(net, traj, 1, np.ones((4, 3)))).max() < 1e-12)  # a shared shift
     True
@@ -479,7 +479,7 @@ def batch_vjp(net, traj: Trajectory, step: int, cotangent) -> np.ndarray:
     Examples
     --------
     >>> import gradtheory as gt
-    >>> net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 3, steps=2, tied=False)
+    >>> net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 3, depth=2, tied=False)
     >>> traj = net.forward(np.random.default_rng(0).normal(size=(4, 2)))
     >>> batch_vjp(net, traj, 1, np.ones((4, 3))).shape
     (4, 3)
@@ -514,7 +514,7 @@ def batch_jacobian(net, traj: Trajectory, step: int) -> np.ndarray:
     Examples
     --------
     >>> import gradtheory as gt
-    >>> net = gt.Network(gt.cells.elman("relu", norm="batch"), 2, 3, steps=2, tied=False)
+    >>> net = gt.Network(gt.cells.elman("relu", norm="batch"), 2, 3, depth=2, tied=False)
     >>> traj = net.forward(np.random.default_rng(0).normal(size=(4, 2)))
     >>> batch_jacobian(net, traj, 1).shape
     (12, 12)

@@ -1,7 +1,7 @@
 """Network: numeric parameters for a cell, tied over time (an RNN) or untied over depth.
 
 A tied network applies one parameter set at every step ``t`` (time); an untied network with
-``steps=L`` has its own parameters per step (layer), stored with a leading axis of length L,
+``depth=L`` has its own parameters per step (layer), stored with a leading axis of length L,
 and its input enters at the first step only. The forward pass evaluates the generated kernels
 and keeps what the backward pass and the step Jacobians need (the *tape*): for every step a
 dict with ``env`` (every named value of the step), ``partials`` (per kernel, the non-constant
@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .._deprecate import renamed
 from .._validate import Bool, Choice, Int, Real, check, fail, require
 from ..symbolic.cell import Cell
 from . import _checks
@@ -60,8 +61,8 @@ class Network:
         Size of a linear readout ``y_t = W_out h_t + b_out``; none if omitted.
     params : dict, optional
         Values to set (for custom maps, e.g. ``{"r": 3.5}``); the rest are initialised.
-    steps : int, optional
-        Number of layers L of an untied (depth) network.
+    depth : int, optional
+        Number of layers L of an untied network (``steps=`` is the deprecated old name).
     tied : bool
         True: one parameter set for every step (RNN over time). False: one per layer.
     init : str, optional
@@ -86,6 +87,7 @@ class Network:
     (6, 3, 8)
     """
 
+    @renamed(steps="depth")
     def __init__(
         self,
         cell: Cell,
@@ -94,7 +96,7 @@ class Network:
         n_out: int | None = None,
         *,
         params: dict | None = None,
-        steps: int | None = None,
+        depth: int | None = None,
         tied: bool = True,
         init: str | None = None,
         gain: float = 1.0,
@@ -116,11 +118,14 @@ class Network:
                 f"{cell.name!r} (normalisation is per layer of a depth chain); got tied=True"
             )
         if self.tied:
-            if steps is not None:
-                raise ValueError("steps is the depth of an untied network: pass tied=False with it")
-            self.steps = None
+            if depth is not None:
+                raise ValueError(
+                    "Network: argument 'depth' is the number of layers of an untied network: "
+                    "pass tied=False with it"
+                )
+            self.depth = None
         else:
-            self.steps = _checks.positive_int(steps, "steps")
+            self.depth = _checks.positive_int(depth, "depth")
         if cell.scalar_block:
             for given, what, size in ((n_in, "n_in", len(cell.inputs)), (n_hidden, "n_hidden", 1)):
                 if given is not None and given != size:
@@ -151,7 +156,7 @@ class Network:
             self.n_hidden,
             self.n_in,
             self.n_out,
-            None if self.tied else self.steps,
+            None if self.tied else self.depth,
             self.init,
             self.gain,
             self.sigma_b2,
@@ -186,7 +191,7 @@ class Network:
         shapes = dict(self.cell.param_shapes(self.n_hidden, self.n_in))
         if self.n_out:
             shapes["W_out"], shapes["b_out"] = (self.n_out, self.n_hidden), (self.n_out,)
-        layer = () if self.tied else (self.steps,)
+        layer = () if self.tied else (self.depth,)
         return {k: (v if k in _READOUT else layer + v) for k, v in shapes.items()}
 
     def set_params(self, values: dict) -> None:
@@ -206,6 +211,16 @@ class Network:
                         f"params[{name!r}] must have shape {shapes[name]}, got {array.shape}"
                     )
             self.params[name] = np.array(array, dtype=self.dtype, copy=True)
+
+    @property
+    def steps(self) -> int | None:
+        """Deprecated name of :attr:`depth` (the layers of an untied network)."""
+        warnings.warn(
+            "Network.steps is deprecated; use Network.depth (same meaning)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.depth
 
     #: Number of systems of a network made by :meth:`vary` (None for one system).
     K: int | None = None
@@ -360,22 +375,22 @@ class Network:
         ``x=None`` means no input (zeros) and needs ``steps`` and ``batch``.
         """
         if x is None:
-            steps = self.steps if steps is None else steps
+            steps = self.depth if steps is None else steps
             if steps is None or batch is None:
-                raise ValueError("x=None needs steps (or an untied network) and a batch size")
+                raise ValueError("x=None needs steps (or an untied network) and batch")
             return np.zeros((steps, batch, self.n_in), dtype=self.dtype)
         x = _checks.array(x, "x", self.dtype, floating=True, func="Network.forward")
         if not self.tied and x.ndim == 2:
-            padded = np.zeros((self.steps, *x.shape), dtype=self.dtype)
+            padded = np.zeros((self.depth, *x.shape), dtype=self.dtype)
             padded[0] = x
             x = padded
         if x.ndim != 3 or x.shape[2] != self.n_in:
             raise ValueError(
                 f"x must have shape (T, B, n_in={self.n_in}) (time-major), got {x.shape}"
             )
-        if not self.tied and x.shape[0] != self.steps:
+        if not self.tied and x.shape[0] != self.depth:
             raise ValueError(
-                f"x of an untied network must have T = steps = {self.steps}, got {x.shape[0]}"
+                f"x of an untied network must have T = depth = {self.depth}, got {x.shape[0]}"
             )
         return x
 
@@ -427,7 +442,7 @@ class Network:
         parameters at every step and accepts any ``layer >= 0``.
         """
         func = "Network.step"
-        high = None if self.tied else self.steps - 1
+        high = None if self.tied else self.depth - 1
         layer = check(func, "layer", layer, Int(min=0, max=high))
         state = _checks.array(state, "state", self.dtype, func=func)
         require(
@@ -489,7 +504,7 @@ class Network:
         return backward(self, traj, grad_outputs, grad_state=grad_state)
 
     def __repr__(self) -> str:
-        kind = "tied" if self.tied else f"untied, L={self.steps}"
+        kind = "tied" if self.tied else f"untied, L={self.depth}"
         if self.K is not None:
             kind += f", K={self.K} systems varying {list(self.varied)}"
         return (

@@ -12,7 +12,7 @@ import numpy as np
 
 from .program import AffineOp
 
-__all__ = ["jacobian_product", "step_jacobian"]
+__all__ = ["jacobian_product", "renormalise", "step_jacobian", "tangent_log_growth"]
 
 
 def jacobian_product(net, entry: dict, tangent: np.ndarray) -> np.ndarray:
@@ -106,3 +106,74 @@ def step_jacobian(net, entry: dict) -> np.ndarray:
     batch = entry["env"][net.program.state[0]].shape[0]
     eye = np.broadcast_to(np.eye(net.n_state, dtype=net.dtype), (batch, net.n_state, net.n_state))
     return jacobian_product(net, entry, eye)
+
+
+def renormalise(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One re-orthonormalisation of tangent vectors and the log of their growth.
+
+    The one place the package measures the growth of tangent vectors (Benettin et al. 1980):
+    ``frame = Q R`` with Q orthonormal; ``ln|diag R|`` is the log growth of each direction since
+    the last call. One vector (k = 1) is simply divided by its norm.
+
+    Parameters
+    ----------
+    frame : ndarray, shape (B, n, k)
+
+    Returns
+    -------
+    q : ndarray, shape (B, n, k)
+        Orthonormal columns (a zero vector stays zero).
+    log_growth : ndarray, shape (B, k)
+        ``ln|R_ii|`` (``-inf`` for a vector that vanished).
+
+    Examples
+    --------
+    >>> q, log_growth = renormalise(np.array([[[3.0], [4.0]]]))
+    >>> q[0, :, 0], log_growth.round(4)
+    (array([0.6, 0.8]), array([[1.6094]]))
+    """
+    if frame.shape[-1] == 1:
+        norms = np.linalg.norm(frame, axis=-2)
+        with np.errstate(divide="ignore"):
+            log_growth = np.log(norms)
+        return frame / np.where(norms > 0, norms, 1.0)[:, None, :], log_growth
+    q, r = np.linalg.qr(frame)
+    with np.errstate(divide="ignore"):
+        return q, np.log(np.abs(np.diagonal(r, axis1=-2, axis2=-1)))
+
+
+def tangent_log_growth(net, traj, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Push tangent vectors through the recorded step Jacobians, renormalising every step.
+
+    The forward-tangent growth of the Jacobian product J_T ... J_1 along a trajectory: its
+    mean over steps is the finite-time Lyapunov exponent (k = 1: the largest), which is the
+    gradient growth rate that :func:`gradtheory.predict` (``jacobian`` route) and
+    :func:`gradtheory.lyapunov` report.
+
+    Parameters
+    ----------
+    net : Network
+    traj : Trajectory
+        From ``net.forward(x, record=True)``.
+    frame : ndarray, shape (B, n_state, k)
+        Orthonormal starting vectors.
+
+    Returns
+    -------
+    frame : ndarray, shape (B, n_state, k)
+        The vectors after the last step.
+    log_growth : ndarray, shape (T, B, k)
+        ``ln|R_ii|`` of every step (:func:`renormalise`).
+
+    Examples
+    --------
+    >>> half = {"W": 0.5 * np.eye(2)}
+    >>> net = gt.Network(gt.cells.elman("linear"), n_in=1, n_hidden=2, params=half)
+    >>> traj = net.forward(np.zeros((3, 1, 1)))
+    >>> np.exp(tangent_log_growth(net, traj, np.array([[[1.0], [0.0]]]))[1][:, 0, 0])
+    array([0.5, 0.5, 0.5])
+    """
+    log_growth = np.empty((len(traj.tape), frame.shape[0], frame.shape[-1]))
+    for t, entry in enumerate(traj.tape):
+        frame, log_growth[t] = renormalise(jacobian_product(net, entry, frame))
+    return frame, log_growth

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecate import renamed
 from .._validate import Int, check
 
 __all__ = ["TASKS", "Adding", "CopyMemory", "Digits", "FlipFlop", "Latch", "Task",
@@ -103,7 +104,8 @@ def task_loss(kind: str, outputs: np.ndarray, y: np.ndarray, mask: np.ndarray):
 class Task:
     """Base class: ints ``n_in, n_out, T``, strings ``loss, target``; ``sample``, ``score``."""
 
-    def sample(self, batch_size: int, rng: np.random.Generator | int) -> Batch:
+    @renamed(batch_size="batch")
+    def sample(self, batch: int, rng: np.random.Generator | int) -> Batch:
         """Draw a batch: x (T, B, n_in), y (T, B, n_out), mask (T, B).
 
         Examples
@@ -112,7 +114,7 @@ class Task:
         >>> x.shape, y.shape, mask.shape
         ((10, 16, 2), (10, 16, 1), (10, 16))
         """
-        return self._sample(_int("batch_size", batch_size, 1, self), _rng(rng))
+        return self._sample(_int("batch", batch, 1, self), _rng(rng))
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         raise NotImplementedError

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._deprecate import renamed
 from .._progress import progress_bar
 from .._validate import Bool, Int, Real, Shown, fail, require, validate
 from ..io import save_result
@@ -137,9 +138,10 @@ def gradient(net, task, x, y, mask, tbptt: int | None = None):
     return loss, total, np.concatenate(logs)
 
 
+@renamed(batch_size="batch")
 @validate(
     steps=Int(min=1),
-    batch_size=Int(min=1),
+    batch=Int(min=1),
     lr=Real(gt=0),
     clip=Real(gt=0, none=True),
     clip_value=Real(gt=0, none=True),
@@ -156,7 +158,7 @@ def train(
     task,
     *,
     steps: int,
-    batch_size: int = 32,
+    batch: int = 32,
     optimizer: str = "adam",
     lr: float = 1e-3,
     clip: float | None = None,
@@ -178,6 +180,8 @@ def train(
     task : a task from :mod:`gradtheory.tasks` (``.sample``, ``.loss``, ``.score``)
     steps : int
         Number of parameter updates.
+    batch : int
+        Sequences per update (``batch_size=`` is the deprecated old name).
     optimizer : {"sgd", "momentum", "rmsprop", "adam"}
     clip : float, optional
         Clip the global gradient norm to ``clip`` (Pascanu et al. 2013, Algorithm 1).
@@ -212,7 +216,7 @@ def train(
     score_rng = np.random.default_rng([seed, 1])
     settings = {
         "steps": steps,
-        "batch_size": batch_size,
+        "batch": batch,
         "optimizer": optimizer,
         "lr": lr,
         "clip": clip,
@@ -235,7 +239,7 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"), bar:
         for step in range(steps):
             bar.update()
-            x, y, mask = task.sample(batch_size, rng)
+            x, y, mask = task.sample(batch, rng)
             if reverse_input:
                 x = x[::-1]
             try:
@@ -272,7 +276,7 @@ def train(
             if snapshot_every and step % snapshot_every == 0:
                 history.snapshots[step] = log_norms.mean(axis=1)
             if score_every and (step % score_every == 0 or step == steps - 1):
-                history.scores[step] = _score(net, task, score_rng, batch_size, reverse_input)
+                history.scores[step] = _score(net, task, score_rng, batch, reverse_input)
             if callback is not None and callback_every and step % callback_every == 0:
                 callback(step, net, history)
     for name in ("loss", "grad_norm", "grad_norm_clipped", "clipped"):
@@ -304,10 +308,10 @@ def _check_setup(net, task, optimizer, callback, callback_every) -> None:
     length = getattr(task, "T", None)
     if not net.tied and length is not None:
         require(
-            length == net.steps,
+            length == net.depth,
             "train",
             "task",
-            f"a task of length T = {net.steps}, the depth of this untied network",
+            f"a task of length T = {net.depth}, the depth of this untied network",
             Shown(f"a task of length T = {length}"),
         )
     if callback is not None and not callable(callback):
@@ -338,12 +342,12 @@ def _watch_blowup(history, step, loss, first_loss, norm, first_norm) -> None:
                 f"see History.blowup_at"
             )
             history.message = history.message or text
-            warnings.warn(text, RuntimeWarning, stacklevel=4)  # the caller of train
+            warnings.warn(text, RuntimeWarning, stacklevel=5)  # the caller of train
             return
 
 
-def _score(net, task, rng, batch_size, reverse_input) -> float:
-    x, y, mask = task.sample(max(batch_size, 256), rng)
+def _score(net, task, rng, batch, reverse_input) -> float:
+    x, y, mask = task.sample(max(batch, 256), rng)
     if reverse_input:
         x = x[::-1]
     return float(task.score(net.forward(x, record=False).outputs, y, mask))

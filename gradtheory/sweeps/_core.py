@@ -14,14 +14,12 @@ import contextvars
 import hashlib
 import inspect
 import re
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from .._progress import progress_bar
 from ._executors import resolve_executor, run_point
 from ._grid import expand_grid
 from ._result import SweepResult
@@ -157,7 +155,8 @@ def sweep(
         dies is reported failed (with any others running in the pool then) and the pool is
         started afresh for the rest.
     progress : bool, optional
-        Progress bar; default: only on a terminal, and only once the sweep has run 1 s.
+        False: no progress bar. True or None (default): a bar on a terminal once the sweep
+        has run 1 s (:mod:`gradtheory._progress`, the one way progress is shown).
     key : str, optional
         Names ``fn`` in the store instead of its module path and source.
 
@@ -214,11 +213,9 @@ def sweep(
             if loaded is not None:
                 outputs[name] = loaded
     pending = deque(name for name in unique if name not in outputs)
-    if progress is None:
-        show, delay = sys.stderr.isatty(), 1.0
-    else:
-        show, delay = progress, 0.0
-    bar = tqdm(total=len(unique), initial=len(outputs), disable=not show, delay=delay, desc="sweep")
+    bar = progress_bar(
+        len(unique), desc="sweep", enable=progress is not False, initial=len(outputs), leave=True
+    )
     finished = False
     close = None
     try:

@@ -6,27 +6,48 @@ keyword arguments are the options of ``gradtheory train`` / ``gradtheory verify`
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
-__all__ = ["train_point", "verify_point"]
+__all__ = ["network_from_options", "train_point", "verify_point"]
 
 
-def _network(cell, activation, hidden, init, gain, sigma_b2, depth, seed, n_in=1, n_out=None):
-    from ..cli import _network
+def network_from_options(
+    cell: str,
+    activation: str | None,
+    hidden: int,
+    init: str | None,
+    gain: float,
+    sigma_b2: float,
+    depth: int | None,
+    seed: int,
+    n_in: int = 1,
+    n_out: int | None = None,
+):
+    """The network the command-line options describe (``gradtheory train elman-tanh ...``).
 
-    options = SimpleNamespace(
-        cell=cell,
-        activation=activation,
-        hidden=hidden,
+    ``depth=None`` gives a tied network (an RNN over time), an integer an untied one of that
+    many layers. Used by the CLI and by the point functions below.
+
+    Examples
+    --------
+    >>> network_from_options("elman-tanh", None, 4, None, 1.0, 0.0, 3, 0)
+    Network(elman-tanh, n_in=1, n_hidden=4, n_out=None, untied, L=3, float64)
+    """
+    from ..numeric.network import Network
+    from ..symbolic.registry import cell_from_name
+
+    return Network(
+        cell_from_name(cell, activation),
+        n_in=n_in,
+        n_hidden=hidden,
+        n_out=n_out,
         init=init,
         gain=gain,
         sigma_b2=sigma_b2,
-        depth=depth,
         seed=seed,
+        tied=depth is None,
+        depth=depth,
     )
-    return _network(options, n_in=n_in, n_out=n_out)
 
 
 def train_point(
@@ -73,14 +94,14 @@ def train_point(
         problem = tasks.digits()
     else:
         problem = tasks.make_task(task, T=50 if T is None else T)
-    net = _network(
+    net = network_from_options(
         cell, activation, hidden, init, gain, sigma_b2, depth, seed, problem.n_in, problem.n_out
     )
     history = train(
         net,
         problem,
         steps=steps,
-        batch_size=batch,
+        batch=batch,
         optimizer=optimizer,
         lr=lr,
         clip=clip,
@@ -136,7 +157,7 @@ def verify_point(
     """
     from ..analysis.verify import verify
 
-    net = _network(cell, activation, hidden, init, gain, sigma_b2, depth, seed)
+    net = network_from_options(cell, activation, hidden, init, gain, sigma_b2, depth, seed)
     check = verify(net, method=method, steps=T, seed=seed)
     return {
         "regime": check.predicted.regime,

@@ -49,7 +49,7 @@ def test_prediction_matches_backprop(kind):
     """Predicted mean per-layer rate of ln||dL/dH_l|| vs BPTT, ReLU, B = 32, width 256."""
     batch, width, depth = 32, 256, 16
     net = gt.Network(
-        getattr(gt.cells, kind)("relu", norm="batch"), width, width, steps=depth, tied=False
+        getattr(gt.cells, kind)("relu", norm="batch"), width, width, depth=depth, tied=False
     )
     rng = np.random.default_rng(3)
     traj = net.forward(rng.normal(size=(batch, width)))
@@ -63,7 +63,7 @@ def test_prediction_matches_backprop(kind):
 
 def test_bad_batch_and_mode():
     """B <= 3 has an infinite expected factor; evaluation mode is not batch statistics."""
-    net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 4, steps=3, tied=False)
+    net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 4, depth=3, tied=False)
     with pytest.raises(ValueError, match="argument 'batch'"):
         gt.predict(net, batch=3)
     with pytest.raises(ValueError, match="argument 'method'"):

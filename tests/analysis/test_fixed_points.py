@@ -175,7 +175,7 @@ def test_bad_input():
         fixed_points(net, interval=(0, 1), progress=False)
     with pytest.raises(ValueError, match="x must"):
         fixed_points(net, x=np.ones(3), progress=False)
-    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, tied=False, steps=3)
+    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, tied=False, depth=3)
     with pytest.raises(ValueError, match="tied"):
         fixed_points(deep, progress=False)
 

@@ -22,7 +22,7 @@ def _networks():
     yield (
         "untied-elman",
         gt.Network(
-            gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False, steps=5, sigma_b2=0.1, seed=4
+            gt.cells.elman("tanh"), n_in=2, n_hidden=4, tied=False, depth=5, sigma_b2=0.1, seed=4
         ),
         None,
     )
@@ -41,7 +41,7 @@ def test_jacobians_match_central_differences(case):
     """
     _, net, h0 = case
     rng = np.random.default_rng(0)
-    batch, steps = 3, (net.steps or 5)
+    batch, steps = 3, (net.depth or 5)
     x = rng.normal(size=(steps, batch, net.n_in))
     if h0 is None:
         h0 = rng.uniform(-0.5, 0.5, size=(batch, net.n_state))
@@ -120,20 +120,33 @@ def test_product_log_singular_values_beyond_float_range():
 
 
 def test_pascanu_classification_on_hand_built_matrices():
-    """sigma_max(W) < 1/gamma: vanishing guaranteed; > 1/gamma: exploding possible.
+    """sigma_max(W) < 1/gamma: vanishing guaranteed; > 1/gamma: exploding possible (undecided).
 
     Source: Pascanu, Mikolov & Bengio 2013, Sec. 3.1; gamma = 1 (tanh), 1/4 (sigmoid).
     """
     q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))
-    assert pascanu_conditions(0.9 * q, "tanh").regime == "vanishing guaranteed"
-    assert pascanu_conditions(1.1 * q, "tanh").regime == "exploding possible"
-    assert pascanu_conditions(q, "tanh").regime == "boundary"
+    assert pascanu_conditions(0.9 * q, "tanh").regime == "vanishing"
+    assert pascanu_conditions(1.1 * q, "tanh").regime == "undecided"
+    assert pascanu_conditions(q, "tanh").regime == "critical"
     low, high = pascanu_conditions(3.9 * q, "sigmoid"), pascanu_conditions(4.1 * q, "sigmoid")
     assert low.vanishing_guaranteed and not low.exploding_possible and low.threshold == 4.0
     assert high.exploding_possible and not high.vanishing_guaranteed
     np.testing.assert_allclose(low.sigma_max, 3.9)
     # a non-normal W with spectral radius 0.5 but sigma_max > 1: not guaranteed to vanish
-    assert pascanu_conditions(np.array([[0.5, 3.0], [0.0, 0.5]])).regime == "exploding possible"
+    assert pascanu_conditions(np.array([[0.5, 3.0], [0.0, 0.5]])).regime == "undecided"
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 1.5])
+def test_pascanu_conditions_and_predict_share_one_bound(scale):
+    """pascanu_conditions and predict(method="pascanu") are one computation with one set of
+    regime words (issue 13): same sigma_max, and the same regime for the same band."""
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, params={"W": scale * q})
+    conditions = pascanu_conditions(net)
+    forecast = gt.predict(net, method="pascanu", band=1e-12)
+    assert forecast.details["sigma_max"] == [conditions.sigma_max]
+    assert conditions.regime == forecast.regime
+    assert conditions.regime == {0.5: "vanishing", 1.0: "critical", 1.5: "undecided"}[scale]
 
 
 def test_pascanu_from_network_and_bad_input():

@@ -175,7 +175,7 @@ def test_untied_equals_tied_with_equal_layers():
         n_in=1,
         n_hidden=5,
         tied=False,
-        steps=50,
+        depth=50,
         params={"W": np.stack([W] * 50), "U": np.stack([U] * 50), "b": np.zeros((50, 5))},
     )
     h0 = np.full(5, 0.3)

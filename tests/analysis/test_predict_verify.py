@@ -50,7 +50,7 @@ def test_pascanu_bound_tanh_and_sigmoid():
 
 def test_mean_field_route_matches_theory():
     """The mean-field route of a Gaussian-initialised deep tanh chain is 1/2 ln chi_1."""
-    net = Network(elman("tanh"), n_in=4, n_hidden=16, steps=5, tied=False, gain=1.2, sigma_b2=0.05)
+    net = Network(elman("tanh"), n_in=4, n_hidden=16, depth=5, tied=False, gain=1.2, sigma_b2=0.05)
     expected = 0.5 * np.log(mean_field("tanh", 1.44, 0.05).chi1)
     prediction = predict(net)
     assert prediction.method == "mean_field"
@@ -74,7 +74,7 @@ def test_deep_tanh_mean_field_agrees_with_measurement(sigma_w2):
         elman("tanh"),
         n_in=8,
         n_hidden=300,
-        steps=30,
+        depth=30,
         tied=False,
         gain=np.sqrt(sigma_w2),
         sigma_b2=0.05,
@@ -142,7 +142,7 @@ def test_diverging_trajectory_is_an_error_not_a_rate():
 
 def test_verify_uses_the_same_route_as_predict_without_data():
     """Without data, verify's forecast comes from the same route predict picks (mean field)."""
-    net = Network(elman("tanh"), n_in=1, n_hidden=4, tied=False, steps=20, init="gaussian")
+    net = Network(elman("tanh"), n_in=1, n_hidden=4, tied=False, depth=20, init="gaussian")
     assert verify(net).predicted.method == predict(net).method == "mean_field"
 
 

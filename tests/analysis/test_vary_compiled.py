@@ -156,7 +156,7 @@ def test_vary_rejects_bad_input():
     with pytest.raises(ValueError, match=r"'W'.*broadcastable"):
         rnn.vary(W=np.ones((2, 4, 4)))
     assert rnn.vary(b=np.ones((2, 3))).params["b"].shape == (2, 3)
-    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, tied=False, steps=2)
+    deep = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, tied=False, depth=2)
     with pytest.raises(ValueError, match="untied"):
         deep.vary(b=[0.0])
     with pytest.raises(ValueError, match="h0"):
@@ -200,7 +200,7 @@ def test_matrix_product_spectrum_matches_tangent_path(monkeypatch, gain):
     options = {"k": 6, "warmup": 100, "progress": False, "return_details": True}
     fused = gt.lyapunov(net, x, **options)
     every_step = gt.lyapunov(net, x, reortho=1, **options)
-    monkeypatch.setattr(_lyap_blas, "elman_structure", lambda net: None)
+    monkeypatch.setattr(_lyap_blas, "affine_pointwise_layout", lambda net: None)
     generic = gt.lyapunov(net, x, **options)
     if gain < 1:
         np.testing.assert_allclose(fused.exponents, generic.exponents, atol=1e-9)

@@ -119,7 +119,7 @@ def make(name, n, batch, steps, tied, readout, seed=0, dtype="float64"):
         n_in=None if custom else 2,
         n_hidden=None if custom else n,
         n_out=(2 if readout else None),
-        steps=None if tied else steps,
+        depth=None if tied else steps,
         tied=tied,
         seed=seed,
         init="gaussian" if not custom else None,

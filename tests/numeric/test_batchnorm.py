@@ -18,7 +18,7 @@ RNG = np.random.default_rng(1)
 
 def _net(kind="elman", act="tanh", batch_n=(6, 4), depth=3, n_in=3, **kw):
     cell = getattr(gt.cells, kind)(act, norm="batch", **kw)
-    net = gt.Network(cell, n_in, batch_n[1], steps=depth, tied=False, seed=2)
+    net = gt.Network(cell, n_in, batch_n[1], depth=depth, tied=False, seed=2)
     for name in ("gamma", "beta"):
         if name in net.params:
             net.params[name] = RNG.normal(1.0 if name == "gamma" else 0.0, 0.3, size=(depth, 4))
@@ -51,7 +51,7 @@ def _torch_chain(net, act):
 
     acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": None}
     layers = []
-    for t in range(net.steps):
+    for t in range(net.depth):
         w = net.params["U"][0] if t == 0 else net.params["W"][t]
         lin = torch.nn.Linear(w.shape[1], w.shape[0], bias=False).double()
         bn = torch.nn.BatchNorm1d(net.n_hidden, eps=net.cell.eps, momentum=0.1).double()
@@ -209,7 +209,7 @@ def test_per_sample_tools_refuse():
 
 def test_train_runs_on_a_bn_chain():
     """gt.train drives the BN executor (forward, backward, optimiser) with finite losses."""
-    net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 8, 1, steps=10, tied=False)
-    history = gt.train(net, gt.tasks.adding(10), steps=3, batch_size=8, progress=False)
+    net = gt.Network(gt.cells.elman("tanh", norm="batch"), 2, 8, 1, depth=10, tied=False)
+    history = gt.train(net, gt.tasks.adding(10), steps=3, batch=8, progress=False)
     assert history.diverged_at is None and np.all(np.isfinite(history.loss))
     assert net.batchnorm.batches_tracked >= 3

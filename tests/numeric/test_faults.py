@@ -49,7 +49,7 @@ def test_float32_overflow_in_forward_warns_with_the_step():
 
 def test_untied_step_names_layer():
     """step(layer=99) on a depth-3 network names the argument and the valid range."""
-    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, tied=False, steps=3)
+    net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, tied=False, depth=3)
     with pytest.raises(ValueError, match=r"argument 'layer' must be an integer in 0\.\.2; got 99"):
         net.step(np.zeros((1, 2)), layer=99)
 
@@ -83,7 +83,7 @@ def test_basins_negative_tol_raises():
 
 def test_train_refuses_mismatched_depth_and_ignored_callback_every():
     """A task of another length than an untied network's depth, and callback_every alone."""
-    net = gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, n_out=1, tied=False, steps=5)
+    net = gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, n_out=1, tied=False, depth=5)
     with pytest.raises(ValueError, match="argument 'task' must be a task of length T = 5"):
         gt.train(net, gt.tasks.adding(10), steps=1, progress=False)
     tied = gt.Network(gt.cells.elman("tanh"), n_in=2, n_hidden=3, n_out=1)

@@ -142,9 +142,11 @@ def test_other_bad_arguments_are_refused_by_name():
         gt.Network(elman, n_in=1, n_hidden=2, init="xavier")
     with pytest.raises(ValueError, match=r"params must give values for \['r'\]"):
         gt.Network(gt.cells.custom("r*h*(1 - h)", state="h", params=["r"]))
-    with pytest.raises(ValueError, match="steps is the depth of an untied network"):
-        gt.Network(elman, n_in=1, n_hidden=2, steps=3)
-    with pytest.raises(ValueError, match=r"Network: argument 'steps' must be a positive integer"):
+    with pytest.raises(
+        ValueError, match="argument 'depth' is the number of layers of an untied network"
+    ):
+        gt.Network(elman, n_in=1, n_hidden=2, depth=3)
+    with pytest.raises(ValueError, match=r"Network: argument 'depth' must be a positive integer"):
         gt.Network(elman, n_in=1, n_hidden=2, tied=False)
     with pytest.raises(ValueError, match="argument 'n_hidden' must be a positive integer; got 0"):
         gt.Network(elman, n_in=1, n_hidden=0)
@@ -178,7 +180,7 @@ def test_untied_input_enters_at_first_layer_only():
     """A depth network given x (B, n_in) uses it at layer 1 only: s_1 = phi(U_1 x + b_1) from
     s_0 = 0, s_l = phi(W_l s_{l-1} + b_l) after (DESIGN.md, depth chains)."""
     net = gt.Network(
-        gt.cells.elman("tanh"), n_in=2, n_hidden=3, steps=4, tied=False, sigma_b2=0.1, seed=1
+        gt.cells.elman("tanh"), n_in=2, n_hidden=3, depth=4, tied=False, sigma_b2=0.1, seed=1
     )
     x = np.random.default_rng(0).normal(size=(5, 2))
     traj = net.forward(x)

@@ -202,7 +202,7 @@ def test_registry_and_validation():
         tasks.flipflop(p=1.5)
     with pytest.raises(ValueError, match="L must be <= T"):
         tasks.latch(3, L=5)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="argument 'batch'"):
         tasks.adding(10).sample(0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown loss"):
         task_loss("l1", np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.ones((1, 1)))

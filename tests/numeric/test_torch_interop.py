@@ -118,7 +118,7 @@ def test_unsupported_modules_and_networks_are_refused():
     with pytest.raises(ValueError, match="highway"):
         to_torch(gt.Network(gt.cells.highway(), n_in=1, n_hidden=2))
     with pytest.raises(ValueError, match="untied"):
-        to_torch(gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, steps=2, tied=False))
+        to_torch(gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, depth=2, tied=False))
     with pytest.raises(ValueError, match="readout"):
         to_torch(gt.Network(gt.cells.gru(), n_in=1, n_hidden=2, n_out=1))
 
