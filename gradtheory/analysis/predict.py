@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._repr import compact_repr
-from .._validate import Choice, Int, NetworkArg, Real, validate
+from .._validate import Choice, Int, NetworkArg, Real, fail, validate
 from ..numeric.tangent import tangent_log_growth as _tangent_log_growth
 from ..symbolic.registry import elman_activation
 from .jacobians import pascanu_bound, pascanu_regime
@@ -113,8 +113,8 @@ def _elman_activation(net) -> str | None:
 @validate(
     net=NetworkArg(),
     method=Choice(*METHODS),
-    steps=Int(min=1),
-    batch=Int(min=1),
+    steps=Int(min=1, none=True),
+    batch=Int(min=1, none=True),
     band=Real(gt=0),
     warmup=Int(min=0, none=True),
     seed=Int(min=0),
@@ -124,8 +124,8 @@ def predict(
     x=None,
     *,
     method: str = "auto",
-    steps: int = 200,
-    batch: int = 8,
+    steps: int | None = None,
+    batch: int | None = None,
     h0=None,
     band: float = 0.01,
     warmup: int | None = None,
@@ -139,6 +139,10 @@ def predict(
     x : array, optional
         Inputs (T, B, n_in) for the ``jacobian`` route; untied chains take (B, n_in).
         Default: zero input for ``steps`` steps from random initial states (autonomous).
+    steps, batch : int, optional
+        Length (default 200; untied chains: their depth) and number of those default
+        sequences (default 8; for a batch-normalised chain, the batch size B of the theory).
+        Given with ``x`` they would be unused, so that is an error.
     method : {"auto", "linear", "pascanu", "mean_field", "jacobian"}
         ``auto``: linear Elman cells -> ``linear``; untied Elman chains with Gaussian init
         and no data -> ``mean_field``; otherwise ``jacobian``.
@@ -160,6 +164,10 @@ def predict(
     >>> predict(net).method
     'linear'
     """
+    if x is not None:
+        for name, value in (("steps", steps), ("batch", batch)):
+            if value is not None:
+                fail("predict", name, "None when x is given (x fixes length and batch)", value)
     if getattr(net, "K", None) is not None:  # one Prediction per system
         from ._batch import per_system
 
@@ -188,11 +196,9 @@ def predict(
                 f"predict: argument 'method' must be 'auto' or 'mean_field' for a "
                 f"batch-normalised network; got {method!r}"
             )
-        return predict_batchnorm(net, batch=batch, band=band, seed=seed)
-    from ..numeric._checks import positive_int
-
-    positive_int(steps, "steps")
-    positive_int(batch, "batch")
+        return predict_batchnorm(net, batch=8 if batch is None else batch, band=band, seed=seed)
+    steps = 200 if steps is None else steps
+    batch = 8 if batch is None else batch
     if not (np.isfinite(band) and band >= 0):
         raise ValueError(f"band must be a finite number >= 0, got {band!r}")
     method = resolve_method(net, x, method)

@@ -123,8 +123,8 @@ def measure_rate(log_norms: np.ndarray, start: int, stop: int) -> tuple[float, f
 @validate(
     net=NetworkArg(),
     method=Choice(*METHODS),
-    steps=Int(min=1),
-    batch=Int(min=1),
+    steps=Int(min=1, none=True),
+    batch=Int(min=1, none=True),
     atol=Real(min=0),
     warmup=Int(min=0, none=True),
     seed=Int(min=0),
@@ -136,8 +136,8 @@ def verify(
     *,
     prediction: Prediction | None = None,
     method: str = "auto",
-    steps: int = 200,
-    batch: int = 16,
+    steps: int | None = None,
+    batch: int | None = None,
     h0=None,
     atol: float = 0.02,
     warmup: int | None = None,
@@ -153,6 +153,11 @@ def verify(
         random initial states.
     task : task, optional
         If given and ``x`` is None, a batch of the task and its loss gradient are used.
+    steps, batch : int, optional
+        Length (default 200) and number (default 16) of the zero-input sequences used when
+        neither ``x`` nor ``task`` is given (``batch`` also sizes a task's batch). An argument
+        that would be unused (``steps`` or ``batch`` with ``x``, ``steps`` with a task) is an
+        error.
     prediction : Prediction, optional
         Use this forecast instead of calling :func:`predict` (with ``method``).
     atol : float
@@ -176,6 +181,14 @@ def verify(
         fail(
             "verify", "task", "None when x is given (x is measured, the task would be unused)", task
         )
+    if x is not None:  # x fixes length and batch: the defaults' sizes would be unused
+        for name, value in (("steps", steps), ("batch", batch)):
+            if value is not None:
+                fail("verify", name, "None when x is given (x fixes length and batch)", value)
+    if task is not None and steps is not None:
+        fail("verify", "steps", "None when a task is given (the task sets the length)", steps)
+    steps = 200 if steps is None else steps
+    batch = 16 if batch is None else batch
     if prediction is not None and method != "auto":
         fail("verify", "method", "'auto' when a prediction is given (it would be unused)", method)
     if prediction is not None and not isinstance(prediction, Prediction):
@@ -206,8 +219,6 @@ def verify(
             h0=h0_used,
             warmup=warmup,
             seed=seed,
-            steps=steps,
-            batch=batch,
         )
     probe = None
     if grad_outputs is None:
@@ -306,7 +317,7 @@ def track(
             current,
             task=(verify_task or task) if verify_steps is None else None,
             method=method,
-            steps=verify_steps or 200,
+            steps=verify_steps,
             batch=verify_batch,
             seed=seed + step,
         )
