@@ -138,8 +138,8 @@ def _all_partials(net, env: dict, steps: int) -> tuple[list, dict]:
                 stacks[key] = entries[0].constant
                 continue
             array = pool.empty(f"stack{number}-{key[1]}-{key[2]}", (rows, count * width), dtype)
-            if len(entries) < count:
-                array.fill(0)
+            for j in set(range(count)) - {entry.chunk for entry in entries}:
+                array[:, j * width : (j + 1) * width] = 0  # a partial that is identically 0
             for entry in entries:
                 part = array[:, entry.chunk * width : (entry.chunk + 1) * width]
                 if entry.partial < 0:
