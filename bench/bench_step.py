@@ -30,7 +30,7 @@ Usage::
     .venv/bin/python bench/bench_step.py            # full table (a few minutes)
     .venv/bin/python bench/bench_step.py --quick    # smoke run: smallest shape, few repetitions
     # the LSTM rows only, median of 11 interleaved runs (a shared machine), and their profile
-    .venv/bin/python bench/bench_step.py --threads 1 --cells lstm --shapes 0,1 --stat median --reps 11
+    .venv/bin/python bench/bench_step.py --threads 1 --cells lstm --shapes 0,1 --stat median
     .venv/bin/python bench/bench_step.py --cells lstm --shapes 0,1 --profile
 """
 
@@ -134,7 +134,8 @@ def profile(torch, cell, shape, dtype_name, reps: int) -> dict:
         gemm()
         t4 = time.process_time()
         if rep:
-            for times, value in zip(phases.values(), (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+            for times, value in zip(phases.values(), spans, strict=True):
                 times.append(value)
     return {key: 1e3 * statistics.median(times) for key, times in phases.items()}
 
