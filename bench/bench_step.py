@@ -29,12 +29,16 @@ Usage::
 
     .venv/bin/python bench/bench_step.py            # full table (a few minutes)
     .venv/bin/python bench/bench_step.py --quick    # smoke run: smallest shape, few repetitions
+    # the LSTM rows only, median of 11 interleaved runs (a shared machine), and their profile
+    .venv/bin/python bench/bench_step.py --threads 1 --cells lstm --shapes 0,1 --stat median
+    .venv/bin/python bench/bench_step.py --cells lstm --shapes 0,1 --profile
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import statistics
 import time
 
 import numpy as np
@@ -82,8 +86,9 @@ def _time(fn, clock) -> float:
     return clock() - start
 
 
-def measure(torch, cell, shape, dtype_name, reps: int, budget: float, clock) -> tuple:
-    """Minimum seconds per step of (gradtheory, torch), timed alternately with ``clock``."""
+def measure(torch, cell, shape, dtype_name, reps: int, budget: float, clock, stat=min) -> tuple:
+    """Seconds per step of (gradtheory, torch), timed alternately with ``clock``; ``stat``
+    (min or median) of the repetitions."""
     ours, theirs = _steps(torch, cell, shape, dtype_name)
     ours(), theirs()  # warm-up (kernel cache, allocator, torch dispatch)
     a, b = [], []
@@ -91,7 +96,48 @@ def measure(torch, cell, shape, dtype_name, reps: int, budget: float, clock) -> 
     while len(a) < reps or (time.perf_counter() - start < budget and len(a) < 50):
         a.append(_time(ours, clock))
         b.append(_time(theirs, clock))
-    return min(a), min(b)
+    return stat(a), stat(b)
+
+
+def profile(torch, cell, shape, dtype_name, reps: int) -> dict:
+    """Median CPU ms of the phases of one gradtheory step: ``forward`` (the step loop),
+    ``partials`` (the kernels' partial derivatives over all steps, evaluated lazily on the
+    tape), ``backward`` (the reverse loop and the weight-gradient products); also ``gemm``:
+    the same run's matrix products alone (forward and adjoint product at every step, the
+    (T B)-long weight-gradient product), the floor of any BPTT executor on NumPy's BLAS."""
+    n_in, hidden, batch, steps = shape
+    net = from_torch(_torch_module(torch, cell, n_in, hidden, getattr(torch, dtype_name)))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(steps, batch, n_in)).astype(dtype_name)
+    grad = rng.normal(size=(steps, batch, hidden)).astype(dtype_name)
+    width = net.plan.widths[0]
+    w = rng.normal(size=(width, hidden)).astype(dtype_name)
+    h, g = np.ones((batch, hidden), dtype_name), np.ones((batch, width), dtype_name)
+    flat_g = np.ones((steps * batch, width), dtype_name)
+    flat_h = np.ones((steps * batch, hidden), dtype_name)
+
+    def gemm():
+        for _ in range(steps):
+            h @ w.T
+            g @ w
+        flat_g.T @ flat_h
+
+    phases: dict = {"forward": [], "partials": [], "backward": [], "gemm": []}
+    for rep in range(reps + 1):  # the first run warms up
+        t0 = time.process_time()
+        traj = net.forward(x)
+        t1 = time.process_time()
+        traj.tape.partials()
+        t2 = time.process_time()
+        net.backward(traj, grad)
+        t3 = time.process_time()
+        gemm()
+        t4 = time.process_time()
+        if rep:
+            spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+            for times, value in zip(phases.values(), spans, strict=True):
+                times.append(value)
+    return {key: 1e3 * statistics.median(times) for key, times in phases.items()}
 
 
 def main(argv=None) -> None:
@@ -100,6 +146,21 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (1,2)")
     parser.add_argument("--reps", type=int, default=None, help="minimum repetitions per entry")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells")
+    parser.add_argument(
+        "--shapes", default=None, help="comma-separated indices into SHAPES (all by default)"
+    )
+    parser.add_argument(
+        "--stat",
+        choices=("min", "median"),
+        default="min",
+        help="statistic of the repetitions (median on a shared machine)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one thread: gradtheory's phases (forward, partials, backward) and the BLAS floor",
+    )
     parser.add_argument(
         "--clock",
         choices=("auto", "cpu", "wall"),
@@ -110,6 +171,9 @@ def main(argv=None) -> None:
     import torch
 
     shapes = SHAPES[:1] if args.quick else SHAPES
+    if args.shapes is not None:
+        shapes = [SHAPES[int(i)] for i in args.shapes.split(",")]
+    stat = {"min": min, "median": statistics.median}[args.stat]
     reps = args.reps or (3 if args.quick else 7)
     budget = 0.2 if args.quick else 1.5
     threads = [int(k) for k in args.threads.split(",")]
@@ -122,6 +186,17 @@ def main(argv=None) -> None:
         f"gradtheory {gt.__version__}, numpy {np.__version__} ({', '.join(blas)}), "
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}"
     )
+    if args.profile:
+        torch.set_num_threads(1)
+        print(f"{'dtype':>7} {'(n_in, hidden, B, T)':>21} {'cell':>6}  median CPU ms per phase")
+        with threadpool_limits(1, user_api="blas"):
+            for dtype_name in args.dtypes.split(","):
+                for shape in shapes:
+                    for cell in args.cells.split(","):
+                        ms = profile(torch, cell, shape, dtype_name, reps)
+                        parts = "  ".join(f"{k} {v:7.2f}" for k, v in ms.items())
+                        print(f"{dtype_name:>7} {shape!s:>21} {cell:>6}  {parts}", flush=True)
+        return
     header = (
         f"{'threads':>7} {'clock':>5} {'dtype':>7} {'(n_in, hidden, B, T)':>21} {'cell':>6} "
         f"{'gradtheory ms':>13} {'torch ms':>9} {'ratio':>6}"
@@ -135,8 +210,10 @@ def main(argv=None) -> None:
         with threadpool_limits(k, user_api="blas"):
             for dtype_name in args.dtypes.split(","):
                 for shape in shapes:
-                    for cell in CELLS:
-                        ours, theirs = measure(torch, cell, shape, dtype_name, reps, budget, clock)
+                    for cell in args.cells.split(","):
+                        ours, theirs = measure(
+                            torch, cell, shape, dtype_name, reps, budget, clock, stat
+                        )
                         print(
                             f"{k:>7} {name:>5} {dtype_name:>7} {shape!s:>21} {cell:>6} "
                             f"{ours * 1e3:>13.2f} {theirs * 1e3:>9.2f} {ours / theirs:>6.2f}",

@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .program import AffineStep, KernelStep
 from .trajectory import Tape
 
 __all__ = ["Pool", "execute", "input_terms", "pool_of"]
@@ -122,12 +123,12 @@ def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
     steps, batch, n_in = x.shape
     pool = pool_of(net)
     for ins in net.plan.forward:
-        if ins[0] != "A" or not (ins[3] or ins[4]):
+        if not isinstance(ins, AffineStep) or not (ins.input_terms or ins.bias):
             continue
-        _, index, _, inputs, bias, _ = ins
+        index, bias = ins.index, ins.bias
         width = net.plan.widths[index]
         total = None
-        for weight, _ in inputs:
+        for weight, _ in ins.input_terms:
             w = net.params[weight]
             if layers is None and total is None:
                 total = pool.empty(f"total{index}", (steps, batch, width), np.result_type(x, w))
@@ -170,10 +171,10 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
     pre = input_terms(net, x, layers)
     totals, bias_rows = {}, {}
     for ins in plan.forward:
-        if ins[0] == "A":
-            index = ins[1]
+        if isinstance(ins, AffineStep):
+            index = ins.index
             given = pre.get(index)
-            if given is not None and (not ins[2] or given.flags.writeable):
+            if given is not None and (not ins.state_terms or given.flags.writeable):
                 totals[index] = given
             else:
                 totals[index] = pool.empty(
@@ -185,8 +186,8 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
     kept = {
         name: pool.empty(f"kept-{name}", (steps, batch, n), dtype)
         for ins in plan.forward
-        if ins[0] == "K"
-        for name in ins[2].outputs
+        if isinstance(ins, KernelStep)
+        for name in ins.op.outputs
         if name not in next_slot
     }
     scalar = program.scalar_block
@@ -208,8 +209,8 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             for name, value in env_fixed.items():
                 env[name] = value if layers is None else value[t]
         for ins in plan.forward:
-            if ins[0] == "A":
-                _, index, state_terms, _, _, chunks = ins
+            if isinstance(ins, AffineStep):
+                index, state_terms, chunks = ins.index, ins.state_terms, ins.chunks
                 total = totals[index][t]
                 if state_terms:
                     if index in pre and index not in bias_rows:
@@ -228,7 +229,7 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
                     for name, sl in chunks:
                         env[name] = total[:, sl]
             else:
-                op = ins[2]
+                op = ins.op
                 result = op.values(*[env[name] for name in op.inputs])
                 for name, value in zip(op.outputs, result, strict=True):
                     slot = next_slot.get(name)
@@ -250,7 +251,12 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
 def _transposed(net, layer: int | None) -> dict:
     """Weights of the affine ops acting on the state, transposed (views), for one layer."""
     params = net.layer_params(0 if layer is None else layer)
-    return {w: params[w].T for ins in net.plan.forward if ins[0] == "A" for w, _ in ins[2]}
+    return {
+        w: params[w].T
+        for ins in net.plan.forward
+        if isinstance(ins, AffineStep)
+        for w, _ in ins.state_terms
+    }
 
 
 def _tape_env(net, x, states, totals, kept, env_fixed, next_slot) -> dict:
@@ -266,12 +272,11 @@ def _tape_env(net, x, states, totals, kept, env_fixed, next_slot) -> dict:
     else:
         env["x"] = x
     for ins in net.plan.forward:
-        if ins[0] == "A":
-            _, index, _, _, _, chunks = ins
-            if chunks is None:
-                env[program.ops[index].outputs[0]] = totals[index]
+        if isinstance(ins, AffineStep):
+            if ins.chunks is None:
+                env[program.ops[ins.index].outputs[0]] = totals[ins.index]
             else:
-                for name, sl in chunks:
-                    env[name] = totals[index][:, :, sl]
+                for name, sl in ins.chunks:
+                    env[name] = totals[ins.index][:, :, sl]
     env.update(kept)
     return env

@@ -17,10 +17,12 @@ over layers when untied), which is where most of the time would otherwise go.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._execute import pool_of
-from .program import TO_AFFINE, TO_SINK
+from .program import TO_AFFINE, TO_SINK, AffineStep, KernelReverse
 from .trajectory import Gradients, Trajectory
 
 __all__ = ["backward"]
@@ -74,15 +76,22 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     log_scale = np.zeros(batch)
     scaled = False  # True once some sequence's adjoint has been rescaled
     scale_rec = np.zeros((steps + 1, batch))  # log_scale of each history row
-    g_affine = {i: pool.zeros(f"g{i}", (steps, batch, w), dtype) for i, w in plan.widths.items()}
+    # every row of these is written in its step (zeros where an op gets no adjoint), so they
+    # are not zero-filled up front: at (T, B, n) = (100, 64, 128) that fill alone moved 13 MB
+    g_affine = {i: pool.empty(f"g{i}", (steps, batch, w), dtype) for i, w in plan.widths.items()}
+    seeded = sorted({seed.op_index for seed in plan.seeds})
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
     tape.partials()
     actions = _actions(net, tape, g_affine, g_sink, chunks, pool)
-    seeds = [
-        (name, chunks.setdefault(name, _chunk(g_affine, index, sl)), index)
-        for name, index, sl in plan.seeds
+    seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
+        (
+            seed.name,
+            chunks.setdefault(seed.name, _chunk(g_affine, seed.op_index, seed.chunk)),
+            seed.op_index,
+        )
+        for seed in plan.seeds
     ]
     weights = net.params if net.tied else None
     blocks = net._blocks
@@ -110,38 +119,42 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
         written: set = set()  # affine ops whose adjoint at step t has been written
         direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
-        for name, target, index in seeds:
-            target[t] += adj[name]
+        for index in seeded:
+            g_affine[index][t] = 0.0
             written.add(index)
+        for name, target, _ in seeds:
+            target[t] += adj[name]
         for ins in actions:
-            if ins[0] == "K":
-                for out, index, stack, g4, spare in ins[2]:
-                    a = adj.get(out)
+            if isinstance(ins, _KernelAction):
+                for group in ins.groups:
+                    a = adj.get(group.out)
                     if a is None:
                         continue
+                    stack = group.stack
                     p = stack if np.ndim(stack) == 0 else stack[t]
-                    if index in written:
-                        g4[t] += np.multiply(p, a[:, None, :], out=spare)
+                    if group.op_index in written:
+                        group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
                     else:
-                        np.multiply(p, a[:, None, :], out=g4[t])
-                        written.add(index)
-                for out, inp, p_all, const, kind, target in ins[1]:
-                    a = adj.get(out)
+                        np.multiply(p, a[:, None, :], out=group.g4[t])
+                        written.add(group.op_index)
+                for pair in ins.pairs:
+                    a = adj.get(pair.out)
                     if a is None:
                         continue
-                    p = const if p_all is None else p_all[t]
-                    if kind == TO_SINK:
-                        target[t] += a * p
+                    inp, p_all = pair.inp, pair.values
+                    p = pair.constant if p_all is None else p_all[t]
+                    if pair.kind == TO_SINK:
+                        pair.sink[t] += a * p
                     elif inp in block_of and inp not in adj:  # straight into delta_{t}
                         adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
                         owned.add(inp)
-                    elif p_all is None and const == 1.0:
+                    elif p_all is None and pair.constant == 1.0:
                         _accumulate(adj, owned, inp, a, fresh=False)
                     else:
                         _accumulate(adj, owned, inp, a * p, fresh=True)
-            elif ins[3] in written:
-                g = ins[2][t]
-                for weight, source in ins[1]:
+            elif ins.op_index in written:
+                g = ins.g[t]
+                for weight, source in ins.state_terms:
                     if source in block_of and source not in adj:
                         adj[source] = direct[source] = np.matmul(
                             g, weights[weight], out=new[:, block_of[source]]
@@ -149,6 +162,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                         owned.add(source)
                     else:
                         _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
+        if len(written) < len(g_affine):
+            for index, g in g_affine.items():
+                if index not in written:
+                    g[t] = 0.0
         if not net.tied:
             weights = None
         for block, sl in blocks:
@@ -194,6 +211,43 @@ def _chunk(g_affine, index, sl):
     return g_affine[index] if sl is None else g_affine[index][:, :, sl]
 
 
+class _Group(NamedTuple):
+    """Adjoint of affine op ``op_index`` from kernel output ``out``: ``g4[t] (+)= stack[t] *
+    adj[out]`` (``stack``: the stacked partials (T, B, count, n) or one constant; ``g4``: the
+    op's adjoint as (T, B, count, n); ``spare``: scratch of one step's shape)."""
+
+    out: str
+    op_index: int
+    stack: object
+    g4: np.ndarray
+    spare: np.ndarray
+
+
+class _Pair(NamedTuple):
+    """A partial whose target is not an affine op: ``values`` (T, B, n), or None for the
+    number ``constant``; ``sink`` (T, B, 1) collects the adjoint when ``kind`` is TO_SINK."""
+
+    out: str
+    inp: str
+    values: np.ndarray | None
+    constant: float
+    kind: int
+    sink: np.ndarray | None
+
+
+class _KernelAction(NamedTuple):
+    pairs: tuple[_Pair, ...]
+    groups: tuple[_Group, ...]
+
+
+class _AffineAction(NamedTuple):
+    """``adj[source] += g[t] @ weight`` for every state term; ``g`` is the op's adjoint."""
+
+    state_terms: tuple[tuple[str, str], ...]
+    g: np.ndarray
+    op_index: int
+
+
 def _actions(net, tape, g_affine, g_sink, chunks, pool) -> list:
     """The reverse plan with its arrays resolved once: stacked partials, targets, scratch."""
     plan, n = net.plan, net.n_hidden
@@ -201,21 +255,23 @@ def _actions(net, tape, g_affine, g_sink, chunks, pool) -> list:
     steps, batch = len(tape), tape.env[net.program.state[0]].shape[1]
     actions = []
     for ins in plan.reverse:
-        if ins[0] == "K":
-            number, pairs, groups = ins[1], [], []
-            for out, index, count, _ in ins[3]:
-                g4 = g_affine[index].reshape(steps, batch, count, n)
-                spare = pool.empty(f"spare{index}", (batch, count, n), g4.dtype)
-                groups.append((out, index, stacks[(number, out, index)], g4, spare))
-            for out, inp, k, const, kind, _, _ in ins[2]:
-                if kind == TO_AFFINE:
+        if isinstance(ins, KernelReverse):
+            number, pairs, groups = ins.number, [], []
+            for stack in ins.stacks:
+                index = stack.op_index
+                g4 = g_affine[index].reshape(steps, batch, stack.count, n)
+                spare = pool.empty(f"spare{index}", (batch, stack.count, n), g4.dtype)
+                values = stacks[(number, stack.out, index)]
+                groups.append(_Group(stack.out, index, values, g4, spare))
+            for pair in ins.partials:
+                if pair.kind == TO_AFFINE:
                     continue
-                target = g_sink[inp] if kind == TO_SINK else None
-                p_all = partials[number][k] if k >= 0 else None
-                pairs.append((out, inp, p_all, const, kind, target))
-            actions.append(("K", tuple(pairs), tuple(groups)))
+                sink = g_sink[pair.inp] if pair.kind == TO_SINK else None
+                values = partials[number][pair.partial] if pair.partial >= 0 else None
+                pairs.append(_Pair(pair.out, pair.inp, values, pair.constant, pair.kind, sink))
+            actions.append(_KernelAction(tuple(pairs), tuple(groups)))
         else:
-            actions.append(("A", ins[2], g_affine[ins[1]], ins[1]))
+            actions.append(_AffineAction(ins.state_terms, g_affine[ins.index], ins.index))
     return actions
 
 
@@ -285,15 +341,14 @@ def _gather(net, traj, g_affine, g_sink, grads) -> None:
     blocks = dict(net._blocks)
     first = set(grads)  # gradients still zero: the first product can be written in place
     for ins in plan.forward:
-        if ins[0] != "A":
+        if not isinstance(ins, AffineStep):
             continue
-        _, index, state_terms, input_terms, bias, _ = ins
-        g = g_affine[index]
+        g = g_affine[ins.index]
         flat = g.reshape(rows, -1)
-        if bias is not None:
-            _add(grads[bias], flat.sum(axis=0) if tied else g.sum(axis=1), layers)
-            first.discard(bias)
-        for weight, source in state_terms + input_terms:
+        if ins.bias is not None:
+            _add(grads[ins.bias], flat.sum(axis=0) if tied else g.sum(axis=1), layers)
+            first.discard(ins.bias)
+        for weight, source in ins.state_terms + ins.input_terms:
             if source in program.inputs:
                 values = traj.inputs
             elif source in blocks:
@@ -320,10 +375,10 @@ def _input_gradient(net, traj, g_affine, g_sink) -> np.ndarray:
     grad_inputs = np.zeros(traj.inputs.shape, traj.inputs.dtype)
     flat_inputs = grad_inputs.reshape(rows, -1)
     for ins in net.plan.forward:
-        if ins[0] != "A":
+        if not isinstance(ins, AffineStep):
             continue
-        g = g_affine[ins[1]]
-        for weight, _ in ins[3]:
+        g = g_affine[ins.index]
+        for weight, _ in ins.input_terms:
             w = net.params[weight]
             if layers is None:
                 flat_inputs += g.reshape(rows, -1) @ w

@@ -14,16 +14,25 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .._version import __version__
 from ..io import write_atomic
 
 __all__ = [
     "AffineOp",
+    "AffineReverse",
+    "AffineStep",
     "BatchNormOp",
     "KernelOp",
+    "KernelReverse",
+    "KernelStep",
+    "Partial",
     "Plan",
     "Program",
+    "Seed",
+    "Stack",
+    "StackEntry",
     "build_plan",
     "cache_dir",
     "load_program",
@@ -201,40 +210,113 @@ def _assemble(cell, module) -> Program:
 TO_AFFINE, TO_SINK, TO_ADJ = 0, 1, 2
 
 
+class AffineStep(NamedTuple):
+    """Forward instruction of affine op ``index``: ``sum(weight @ source) + bias``.
+
+    ``state_terms`` and ``input_terms`` are ``(weight, source)`` pairs whose source is a state
+    name, resp. an input; ``chunks`` gives ``(name, slice)`` per output (None for one output).
+    """
+
+    index: int
+    state_terms: tuple[tuple[str, str], ...]
+    input_terms: tuple[tuple[str, str], ...]
+    bias: str | None
+    chunks: tuple[tuple[str, slice], ...] | None
+
+
+class KernelStep(NamedTuple):
+    """Forward instruction: run generated kernel ``number`` (``op``)."""
+
+    number: int
+    op: KernelOp
+
+
+class Partial(NamedTuple):
+    """One non-zero partial derivative ``d out / d inp`` of a kernel, laid out for the reverse
+    pass: ``partial`` indexes the kernel's non-constant partials (-1 for a constant, then
+    ``constant`` holds it); ``kind`` is where the adjoint of ``inp`` goes (``TO_AFFINE``: chunk
+    ``chunk`` of affine op ``op_index``, ``TO_SINK``: a scalar parameter or input, ``TO_ADJ``: a
+    named value)."""
+
+    out: str
+    inp: str
+    partial: int
+    constant: float
+    kind: int
+    op_index: int | None
+    chunk: slice | None
+
+
+class StackEntry(NamedTuple):
+    """Chunk ``chunk`` of a stacked partial holds partial ``partial`` (or ``constant`` if -1)."""
+
+    chunk: int
+    partial: int
+    constant: float
+
+
+class Stack(NamedTuple):
+    """Partials of kernel output ``out`` with respect to all ``count`` outputs of affine op
+    ``op_index``, stored side by side (see ``Plan.stacks``); absent chunks are 0."""
+
+    out: str
+    op_index: int
+    count: int
+    entries: tuple[StackEntry, ...]
+
+
+class KernelReverse(NamedTuple):
+    """Reverse instruction of kernel ``number``: its ``partials`` and ``stacks``."""
+
+    number: int
+    partials: tuple[Partial, ...]
+    stacks: tuple[Stack, ...]
+
+
+class AffineReverse(NamedTuple):
+    """Reverse instruction of affine op ``index``: ``adj[source] += adj[out] @ weight``."""
+
+    index: int
+    state_terms: tuple[tuple[str, str], ...]
+
+
+class Seed(NamedTuple):
+    """A next-state name that is an affine output itself: chunk ``chunk`` of op ``op_index``."""
+
+    name: str
+    op_index: int
+    chunk: slice | None
+
+
 @dataclass(frozen=True)
 class Plan:
     """A program laid out for the executor at one block size (no per-step lookups).
 
     Attributes
     ----------
-    forward : tuple
-        ``("A", index, state_terms, input_terms, bias, chunks)`` for an affine op (``chunks``:
-        ``(name, slice)`` per output, or None for a single output) and
-        ``("K", number, op)`` for kernel ``number``.
-    reverse : tuple
-        The same ops in reverse order: ``("K", number, pairs, stacks)`` with ``pairs`` a tuple
-        of ``(out, inp, partial index or -1, constant, target kind, op index, slice)`` for
-        every non-zero partial, and ``("A", index, state_terms)``.
-    stacks : tuple
-        Per kernel, ``(out, op index, chunks, entries)`` for every affine op whose outputs the
-        kernel reads: the partials of ``out`` with respect to all ``chunks`` outputs of the op
-        are stored side by side as one (T, B, chunks, n) array, ``entries`` giving
-        ``(chunk, partial index or -1, constant)`` for the non-zero ones (the rest are 0), so
-        that the reverse pass forms the op's adjoint in one broadcast product per ``out``.
+    forward : tuple of AffineStep or KernelStep
+        The ops in program order (batch-normalisation stages left out).
+    reverse : tuple of KernelReverse or AffineReverse
+        The same ops in reverse order.
+    stacks : tuple of tuple of Stack
+        Per kernel, one :class:`Stack` for every affine op whose outputs the kernel reads: the
+        partials of ``out`` with respect to all chunks of the op are stored side by side as one
+        (T, B, chunks, n) array, so that the reverse pass forms the op's adjoint in one
+        broadcast product per ``out``.
     widths : dict of int to int
         Row count of every affine op (its number of outputs times the block size).
     sinks : tuple of str
         Names whose adjoint leaves the step: scalar parameters and scalar inputs.
-    seeds : tuple
-        ``(name, op index, slice)`` for next-state names that are affine outputs themselves.
+    seeds : tuple of Seed
+        Next-state names that are affine outputs themselves.
     """
 
-    forward: tuple
-    reverse: tuple
+    forward: tuple[AffineStep | KernelStep, ...]
+    reverse: tuple[KernelReverse | AffineReverse, ...]
     widths: dict
     sinks: tuple
-    seeds: tuple = ()
-    stacks: tuple = ()
+    seeds: tuple[Seed, ...] = ()
+    stacks: tuple[tuple[Stack, ...], ...] = ()
 
 
 def build_plan(program: Program, n: int) -> Plan:
@@ -267,8 +349,8 @@ def build_plan(program: Program, n: int) -> Plan:
                 chunk_of[name] = (index, None if single else slice(j * n, (j + 1) * n))
                 position[name] = (index, j, len(op.outputs))
             widths[index] = len(op.outputs) * n
-            forward.append(("A", index, state_terms, input_terms, op.bias, chunks))
-            reverse.append(("A", index, state_terms))
+            forward.append(AffineStep(index, state_terms, input_terms, op.bias, chunks))
+            reverse.append(AffineReverse(index, state_terms))
         else:
             pairs = []
             varying = {pair: k for k, pair in enumerate(op.partials)}
@@ -284,15 +366,16 @@ def build_plan(program: Program, n: int) -> Plan:
                         target = (TO_SINK, None, None)
                     else:
                         target = (TO_ADJ, None, None)
-                    pairs.append((out, inp, k, const, *target))
+                    pairs.append(Partial(out, inp, k, const, *target))
             grouped: dict = {}
-            for out, inp, k, const, kind, _, _ in pairs:
-                if kind == TO_AFFINE:
-                    index_, j, count = position[inp]
-                    grouped.setdefault((out, index_, count), []).append((j, k, const))
-            stacks.append(tuple((o, i, c, tuple(e)) for (o, i, c), e in grouped.items()))
-            forward.append(("K", number, op))
-            reverse.append(("K", number, tuple(pairs), stacks[-1]))
+            for pair in pairs:
+                if pair.kind == TO_AFFINE:
+                    op_index, j, count = position[pair.inp]
+                    entry = StackEntry(j, pair.partial, pair.constant)
+                    grouped.setdefault((pair.out, op_index, count), []).append(entry)
+            stacks.append(tuple(Stack(o, i, c, tuple(e)) for (o, i, c), e in grouped.items()))
+            forward.append(KernelStep(number, op))
+            reverse.append(KernelReverse(number, tuple(pairs), stacks[-1]))
             number += 1
-    seeds = tuple((name, *chunk_of[name]) for name in program.next_state if name in chunk_of)
+    seeds = tuple(Seed(name, *chunk_of[name]) for name in program.next_state if name in chunk_of)
     return Plan(tuple(forward), tuple(reversed(reverse)), widths, sinks, seeds, tuple(stacks))

@@ -132,20 +132,21 @@ def _all_partials(net, env: dict, steps: int) -> tuple[list, dict]:
     result, stacks = [], {}
     for number, op in enumerate(kernels):
         nout, slots = len(op.outputs), {}
-        for out, index, count, entries in net.plan.stacks[number]:
-            if count == 1 and entries[0][1] < 0:  # a single constant: no array needed
-                stacks[(number, out, index)] = entries[0][2]
+        for stack in net.plan.stacks[number]:
+            key, count, entries = (number, stack.out, stack.op_index), stack.count, stack.entries
+            if count == 1 and entries[0].partial < 0:  # a single constant: no array needed
+                stacks[key] = entries[0].constant
                 continue
-            array = pool.empty(f"stack{number}-{out}-{index}", (rows, count * width), dtype)
-            if len(entries) < count:
-                array.fill(0)
-            for j, k, const in entries:
-                part = array[:, j * width : (j + 1) * width]
-                if k < 0:
-                    part.fill(const)
+            array = pool.empty(f"stack{number}-{key[1]}-{key[2]}", (rows, count * width), dtype)
+            for j in set(range(count)) - {entry.chunk for entry in entries}:
+                array[:, j * width : (j + 1) * width] = 0  # a partial that is identically 0
+            for entry in entries:
+                part = array[:, entry.chunk * width : (entry.chunk + 1) * width]
+                if entry.partial < 0:
+                    part.fill(entry.constant)
                 else:
-                    slots[k] = part
-            stacks[(number, out, index)] = array.reshape(steps, batch, count, width)
+                    slots[entry.partial] = part
+            stacks[key] = array.reshape(steps, batch, count, width)
         for k in range(len(op.partials)):
             if k not in slots:
                 slots[k] = pool.empty(f"partial{number}-{k}", (rows, width), dtype)

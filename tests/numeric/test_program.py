@@ -108,10 +108,14 @@ def test_plan_lays_out_chunks_and_partials():
     """build_plan: LSTM's affine op has width 4n and its kernel's partials map to gate chunks."""
     plan = program.build_plan(program.load_program(gt.cells.lstm()), 3)
     assert plan.widths == {0: 12}
-    _, _, state_terms, input_terms, bias, chunks = plan.forward[0]
-    assert (state_terms, input_terms, bias) == ((("W", "h"),), (("U", "x"),), "b")
-    assert [c[0] for c in chunks] == ["a_i", "a_f", "a_g", "a_o"]
-    pairs = plan.reverse[0][2]
-    assert {(p[0], p[1]) for p in pairs if p[4] == program.TO_AFFINE} == {
+    affine = plan.forward[0]
+    assert (affine.state_terms, affine.input_terms, affine.bias) == (
+        (("W", "h"),),
+        (("U", "x"),),
+        "b",
+    )
+    assert [name for name, _ in affine.chunks] == ["a_i", "a_f", "a_g", "a_o"]
+    pairs = plan.reverse[0].partials
+    assert {(p.out, p.inp) for p in pairs if p.kind == program.TO_AFFINE} == {
         (o, f"a_{g}") for o in ("c_new", "h_new") for g in "ifg"
     } | {("h_new", "a_o")}
