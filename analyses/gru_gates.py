@@ -35,13 +35,7 @@ def gate_network(n_hidden: int, n_in: int, bias: float, seed: int) -> gt.Network
 
 
 def through_time(net: gt.Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray) -> dict:
-    """Measured ln||dL/dh_{T-k}|| and the product-of-z estimate for k = 0..T.
-
-    Returns
-    -------
-    dict
-        ``measured`` and ``product`` (T+1, B); ``z`` (T, B, n) recorded update gates.
-    """
+    """``measured`` ln||dL/dh_{T-k}|| and its ``product``-of-z estimate (T+1, B); gates ``z``."""
     traj = net.forward(x, h0)
     grads = net.backward(traj, grad_state=probe)
     z = np.array([1.0 / (1.0 + np.exp(-(e["env"]["ax_z"] + e["env"]["ah_z"]))) for e in traj.tape])

@@ -40,14 +40,8 @@ def first_step_input_jacobian(net: gt.Network, x1: np.ndarray) -> np.ndarray:
 
 
 def sensitivity(net: gt.Network, x: np.ndarray, check_at: int | None = None, seed: int = 0) -> dict:
-    """||dh_t/dx_1||_F for t = 1..T and every sequence, plus a reverse-mode check.
-
-    Returns
-    -------
-    dict
-        ``norms`` (T, B); ``check`` max relative difference between forward-mode u^T dh_t/dx_1
-        and BPTT's ``Gradients.inputs[0]`` from a random probe u on h_t (t = ``check_at``).
-    """
+    """``norms`` ||dh_t/dx_1||_F (T, B) and ``check``, the max relative difference between
+    forward-mode u^T dh_t/dx_1 and BPTT's ``Gradients.inputs[0]`` (probe u on h_t, t = check_at)."""
     n = net.n_hidden
     tangent = first_step_input_jacobian(net, x[0])
     traj = net.forward(x)

@@ -40,19 +40,9 @@ def carousel_network(n_hidden: int, n_in: int, forget: float, seed: int) -> gt.N
 
 
 def carousel(net: gt.Network, x: np.ndarray, c0: np.ndarray, probe: np.ndarray) -> dict:
-    """Measured and product-of-f gradients through the cell state.
-
-    Parameters
-    ----------
-    x : (T, B, n_in) inputs;  c0 : (B, n) initial cell (h_0 = 0);  probe : (B, n) unit dL/dc_T.
-
-    Returns
-    -------
-    dict
-        ``measured`` (T+1, B) ln||dL/ds_{T-k}|| from BPTT (k = 0..T); ``product`` (T+1, B)
-        ln||(prod of the last k f_t) * probe||; ``f`` (T, B, n) recorded forget gates;
-        ``dc_dc0`` (B, n, n) the c-block of dS_T/dS_0 by forward-mode Jacobian products.
-    """
+    """From inputs x (T, B, n_in), cell c0 (B, n) (h_0 = 0) and unit probe dL/dc_T (B, n):
+    ``measured`` ln||dL/ds_{T-k}|| (BPTT) and ``product`` ln||(last k f_t) * probe|| (T+1, B),
+    forget gates ``f`` (T, B, n), ``dc_dc0`` (B, n, n) by forward-mode Jacobian products."""
     n, batch = net.n_hidden, x.shape[1]
     h0 = np.concatenate([np.zeros_like(c0), c0], axis=1)
     traj = net.forward(x, h0)
