@@ -60,17 +60,10 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     else:
         parts = [np.arange(3, 9) / 10, np.arange(18, 26) / 20, np.arange(13, 26, 2) / 10]
         gains = np.round(np.concatenate(parts), 3)
-        width, seeds, lyap_steps, bptt_steps, warmup = (
-            200,
-            [seed + k for k in range(4)],
-            2000,
-            400,
-            300,
-        )
+        width, seeds = 200, [seed + k for k in range(4)]
+        lyap_steps, bptt_steps, warmup = 2000, 400, 300
     results = [measure(float(g), width, seeds, lyap_steps, bptt_steps, warmup) for g in gains]
-
-    def get(key):
-        return np.array([r[key] for r in results])
+    per_gain = {key: np.array([r[key] for r in results]) for key in results[0]}
 
     fine = np.linspace(gains.min(), gains.max(), 30 if quick else 80)
     # the smooth curve: 1/2 ln chi_1 at sigma_w2 = g^2, the same formula as rnn_mean_field
@@ -80,7 +73,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, ax = new_figure(width=8.0, height=5.0)
     ax.plot(fine, theory_fine, color=PALETTE[3], label="mean field (N → ∞)")
     near = gains <= 1.15  # beyond, h = 0 is unstable and its linearisation is irrelevant
-    ax.plot(gains[near], get("ln_rho")[near], ":", color="grey", lw=2,
+    ax.plot(gains[near], per_gain["ln_rho"][near], ":", color="grey", lw=2,
             label=r"$\ln\rho(W)$ (linearisation at $h=0$)")  # fmt: skip
     for key, color, style, label in (
         ("lyapunov", PALETTE[0], {"fmt": "o-", "lw": 1.5},
@@ -88,7 +81,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ("bptt", PALETTE[1], {"fmt": "s", "mfc": "none", "ms": 8, "mew": 1.8},
          r"BPTT: growth of $\ln\|\partial L/\partial h_t\|$"),
     ):  # fmt: skip
-        ax.errorbar(gains, get(key), yerr=3 * get(f"{key}_sem"), color=color, capsize=3,
+        ax.errorbar(gains, per_gain[key], yerr=3 * per_gain[f"{key}_sem"], color=color, capsize=3,
                     label=label, **style)  # fmt: skip
     ax.axhline(0, color="black", lw=1)
     ax.axvline(1.0, color="black", ls="--", lw=1.2)
@@ -98,10 +91,10 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
            ylim=(max(-1.3, float(np.min(theory_fine)) - 0.1), None))  # fmt: skip
     ax.legend(loc="lower right", fontsize=10)
 
-    lyap, bptt = get("lyapunov"), get("bptt")
+    lyap, bptt = per_gain["lyapunov"], per_gain["bptt"]
     atol = 0.02  # per step, as in verify
-    tol_mf = atol + 3 * get("lyapunov_sem")
-    tol_bptt = atol + 3 * np.hypot(get("lyapunov_sem"), get("bptt_sem"))
+    tol_mf = atol + 3 * per_gain["lyapunov_sem"]
+    tol_bptt = atol + 3 * np.hypot(per_gain["lyapunov_sem"], per_gain["bptt_sem"])
     rows = []
     for g, t, lam, b, t1, t2 in zip(gains, theory, lyap, bptt, tol_mf, tol_bptt, strict=True):
         rows += [
@@ -131,7 +124,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         r"g^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)]\big)"
     )
     arrays = {"gains": gains, "lyapunov": lyap, "bptt": bptt, "mean_field": theory,
-              "ln_rho": get("ln_rho")}  # fmt: skip
+              "ln_rho": per_gain["ln_rho"]}  # fmt: skip
     headline = [*list(numbers)[:2], "max |lambda_1 - BPTT growth|", "max |lambda_1 - mean field|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 

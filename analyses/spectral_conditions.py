@@ -74,9 +74,8 @@ def _counts(r: dict) -> dict:
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     count, n, T, batch = (40, 32, 200, 8) if quick else (120, 64, 300, 16)
     fig, (ax, ax_rho) = new_figure(1, 2, width=13.0, height=5.0, sharey=True)
-    numbers, rows, results = {}, [], {}
-    for activation in ("tanh", "sigmoid"):
-        results[activation] = sweep(activation, count, n, T, batch, seed)
+    results = {a: sweep(a, count, n, T, batch, seed) for a in ("tanh", "sigmoid")}
+    numbers, rows = {}, []
     for color, marker, (activation, r) in zip(PALETTE, "os", results.items(), strict=False):
         gamma = ACTIVATIONS[activation].gamma
         for normal, fill in ((True, color), (False, "none")):
@@ -87,8 +86,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             for a, x in ((ax, r["sigma"]), (ax_rho, r["rho"])):
                 a.semilogx(x[pick], r["measured"][pick], marker, **style)
         c = _counts(r)
-        for key, value in c.items():
-            numbers[f"{activation}: {key}"] = value
+        numbers.update({f"{activation}: {key}": value for key, value in c.items()})
         rows += [
             Comparison(f"{activation}: networks with gamma sigma_max < 1 that vanish (sufficient "
                        "condition)", c["below"], c["below_vanished"]),
