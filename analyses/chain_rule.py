@@ -74,7 +74,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         rows.append(Comparison(quantity, 0.0, float(error), tolerances.ROUNDING))
         arrays[f"{act}_mean_gain"] = gain.mean(axis=1)
     rows += [Comparison(f"{act}: largest per-step factor", bound, numbers[f"{act}: max factor"],
-                        1e-12, "at most") for act, bound in BOUNDS.items()]  # fmt: skip
+                        tolerances.ONE_STEP, "at most")
+             for act, bound in BOUNDS.items()]  # fmt: skip
     ax0.axhline(0.25, color="grey", ls=":", lw=1.2)
     ax0.set_xticks(range(len(BOUNDS)), list(BOUNDS))
     ax0.set(ylabel=r"per-step factor $w\,\varphi'(a_t)$  ($w$ = 1)", ylim=(-0.05, 1.12),

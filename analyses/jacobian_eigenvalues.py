@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
 from gradtheory.figures import PALETTE, new_figure
 
 INITS = ("gaussian", "glorot", "he", "orthogonal", "identity", "torch")
@@ -63,9 +63,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         zero = "(= W, b = 0)" if s["bias_zero"] else "(b != 0)"
         rows += [
             Comparison(f"{init}: step Jacobian from h = 0, x = 0 minus diag(1 - tanh(b)^2) W "
-                       f"{zero}", 0.0, s["J0_minus_W"], 1e-12),
+                       f"{zero}", 0.0, s["J0_minus_W"], tolerances.ONE_STEP),
             Comparison(f"{init}: rho(J_t) <= sigma_max(W) (tanh' <= 1)", s["sigma_W"], s["rho_J"],
-                       1e-12, "at most"),
+                       tolerances.ONE_STEP, "at most"),
         ]  # fmt: skip
         arrays.update({f"{init}_W": s["W"], f"{init}_J": s["J"]})
     for ax in axes[1]:
