@@ -17,7 +17,6 @@ of ``fixed_points`` as the attractors.
 
 import sys
 
-import matplotlib.colors as mcolors
 import numpy as np
 
 import gradtheory as gt
@@ -30,12 +29,8 @@ B = [0.0, 0.0]
 
 def two_unit(weights=W, bias=B) -> gt.Network:
     """The autonomous two-unit tanh RNN h -> tanh(W h + b)."""
-    return gt.Network(
-        gt.cells.elman("tanh"),
-        n_in=1,
-        n_hidden=2,
-        params={"W": weights, "U": [[0.0], [0.0]], "b": bias},
-    )
+    params = {"W": weights, "U": [[0.0], [0.0]], "b": bias}
+    return gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, params=params)
 
 
 @claim(ci=True)
@@ -54,92 +49,32 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     med_in = float(np.median(log_grad[inside]))
     end_distance = float(np.linalg.norm(m.final[..., None, :] - attractors, axis=-1).min(-1).max())
 
-    fig, (ax0, ax1, ax2) = new_figure(
+    fig, axes = new_figure(
         1, 3, width=16.5, height=5.4, gridspec_kw={"width_ratios": [1, 1.2, 0.85]}
     )
-    extent = (grid[0], grid[-1], grid[0], grid[-1])
-    colors = ["#CFE3F2", "#FBE3B5", "#C7EBDD", "#F6CFC0"][: len(attractors)]
-    # label -1 (white): reaches no attractor in T steps (e.g. h_0 = 0)
-    cmap = mcolors.ListedColormap(colors).with_extremes(under="white")
-    ax0.imshow(
-        m.labels,
-        origin="lower",
-        extent=extent,
-        interpolation="nearest",
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=len(colors) - 0.5,
-    )
-    ax0.set_title(f"basins of attraction ({len(attractors)} attractors)")
     lo, hi = np.percentile(log_grad, [1, 99.8])
-    image = ax1.imshow(
-        log_grad,
-        origin="lower",
-        extent=extent,
-        cmap="magma",
-        interpolation="nearest",
-        vmin=lo,
-        vmax=hi,
-    )
-    fig.colorbar(image, ax=ax1, extend="both", label=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
-    ax1.set_title(rf"gradient after $T$ = {steps} steps")
-    ax0.contour(
-        grid,
-        grid,
-        m.labels,
-        levels=np.arange(len(attractors)) + 0.5,
-        colors="black",
-        linewidths=1.0,
-    )
-    for ax in (ax0, ax1):
-        ax.plot(
-            attractors[:, 0],
-            attractors[:, 1],
-            "*",
-            color=PALETTE[2],
-            mec="black",
-            ms=16,
-            label="stable fixed point",
-        )
-        ax.plot(
-            saddles[:, 0], saddles[:, 1], "X", color=PALETTE[3], mec="black", ms=11, label="saddle"
-        )
-        ax.set_xlabel("$h_{0,1}$")
-        ax.set_ylabel("$h_{0,2}$")
-        ax.grid(False)
-    ax0.legend(loc="upper left", fontsize=10, framealpha=0.95)
+    m.plot(axes=axes[:2], cmap="magma", vmin=lo, vmax=hi)
+    for ax in axes[:2]:
+        ax.plot(*saddles.T, "X", color=PALETTE[3], mec="black", ms=11, label="saddle")
+    axes[0].legend(loc="upper left", fontsize=10, framealpha=0.95)
     bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
-    for cells, color, label in (
-        (inside, PALETTE[0], f"inside (> {inside_cells} cells from boundary)"),
-        (edge, PALETTE[3], "boundary cells"),
+    for cells, median, color, label in (
+        (inside, med_in, PALETTE[0], f"inside (> {inside_cells} cells from boundary)"),
+        (edge, med_edge, PALETTE[3], "boundary cells"),
     ):
-        ax2.hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
-    for value, color in ((med_in, PALETTE[0]), (med_edge, PALETTE[3])):
-        ax2.axvline(value, color=color, ls="--", lw=2)
-    ax2.set_xlabel(r"$\log_{10}\|\partial h_T/\partial h_0\|_2$")
-    ax2.set_ylabel("density")
-    ax2.set_title("medians dashed")
-    ax2.legend(loc="upper right", fontsize=9.5)
-    fig.suptitle(
-        rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, "
-        rf"$b$ = {tuple(B)}",
-        fontsize=13,
-    )
+        axes[2].hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
+        axes[2].axvline(median, color=color, ls="--", lw=2)
+    axes[2].set(xlabel=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$", ylabel="density")
+    axes[2].set_title("medians dashed")
+    axes[2].legend(loc="upper right", fontsize=9.5)
+    fig.suptitle(rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, $b$ = {tuple(B)}", fontsize=13)
 
     rows = [
-        Comparison(
-            "median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
-            3.0,
-            med_edge - med_in,
-            rule="at least",
-        ),
-        Comparison(
-            "saddles found (fixed_points) vs attractors - 1 (planar basins)",
-            len(attractors) - 1,
-            len(saddles),
-            rule="at least",
-        ),
-    ]
+        Comparison("median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
+                   3.0, med_edge - med_in, rule="at least"),
+        Comparison("saddles found (fixed_points) vs attractors - 1 (planar basins)",
+                   len(attractors) - 1, len(saddles), rule="at least"),
+    ]  # fmt: skip
     numbers = {
         "attractors": attractors.tolist(),
         "saddles": saddles.tolist(),

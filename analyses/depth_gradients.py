@@ -23,94 +23,53 @@ import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
-#: label -> (cell factory, network keyword arguments, mean-field route applies)
+#: name -> (cell, network keyword arguments, mean-field route applies, figure label)
 MODELS = {
-    "plain tanh, gain 1": (lambda: gt.cells.elman("tanh"), {"gain": 1.0}, True),
-    "plain tanh, gain 1.5": (lambda: gt.cells.elman("tanh"), {"gain": 1.5}, True),
-    "plain ReLU, He (gain $\\sqrt{2}$)": (
-        lambda: gt.cells.elman("relu"),
-        {"gain": np.sqrt(2.0)},
-        True,
-    ),
-    "residual tanh, $W_2/\\sqrt{L}$": (lambda: gt.cells.residual("tanh"), {"gain": 1.0}, False),
-    "highway tanh, $b_T=-2$": (
-        lambda: gt.cells.highway("tanh", gate_bias=-2.0),
-        {"gain": 1.0},
-        False,
-    ),
-    "highway tanh, $b_T=-5$": (
-        lambda: gt.cells.highway("tanh", gate_bias=-5.0),
-        {"gain": 1.0},
-        False,
-    ),
-}
+    "plain tanh, gain 1": (gt.cells.elman("tanh"), {"gain": 1.0}, True, None),
+    "plain tanh, gain 1.5": (gt.cells.elman("tanh"), {"gain": 1.5}, True, None),
+    "plain ReLU, He (gain sqrt 2)": (gt.cells.elman("relu"), {"gain": np.sqrt(2.0)}, True,
+                                     "plain ReLU, He (gain $\\sqrt{2}$)"),
+    "residual tanh, W2/sqrt L": (gt.cells.residual("tanh"), {"gain": 1.0}, False,
+                                 "residual tanh, $W_2/\\sqrt{L}$"),
+    "highway tanh, b_T=-2": (gt.cells.highway("tanh", gate_bias=-2.0), {"gain": 1.0}, False,
+                             "highway tanh, $b_T=-2$"),
+    "highway tanh, b_T=-5": (gt.cells.highway("tanh", gate_bias=-5.0), {"gain": 1.0}, False,
+                             "highway tanh, $b_T=-5$"),
+}  # fmt: skip
 
 
-def build(label: str, depth: int, width: int, seed: int) -> gt.Network:
-    """The depth-``depth`` untied network ``label`` of :data:`MODELS` (Gaussian init)."""
-    factory, kwargs, _ = MODELS[label]
-    net = gt.Network(
-        factory(),
-        n_in=width,
-        n_hidden=width,
-        depth=depth,
-        tied=False,
-        init="gaussian",
-        seed=seed,
-        **kwargs,
-    )
-    if "W2" in net.params:
-        net.params["W2"] = net.params["W2"] / np.sqrt(depth)
-    return net
+def gradient_profile(name: str, depth: int, width: int, seeds, x: np.ndarray) -> dict:
+    """Verify both routes on every seed (Gaussian init; residual W2 scaled by 1/sqrt(depth)).
 
-
-def gradient_profile(label: str, depth: int, width: int, seeds, x: np.ndarray) -> dict:
-    """Verify both routes on every seed and collect the measured ``ln||dL/ds_l||``.
-
-    Returns
-    -------
-    dict
-        ``log_norms`` (seeds, L+1) batch-mean ln norms; ``jacobian`` and ``mean_field`` lists of
-        Verification (the latter empty when the route does not apply); ``gate`` mean highway
-        transform gate (nan otherwise).
+    Returns ``jacobian`` and ``mean_field`` lists of Verification (the latter empty when the
+    route does not apply), ``gate``, the mean highway transform gate (nan otherwise), and
+    ``log_norms``, the measured ln||dL/ds_l||.
     """
-    _, _, mf = MODELS[label]
-    out = {"log_norms": [], "jacobian": [], "mean_field": [], "gate": []}
+    cell, kwargs, mf, _ = MODELS[name]
+    out = {"jacobian": [], "mean_field": [], "gate": []}
     for s in seeds:
-        net = build(label, depth, width, s)
-        check = gt.verify(net, x, method="jacobian", seed=s)
-        out["jacobian"].append(check)
-        out["log_norms"].append(check.log_norms)
+        net = gt.Network(cell, width, width, depth=depth, tied=False, init="gaussian", seed=s,
+                         **kwargs)  # fmt: skip
+        if "W2" in net.params:
+            net.params["W2"] = net.params["W2"] / np.sqrt(depth)
+        out["jacobian"].append(gt.verify(net, x, method="jacobian", seed=s))
         if mf:
             out["mean_field"].append(gt.verify(net, x, method="mean_field", seed=s))
         if "highway" in net.cell.name:
-            traj = net.forward(x)
-            gates = [1.0 / (1.0 + np.exp(-e["env"]["a_T"])) for e in traj.tape]
+            gates = [1.0 / (1.0 + np.exp(-e["env"]["a_T"])) for e in net.forward(x).tape]
             out["gate"].append(float(np.mean(gates)))
-    out["log_norms"] = np.array(out["log_norms"])
     out["gate"] = float(np.mean(out["gate"])) if out["gate"] else float("nan")
+    out["log_norms"] = np.array([c.log_norms for c in out["jacobian"]])  # (seeds, L+1)
     return out
 
 
-def _row(label: str, route: str, checks) -> Comparison:
+def _row(name: str, route: str, checks) -> Comparison:
     """Mean predicted and measured rate over the seeds; agrees when verify agrees on every seed."""
-    predicted = float(np.mean([c.predicted.rate for c in checks]))
-    measured = float(np.mean([c.measured_rate for c in checks]))
-    tolerance = float(np.max([c.tolerance for c in checks]))
-    return Comparison(
-        f"rate per layer, {label} ({route})",
-        predicted,
-        measured,
-        tolerance,
-        "gt.verify agrees on every seed",
-        agrees=all(c.agrees for c in checks),
-    )
-
-
-def _plain(label: str) -> str:
-    for tex, text in (("$\\sqrt{2}$", "sqrt 2"), ("$W_2/\\sqrt{L}$", "W2/sqrt L"), ("$", "")):
-        label = label.replace(tex, text)
-    return label
+    mean = [float(np.mean([c.predicted.rate for c in checks])),
+            float(np.mean([c.measured_rate for c in checks]))]  # fmt: skip
+    tolerance, agrees = float(np.max([c.tolerance for c in checks])), all(c.agrees for c in checks)
+    rule = "gt.verify agrees on every seed"
+    return Comparison(f"rate per layer, {name} ({route})", *mean, tolerance, rule, agrees=agrees)
 
 
 @claim()
@@ -122,17 +81,16 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, (ax, ax_rate) = new_figure(1, 2, width=13.0, height=4.8)
     layers = np.arange(depth + 1)
     numbers, rows, arrays = {}, [], {}
-    for k, (color, label) in enumerate(zip(PALETTE, MODELS, strict=False)):
-        prof = gradient_profile(label, depth, width, seeds, x)
+    for k, (color, name) in enumerate(zip(PALETTE, MODELS, strict=False)):
+        prof = gradient_profile(name, depth, width, seeds, x)
         log10 = prof["log_norms"] / np.log(10.0)
         mean = log10.mean(axis=0)
-        ax.plot(layers, mean, color=color, label=label)
+        ax.plot(layers, mean, color=color, label=MODELS[name][3] or name)
         ax.fill_between(layers, log10.min(axis=0), log10.max(axis=0), color=color, alpha=0.2)
         measured_pl = np.mean([c.per_layer for c in prof["jacobian"]], axis=0)
         predicted_pl = np.mean([c.predicted.per_layer for c in prof["jacobian"]], axis=0)
         ax_rate.plot(layers[1:], measured_pl, color=color, lw=1.5)
         ax_rate.plot(layers[1:], predicted_pl, "--", color=color, lw=1.5)
-        name = _plain(label)
         numbers[f"log10 |dL/ds_0| / |dL/ds_L|, {name}"] = float(mean[0] - mean[-1])
         numbers[f"spread over seeds (log10, max - min at layer 0), {name}"] = float(
             np.ptp(log10[:, 0])
@@ -140,19 +98,15 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         rows.append(_row(name, "jacobian", prof["jacobian"]))
         if prof["mean_field"]:
             rows.append(_row(name, "mean_field", prof["mean_field"]))
-            numbers[f"mean-field chi_1, {name}"] = float(
-                prof["mean_field"][0].predicted.details["chi1"]
-            )
+            chi1 = prof["mean_field"][0].predicted.details["chi1"]
+            numbers[f"mean-field chi_1, {name}"] = float(chi1)
         if np.isfinite(prof["gate"]):
             carry = float(np.log1p(-prof["gate"]))
             numbers[f"mean transform gate T, {name}"] = prof["gate"]
             measured = float(np.mean([c.measured_rate for c in prof["jacobian"]]))
             tol = float(np.mean([c.tolerance for c in prof["jacobian"]]))
-            rows.append(
-                Comparison(
-                    f"rate per layer, {name} (carry only: ln(1 - mean T))", carry, measured, tol
-                )
-            )
+            quantity = f"rate per layer, {name} (carry only: ln(1 - mean T))"
+            rows.append(Comparison(quantity, carry, measured, tol))
         arrays[f"log_norms_{k}"] = prof["log_norms"]
     ax.set_xlabel("layer $l$")
     ax.set_ylabel(r"$\log_{10}\|\partial L/\partial s_l\|$  ($\|\partial L/\partial s_L\|=1$)")
@@ -162,16 +116,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax_rate.set_xlabel("layer $l$")
     ax_rate.set_ylabel(r"rate $\ln\|\delta_{l-1}\| - \ln\|\delta_l\|$ per layer")
     ax_rate.set_title("Per-layer rate: measured (solid), Jacobian route (dashed)")
-    settings = {
-        "depth": depth,
-        "width": width,
-        "seeds": seeds,
-        "batch": batch,
-        "init": "gaussian",
-        "residual W2 scale": f"1/sqrt({depth})",
-        "highway gate_bias": [-2.0, -5.0],
-        "probe": "unit random dL/ds_L",
-    }
+    settings = {"depth": depth, "width": width, "seeds": seeds, "batch": batch, "init": "gaussian",
+                "residual W2 scale": f"1/sqrt({depth})", "highway gate_bias": [-2.0, -5.0],
+                "probe": "unit random dL/ds_L"}  # fmt: skip
     latex = (
         r"J_l^{\mathrm{plain}} = \operatorname{diag}(\phi'(a_l))\,W_l,\qquad "
         r"J_l^{\mathrm{res}} = I + W_{2,l}\operatorname{diag}(\phi'(a_l))\,W_{1,l},\qquad "

@@ -35,22 +35,13 @@ def gate_network(n_hidden: int, n_in: int, bias: float, seed: int) -> gt.Network
 
 
 def through_time(net: gt.Network, x: np.ndarray, h0: np.ndarray, probe: np.ndarray) -> dict:
-    """Measured ln||dL/dh_{T-k}|| and the product-of-z estimate for k = 0..T.
-
-    Returns
-    -------
-    dict
-        ``measured`` and ``product`` (T+1, B); ``z`` (T, B, n) recorded update gates.
-    """
+    """``measured`` ln||dL/dh_{T-k}|| and its ``product``-of-z estimate (T+1, B); gates ``z``."""
     traj = net.forward(x, h0)
     grads = net.backward(traj, grad_state=probe)
     z = np.array([1.0 / (1.0 + np.exp(-(e["env"]["ax_z"] + e["env"]["ah_z"]))) for e in traj.tape])
     log_cum = np.concatenate([np.zeros((1, *z.shape[1:])), np.cumsum(np.log(z[::-1]), axis=0)])
-    return {
-        "measured": grads.adjoint_log_norms[::-1],
-        "product": log_norm_product(log_cum, probe),
-        "z": z,
-    }
+    return {"measured": grads.adjoint_log_norms[::-1], "product": log_norm_product(log_cum, probe),
+            "z": z}  # fmt: skip
 
 
 @claim()
@@ -60,28 +51,25 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     x = rng.normal(size=(T, batch, n_in))
     h0 = 0.5 * rng.normal(size=(batch, n_hidden))
     probe = unit_probe(rng, batch, n_hidden)
-    mean_z, meas, prod, curves = [], [], [], {}
-    for bias in BIASES:
-        out = through_time(gate_network(n_hidden, n_in, bias, seed), x, h0, probe)
-        mean_z.append(float(out["z"].mean()))
-        meas.append(float(out["measured"][-1].mean()))
-        prod.append(float(out["product"][-1].mean()))
-        curves[bias] = out
-    mean_z, meas, prod = np.array(mean_z), np.array(meas), np.array(prod)
+    outs = [through_time(gate_network(n_hidden, n_in, b, seed), x, h0, probe) for b in BIASES]
+    mean_z = np.array([out["z"].mean() for out in outs])
+    meas, prod = (
+        np.array([out[key][-1].mean() for out in outs]) for key in ("measured", "product")
+    )
     fig, (ax, ax_log) = new_figure(1, 2, width=13.0, height=4.8)
     ax.plot(mean_z, meas, "o-", color=PALETTE[0], label="measured (BPTT)")
     ax.plot(mean_z, prod, "s--", color=PALETTE[3], label="product of the $z_t$ times the probe")
-    ax.set_xlabel(r"mean update gate $\bar z$")
-    ax.set_ylabel(rf"$\ln\|\partial L/\partial h_0\|$ over T = {T} steps")
-    ax.set_title(f"GRU (n = {n_hidden}): gradient through {T} steps")
+    ax.set(xlabel=r"mean update gate $\bar z$", title=f"GRU (n = {n_hidden}): through {T} steps",
+           ylabel=rf"$\ln\|\partial L/\partial h_0\|$ over T = {T} steps")  # fmt: skip
     ax.legend(loc="upper left")
     open_ = mean_z < 1.0
     one_minus = 1.0 - mean_z[open_]
     ax_log.loglog(one_minus, -meas[open_] / T, "o-", color=PALETTE[0], label="measured (BPTT)")
     ax_log.loglog(one_minus, -prod[open_] / T, "s--", color=PALETTE[3], label=r"product of $z_t$")
     ax_log.loglog(one_minus, one_minus, ":", color="grey", label=r"$1 - \bar z$")
-    ax_log.set_xlabel(r"$1 - \bar z$")
-    ax_log.set_ylabel(r"decay per step $-\ln\|\partial L/\partial h_0\|\,/\,T$")
+    ax_log.set(
+        xlabel=r"$1 - \bar z$", ylabel=r"decay per step $-\ln\|\partial L/\partial h_0\|\,/\,T$"
+    )
     saturated = float(np.exp(meas[~open_][0])) if (~open_).any() else float("nan")
     ax_log.set_title(rf"Near $z = 1$; at $z = 1$: ratio = {saturated:.15f}", fontsize=12)
     ax_log.legend(loc="upper left")
@@ -90,26 +78,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         numbers[f"b_z = {bias:g}: mean z"] = float(z)
         numbers[f"b_z = {bias:g}: ln |dL/dh_0| measured"] = float(m)
         numbers[f"b_z = {bias:g}: ln |prod z_t * probe|"] = float(p)
+        quantity = f"ln gradient through {T} steps, mean z = {z:.5f} (prod z_t)"
         rows.append(
-            Comparison(
-                f"ln gradient through {T} steps, mean z = {z:.5f} (prod z_t)",
-                float(p),
-                float(m),
-                tolerances.GATE_PRODUCT,
-                "rel, floor 1",
-            )
+            Comparison(quantity, float(p), float(m), tolerances.GATE_PRODUCT, "rel, floor 1")
         )
     numbers["|dL/dh_0| / |dL/dh_T| at z = 1"] = saturated
-    settings = {
-        "n_hidden": n_hidden,
-        "n_in": n_in,
-        "T": T,
-        "batch": batch,
-        "z biases (b_xz; b_hz = 0)": list(BIASES),
-        "inputs": "N(0, 1)",
-        "h0": "0.5 N(0, 1)",
-        "init": "torch",
-    }
+    settings = {"n_hidden": n_hidden, "n_in": n_in, "T": T, "batch": batch,
+                "z biases (b_xz; b_hz = 0)": list(BIASES), "inputs": "N(0, 1)", "h0": "0.5 N(0, 1)",
+                "init": "torch"}  # fmt: skip
     latex = (
         r"\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}(z_t) + "
         r"\operatorname{diag}(1-z_t)\frac{\partial n_t}{\partial h_{t-1}} + "

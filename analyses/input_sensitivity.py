@@ -40,14 +40,8 @@ def first_step_input_jacobian(net: gt.Network, x1: np.ndarray) -> np.ndarray:
 
 
 def sensitivity(net: gt.Network, x: np.ndarray, check_at: int | None = None, seed: int = 0) -> dict:
-    """||dh_t/dx_1||_F for t = 1..T and every sequence, plus a reverse-mode check.
-
-    Returns
-    -------
-    dict
-        ``norms`` (T, B); ``check`` max relative difference between forward-mode u^T dh_t/dx_1
-        and BPTT's ``Gradients.inputs[0]`` from a random probe u on h_t (t = ``check_at``).
-    """
+    """``norms`` ||dh_t/dx_1||_F (T, B) and ``check``, the max relative difference between
+    forward-mode u^T dh_t/dx_1 and BPTT's ``Gradients.inputs[0]`` (probe u on h_t, t = check_at)."""
     n = net.n_hidden
     tangent = first_step_input_jacobian(net, x[0])
     traj = net.forward(x)
@@ -76,60 +70,38 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     check_at = T // 2
     table, numbers, rows = [], {}, []
     for label, cell in MODELS.items():
-        result = sensitivity(
-            gt.Network(cell, n_in=1, n_hidden=n_hidden, seed=seed), x, check_at, seed
-        )
+        result = sensitivity(gt.Network(cell, 1, n_hidden, seed=seed), x, check_at, seed)
         mean = result["norms"].mean(axis=1)
         table.append(mean)
         for t in (1, 10, T // 2, T):
             numbers[f"log10 mean |dh_t/dx_1|, t = {t}, {label}"] = float(np.log10(mean[t - 1]))
-        numbers[f"fraction of sequences with dh_T/dx_1 = 0, {label}"] = float(
-            np.mean(result["norms"][-1] == 0.0)
+        zero = float(np.mean(result["norms"][-1] == 0.0))
+        numbers[f"fraction of sequences with dh_T/dx_1 = 0, {label}"] = zero
+        quantity = (
+            f"forward vs reverse mode u^T dh_{check_at}/dx_1, {label} (max relative difference)"
         )
-        rows.append(
-            Comparison(
-                f"forward vs reverse mode u^T dh_{check_at}/dx_1, {label} (max "
-                "relative difference)",
-                0.0,
-                result["check"],
-                tolerances.ROUNDING,
-            )
-        )
+        rows.append(Comparison(quantity, 0.0, result["check"], tolerances.ROUNDING))
     table = np.array(table)
-    fig, (ax, ax_line) = new_figure(
-        2, 1, width=10.0, height=7.5, gridspec_kw={"height_ratios": [1.0, 1.3]}
-    )
+    fig, (ax, ax_line) = new_figure(2, 1, width=10.0, height=7.5, height_ratios=[1.0, 1.3])
     positive = table[table > 0]
     norm = LogNorm(vmin=max(positive.min(), 1e-30), vmax=positive.max())
     t_axis = np.arange(1, T + 1)
-    mesh = ax.pcolormesh(
-        np.arange(0.5, T + 1),
-        np.arange(len(MODELS) + 1),
-        np.where(table > 0, table, norm.vmin),
-        norm=norm,
-        cmap="viridis",
-    )
+    edges = (np.arange(0.5, T + 1), np.arange(len(MODELS) + 1))
+    mesh = ax.pcolormesh(*edges, np.where(table > 0, table, norm.vmin), norm=norm, cmap="viridis")
     ax.set_yticks(np.arange(len(MODELS)) + 0.5, labels=list(MODELS), fontsize=10)
     ax.invert_yaxis()
     ax.grid(False)
-    ax.set_xlabel("time step $t$")
-    ax.set_title(r"Sensitivity to the first input, batch mean of $\|\partial h_t/\partial x_1\|$")
+    ax.set(xlabel="time step $t$", title="Sensitivity to the first input, batch mean of "
+           r"$\|\partial h_t/\partial x_1\|$")  # fmt: skip
     fig.colorbar(mesh, ax=ax, label=r"$\|\partial h_t/\partial x_1\|$ (log scale)")
     for color, label, mean in zip(PALETTE, MODELS, table, strict=False):
         ax_line.semilogy(t_axis, mean, color=color, label=label)
-    ax_line.set_xlabel("time step $t$")
-    ax_line.set_ylabel(r"$\|\partial h_t/\partial x_1\|$")
+    ax_line.set(xlabel="time step $t$", ylabel=r"$\|\partial h_t/\partial x_1\|$")
     ax_line.legend(fontsize=10, loc="lower left")
     ax_line.set_title(f"n = {n_hidden}, inputs N(0, 1), {batch} sequences")
-    settings = {
-        "n_hidden": n_hidden,
-        "T": T,
-        "batch": batch,
-        "n_in": 1,
-        "inputs": "N(0, 1) at every step",
-        "average": "arithmetic mean over the batch",
-        "inits": {k: c.default_init for k, c in MODELS.items()},
-    }
+    settings = {"n_hidden": n_hidden, "T": T, "batch": batch, "n_in": 1,
+                "inputs": "N(0, 1) at every step", "average": "arithmetic mean over the batch",
+                "inits": {k: c.default_init for k, c in MODELS.items()}}  # fmt: skip
     latex = (
         r"\frac{\partial h_t}{\partial x_1} = J_t J_{t-1}\cdots J_2\,"
         r"\frac{\partial h_1}{\partial x_1},\qquad J_k = \frac{\partial s_k}{\partial s_{k-1}}"

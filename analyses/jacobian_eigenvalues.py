@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
 from gradtheory.figures import PALETTE, new_figure
 
 INITS = ("gaussian", "glorot", "he", "orthogonal", "identity", "torch")
@@ -36,15 +36,10 @@ def spectra(init: str, n: int, steps: int, seed: int) -> dict:
     at_zero = gt.jacobians(net, net.forward(np.zeros((1, 1, 1))))[0, 0]
     expected = (1.0 - np.tanh(net.params["b"]) ** 2)[:, None] * W  # = W when b = 0
     eig_w, eig_j = np.linalg.eigvals(W), np.linalg.eigvals(J)
-    return {
-        "W": eig_w,
-        "J": eig_j,
-        "rho_W": float(np.max(np.abs(eig_w))),
-        "rho_J": float(np.max(np.abs(eig_j))),
-        "sigma_W": float(np.linalg.norm(W, 2)),
-        "J0_minus_W": float(np.max(np.abs(at_zero - expected))),
-        "bias_zero": bool(not np.any(net.params["b"])),
-    }
+    return {"W": eig_w, "J": eig_j, "rho_W": float(np.max(np.abs(eig_w))),
+            "rho_J": float(np.max(np.abs(eig_j))), "sigma_W": float(np.linalg.norm(W, 2)),
+            "J0_minus_W": float(np.max(np.abs(at_zero - expected))),
+            "bias_zero": bool(not np.any(net.params["b"]))}  # fmt: skip
 
 
 @claim(ci=True)
@@ -57,45 +52,22 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         s = spectra(init, n, steps, seed)
         ax.plot(np.cos(theta), np.sin(theta), color="black", lw=1.2)
         ax.plot(s["W"].real, s["W"].imag, "o", mfc="none", color="grey", ms=5, label="eig(W)")
-        ax.plot(
-            s["J"].real, s["J"].imag, ".", color=PALETTE[3], ms=5, label=rf"eig($J_t$), t = {steps}"
-        )
-        ax.set_aspect("equal")
-        ax.set_xlim(-1.75, 1.75)
-        ax.set_ylim(-1.75, 1.75)
-        ax.set_title(init, fontsize=13)
-        ax.text(
-            0.03,
-            0.97,
-            f"$\\rho(W)$ = {s['rho_W']:.3f}\n$\\rho(J_t)$ = {s['rho_J']:.3f}",
-            transform=ax.transAxes,
-            va="top",
-            fontsize=11,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-        )
+        ax.plot(s["J"].real, s["J"].imag, ".", color=PALETTE[3], label=rf"eig($J_t$), t = {steps}")
+        ax.set(aspect="equal", xlim=(-1.75, 1.75), ylim=(-1.75, 1.75), title=init)
+        text = f"$\\rho(W)$ = {s['rho_W']:.3f}\n$\\rho(J_t)$ = {s['rho_J']:.3f}"
+        ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=11,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})  # fmt: skip
         numbers[f"{init}: spectral radius of W"] = s["rho_W"]
         numbers[f"{init}: spectral radius of J_t (t = {steps})"] = s["rho_J"]
         numbers[f"{init}: sigma_max(W)"] = s["sigma_W"]
         zero = "(= W, b = 0)" if s["bias_zero"] else "(b != 0)"
-        rows.append(
-            Comparison(
-                f"{init}: step Jacobian from h = 0, x = 0 minus diag(1 - tanh(b)^2) W {zero}",
-                0.0,
-                s["J0_minus_W"],
-                1e-12,
-            )
-        )
-        rows.append(
-            Comparison(
-                f"{init}: rho(J_t) <= sigma_max(W) (tanh' <= 1)",
-                s["sigma_W"],
-                s["rho_J"],
-                1e-12,
-                "at most",
-            )
-        )
-        arrays[f"{init}_W"] = s["W"]
-        arrays[f"{init}_J"] = s["J"]
+        rows += [
+            Comparison(f"{init}: step Jacobian from h = 0, x = 0 minus diag(1 - tanh(b)^2) W "
+                       f"{zero}", 0.0, s["J0_minus_W"], tolerances.ONE_STEP),
+            Comparison(f"{init}: rho(J_t) <= sigma_max(W) (tanh' <= 1)", s["sigma_W"], s["rho_J"],
+                       tolerances.ONE_STEP, "at most"),
+        ]  # fmt: skip
+        arrays.update({f"{init}_W": s["W"], f"{init}_J": s["J"]})
     for ax in axes[1]:
         ax.set_xlabel(r"Re $\lambda$")
     for ax in axes[:, 0]:

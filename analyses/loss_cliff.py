@@ -27,64 +27,39 @@ from gradtheory.figures import PALETTE, new_figure
 W, T, H0, TARGET = 5.0, 10, -1.0, -0.85
 
 
-def loss_curve(bias, w: float = W, steps: int = T, h0: float = H0, target: float = TARGET):
-    """L(b) and dL/db on a grid of biases in one batched BPTT pass.
+def unit(u: float, b: float) -> gt.Network:
+    params = {"W": [[W]], "U": [[u]], "b": [b]}
+    return gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=1, params=params)
 
-    The bias is fed as a constant input (U = 1, b = 0), so every grid point is one sequence of
-    the batch and dL/db = sum_t dL/dx_t.
 
-    Returns
-    -------
-    (loss, grad, h_T), arrays of shape (n,)
-    """
-    bias = np.asarray(bias, float).ravel()
-    net = gt.Network(
-        gt.cells.elman("tanh"), n_in=1, n_hidden=1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]}
-    )
-    x = np.repeat(bias[None, :, None], steps, axis=0)
-    traj = net.forward(x, h0=np.full((bias.size, 1), h0))
+def run_and_backprop(net: gt.Network, x: np.ndarray):
+    """(loss (B,), Gradients) of L = (h_T - y)^2 / 2 for sequences ``x`` (T, B, 1) from h_0 = H0."""
+    traj = net.forward(x, h0=np.full((x.shape[1], 1), H0))
     h_T = traj.states[-1, :, 0]
     grad_out = np.zeros_like(traj.outputs)
-    grad_out[-1, :, 0] = h_T - target
-    grads = net.backward(traj, grad_out)
-    return 0.5 * (h_T - target) ** 2, grads.inputs.sum(axis=0)[:, 0], h_T
+    grad_out[-1, :, 0] = h_T - TARGET
+    return 0.5 * (h_T - TARGET) ** 2, net.backward(traj, grad_out)
 
 
-def descend(
-    b0: float,
-    lr: float,
-    iters: int,
-    clip: float | None = None,
-    *,
-    w: float = W,
-    steps: int = T,
-    h0: float = H0,
-    target: float = TARGET,
-) -> dict:
-    """Gradient descent on the bias alone, with BPTT gradients of the network's own parameter.
+def loss_curve(bias):
+    """L(b) and dL/db on a grid of biases in one batched BPTT pass: the bias is fed as a
+    constant input (U = 1, b = 0), so every grid point is one sequence and dL/db = sum_t dL/dx_t."""
+    bias = np.asarray(bias, float).ravel()
+    loss, grads = run_and_backprop(unit(1.0, 0.0), np.repeat(bias[None, :, None], T, axis=0))
+    return loss, grads.inputs.sum(axis=0)[:, 0]
 
-    Parameters
-    ----------
-    clip : float, optional
-        Clip the gradient by norm to at most this value (Pascanu et al. 2013, Alg. 1).
 
-    Returns
-    -------
-    dict of arrays ``b``, ``loss``, ``grad`` (unclipped), one entry per iterate.
-    """
-    net = gt.Network(
-        gt.cells.elman("tanh"), n_in=1, n_hidden=1, params={"W": [[w]], "U": [[0.0]], "b": [b0]}
-    )
-    x = np.zeros((steps, 1, 1))
+def descend(b0: float, lr: float, iters: int, clip: float | None = None) -> dict:
+    """Gradient descent on the bias alone, with BPTT gradients of the network's own parameter,
+    clipped by norm to at most ``clip`` (Pascanu et al. 2013, Alg. 1): arrays ``b``, ``loss``,
+    ``grad`` (unclipped), one entry per iterate."""
+    net = unit(0.0, b0)
     bs, losses, gs = [], [], []
     for _ in range(iters + 1):
-        traj = net.forward(x, h0=[[h0]])
-        h_T = traj.states[-1, 0, 0]
-        grad_out = np.zeros_like(traj.outputs)
-        grad_out[-1, 0, 0] = h_T - target
-        g = float(net.backward(traj, grad_out).params["b"][0])
+        loss, grads = run_and_backprop(net, np.zeros((T, 1, 1)))
+        g = float(grads.params["b"][0])
         bs.append(float(net.params["b"][0]))
-        losses.append(0.5 * (h_T - target) ** 2)
+        losses.append(float(loss[0]))
         gs.append(g)
         step = g if clip is None or abs(g) <= clip else clip * np.sign(g)
         net.params["b"] = net.params["b"] - lr * step
@@ -95,7 +70,7 @@ def descend(
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     lo, hi = 2.5, 3.35
     grid = np.linspace(lo, hi, 3000 if quick else 20000)
-    loss, grad, _ = loss_curve(grid)
+    loss, grad = loss_curve(grid)
     b0, lr, clip, iters = 2.6, 2.0, 0.02, 40
     plain = descend(b0, lr, iters)
     clipped = descend(b0, lr, iters, clip=clip)
@@ -104,58 +79,40 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     peak = int(np.argmax(np.abs(grad)))
     plateau = float(np.median(np.abs(grad[grid < b_c - 0.2])))
 
-    fig, axes = new_figure(2, 2, width=13.0, height=7.2, gridspec_kw={"width_ratios": [1.6, 1]})
-    ax0, ax1 = axes[:, 0]
+    fig, blank = new_figure(width=13.0, height=7.2)
+    blank.remove()
+    ax0, ax1, ax2 = map(fig.subplot_mosaic("ac;bc", width_ratios=[1.6, 1]).get, "abc")
     ax1.sharex(ax0)
-    gs = axes[0, 1].get_gridspec()
-    for ax in axes[:, 1]:
-        ax.remove()
-    ax2 = fig.add_subplot(gs[:, 1])
     ax0.plot(grid, loss, color="black", lw=1.8, label=r"$L(b) = \frac{1}{2}(h_T - y)^2$")
     ax1.semilogy(grid, np.abs(grad), color="black", lw=1.5, label=r"$|\partial L/\partial b|$")
-    runs = (
-        (plain, PALETTE[3], "o", 11, "plain GD"),
-        (clipped, PALETTE[2], "s", 5, f"GD clipped at norm {clip}"),
-    )
+    runs = ((plain, PALETTE[3], "o", 11, "plain GD"),
+            (clipped, PALETTE[2], "s", 5, f"GD clipped at norm {clip}"))  # fmt: skip
     for r, color, marker, size, name in runs:
         inside = (r["b"] >= lo) & (r["b"] <= hi)
         style = {"color": color, "mfc": "none" if marker == "o" else color, "ms": size, "mew": 1.8}
         ax0.plot(r["b"][inside], r["loss"][inside], marker, **style, label=name)
         ax1.semilogy(r["b"][inside], np.abs(r["grad"][inside]) + 1e-300, marker, **style)
-        ax2.semilogy(
-            np.arange(1, iters + 1),
-            np.abs(r["b"][1:] - b0),
-            marker + "-",
-            lw=1,
-            **style,
-            label=name,
-        )
+        ax2.semilogy(np.arange(1, iters + 1), abs(r["b"][1:] - b0), marker + "-", lw=1, **style,
+                     label=name)  # fmt: skip
     away = np.flatnonzero((plain["b"] < lo) | (plain["b"] > hi))
     jump_at = int(away[0]) if away.size else None
     if jump_at is not None:
-        ax0.annotate(
-            f"plain GD: step {jump_at} jumps to b = {plain['b'][jump_at]:.0f}",
-            xy=(lo, plain["loss"][jump_at]),
-            xytext=(lo + 0.02, 0.35),
-            arrowprops={"arrowstyle": "->", "color": PALETTE[3]},
-            color=PALETTE[3],
-        )
+        ax0.annotate(f"plain GD: step {jump_at} jumps to b = {plain['b'][jump_at]:.0f}",
+                     xy=(lo, plain["loss"][jump_at]), xytext=(lo + 0.02, 0.35), color=PALETTE[3],
+                     arrowprops={"arrowstyle": "->", "color": PALETTE[3]})  # fmt: skip
     for ax in (ax0, ax1):
         ax.axvline(b_c, color="grey", ls=":", lw=1.5)
     ax0.text(b_c - 0.01, 1.5, "saddle-node\n$b_c$", ha="right", color="dimgrey", fontsize=11)
-    ax0.set_ylabel(r"loss $L$ at step $T$")
     ax0.set_title(rf"one tanh unit, $w$ = {W:g}, $T$ = {T}, $h_0$ = {H0:g}, $y$ = {TARGET}")
-    ax0.legend(loc="upper left", fontsize=10)
-    ax1.set_xlabel("hidden bias $b$")
-    ax1.set_ylabel(r"$|\partial L/\partial b|$")
-    ax1.legend(loc="upper left", fontsize=10)
-    ax2.set_xlabel("gradient-descent step $k$")
-    ax2.set_ylabel(r"distance travelled $|b_k - b_0|$")
-    ax2.set_title(f"descent from $b_0$ = {b0}, lr = {lr}")
-    ax2.legend(loc="lower right", fontsize=10)
+    ax0.set_ylabel(r"loss $L$ at step $T$")
+    ax1.set(xlabel="hidden bias $b$", ylabel=r"$|\partial L/\partial b|$")
+    ax2.set(xlabel="gradient-descent step $k$", ylabel=r"distance travelled $|b_k - b_0|$",
+            title=f"descent from $b_0$ = {b0}, lr = {lr}")  # fmt: skip
+    for ax, where in ((ax0, "upper left"), (ax1, "upper left"), (ax2, "lower right")):
+        ax.legend(loc=where, fontsize=10)
 
     # the batched input trick must agree with the parameter gradient at every finite iterate
-    _, check_g, _ = loss_curve(clipped["b"])
+    _, check_g = loss_curve(clipped["b"])
     consistent = bool(np.allclose(check_g, clipped["grad"], rtol=1e-9, atol=1e-12))
     numbers = {
         "saddle-node b_c": b_c,
@@ -171,32 +128,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "largest clipped GD step": float(np.max(np.abs(np.diff(clipped["b"])))),
     }
     rows = [
-        Comparison(
-            "dL/db along clipped iterates: batched-input BPTT vs parameter BPTT",
-            float(clipped["grad"][-1]),
-            float(check_g[-1]),
-            1e-9,
-            "every iterate: np.allclose(rtol=1e-9, atol=1e-12)",
-            agrees=consistent,
-        ),
-        Comparison(
-            "cliff lies beyond the saddle-node b_c (finite T)",
-            b_c,
-            float(grid[peak]),
-            rule="at least",
-        ),
-    ]
-    settings = {
-        "w": W,
-        "T": T,
-        "h0": H0,
-        "target": TARGET,
-        "b0": b0,
-        "lr": lr,
-        "clip": clip,
-        "iters": iters,
-        "grid": [lo, hi, grid.size],
-    }
+        Comparison("dL/db along clipped iterates: batched-input BPTT vs parameter BPTT",
+                   float(clipped["grad"][-1]), float(check_g[-1]), 1e-9,
+                   "every iterate: np.allclose(rtol=1e-9, atol=1e-12)", agrees=consistent),
+        Comparison("cliff lies beyond the saddle-node b_c (finite T)", b_c, float(grid[peak]),
+                   rule="at least"),
+    ]  # fmt: skip
+    settings = {"w": W, "T": T, "h0": H0, "target": TARGET, "b0": b0, "lr": lr, "clip": clip,
+                "iters": iters, "grid": [lo, hi, grid.size]}  # fmt: skip
     latex = (
         r"\frac{\partial L}{\partial b} = (h_T - y)\sum_{k=1}^{T}\prod_{j=k+1}^{T}"
         r"w\,(1 - h_j^2)\,(1 - h_k^2)"

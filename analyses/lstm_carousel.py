@@ -40,21 +40,10 @@ def carousel_network(n_hidden: int, n_in: int, forget: float, seed: int) -> gt.N
 
 
 def carousel(net: gt.Network, x: np.ndarray, c0: np.ndarray, probe: np.ndarray) -> dict:
-    """Measured and product-of-f gradients through the cell state.
-
-    Parameters
-    ----------
-    x : (T, B, n_in) inputs;  c0 : (B, n) initial cell (h_0 = 0);  probe : (B, n) unit dL/dc_T.
-
-    Returns
-    -------
-    dict
-        ``measured`` (T+1, B) ln||dL/ds_{T-k}|| from BPTT (k = 0..T); ``product`` (T+1, B)
-        ln||(prod of the last k f_t) * probe||; ``f`` (T, B, n) recorded forget gates;
-        ``dc_dc0`` (B, n, n) the c-block of dS_T/dS_0 by forward-mode Jacobian products.
-    """
-    n = net.n_hidden
-    batch = x.shape[1]
+    """From inputs x (T, B, n_in), cell c0 (B, n) (h_0 = 0) and unit probe dL/dc_T (B, n):
+    ``measured`` ln||dL/ds_{T-k}|| (BPTT) and ``product`` ln||(last k f_t) * probe|| (T+1, B),
+    forget gates ``f`` (T, B, n), ``dc_dc0`` (B, n, n) by forward-mode Jacobian products."""
+    n, batch = net.n_hidden, x.shape[1]
     h0 = np.concatenate([np.zeros_like(c0), c0], axis=1)
     traj = net.forward(x, h0)
     grads = net.backward(traj, grad_state=np.concatenate([np.zeros_like(probe), probe], axis=1))
@@ -64,21 +53,14 @@ def carousel(net: gt.Network, x: np.ndarray, c0: np.ndarray, probe: np.ndarray) 
     tangent[:, n:, :] = np.eye(n)
     for entry in traj.tape:
         tangent = jacobian_product(net, entry, tangent)
-    return {
-        "measured": grads.adjoint_log_norms[::-1],
-        "product": log_norm_product(log_cum, probe),
-        "f": f,
-        "dc_dc0": tangent[:, n:, :],
-    }
+    return {"measured": grads.adjoint_log_norms[::-1], "product": log_norm_product(log_cum, probe),
+            "f": f, "dc_dc0": tangent[:, n:, :]}  # fmt: skip
 
 
 def jacobian_latex() -> str:
     """LaTeX of the c-rows of the LSTM step Jacobian from the symbolic derivation."""
     derivation = gt.derive(gt.cells.lstm())
-    cc, ch = (
-        derivation.printer.doprint(derivation.block_jacobians[key])
-        for key in (("c", "c"), ("c", "h"))
-    )
+    cc, ch = (derivation.printer.doprint(derivation.block_jacobians["c", s]) for s in "ch")
     return (
         rf"\frac{{\partial c_t}}{{\partial c_{{t-1}}}} = {cc},\quad "
         rf"\frac{{\partial c_t}}{{\partial h_{{t-1}}}} = {ch}"
@@ -113,62 +95,28 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             numbers["max |dc_T/dc_0 - I| (f = 1, i = 0)"] = dev
             numbers["all f_t == 1.0 in float64"] = bool(np.all(result["f"] == 1.0))
             numbers["|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)"] = float(np.exp(m_end))
-            rows.append(
-                Comparison(
-                    f"dc_T/dc_0 over T = {T} steps (f = 1, i = 0): max deviation from I",
-                    0.0,
-                    dev,
-                    tolerances.ROUNDING,
-                )
-            )
-            rows.append(
-                Comparison(
-                    "|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)",
-                    1.0,
-                    float(np.exp(m_end)),
-                    tolerances.ROUNDING,
-                )
-            )
+            rows += [
+                Comparison(f"dc_T/dc_0 over T = {T} steps (f = 1, i = 0): max deviation from I",
+                           0.0, dev, tolerances.ROUNDING),
+                Comparison("|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)", 1.0, float(np.exp(m_end)),
+                           tolerances.ROUNDING),
+            ]  # fmt: skip
         else:
-            rows.append(
-                Comparison(
-                    f"ln gradient through {T} steps, sigma(b_f) = {forget} (prod f_t)",
-                    p_end,
-                    m_end,
-                    tolerances.GATE_PRODUCT,
-                    "rel, floor 1",
-                )
-            )
+            quantity = f"ln gradient through {T} steps, sigma(b_f) = {forget} (prod f_t)"
+            rows.append(Comparison(quantity, p_end, m_end, tolerances.GATE_PRODUCT, "rel, floor 1"))
     ax.plot([], [], ":", color="black", lw=1.5, label="product of the $f_t$ times the probe")
-    ax.set_xlabel("steps back $k$")
-    ax.set_ylabel(r"$\log_{10}\|\partial L/\partial s_{T-k}\|$  (probe on $c_T$)")
+    ylabel = r"$\log_{10}\|\partial L/\partial s_{T-k}\|$"
+    ax.set(xlabel="steps back $k$", ylabel=ylabel + r"  (probe on $c_T$)")
     ax.set_title(f"LSTM, input gate shut ($b_i = -{SATURATE:g}$), n = {n_hidden}")
-    zoom.set_xlabel("steps back $k$")
-    zoom.set_ylabel(r"$\log_{10}\|\partial L/\partial s_{T-k}\|$")
-    zoom.set_title("Zoom: forget gate at or near 1")
+    zoom.set(xlabel="steps back $k$", ylabel=ylabel, title="Zoom: forget gate at or near 1")
     zoom.legend(fontsize=10, loc="center left")
     ax.legend(fontsize=9, loc="lower left")
     dev = numbers["max |dc_T/dc_0 - I| (f = 1, i = 0)"]
-    zoom.text(
-        0.03,
-        0.05,
-        f"f = 1, i = 0:  max $|\\partial c_T/\\partial c_0 - I|$ = {dev:.1e}",
-        transform=zoom.transAxes,
-        ha="left",
-        va="bottom",
-        fontsize=11,
-    )
+    text = f"f = 1, i = 0:  max $|\\partial c_T/\\partial c_0 - I|$ = {dev:.1e}"
+    zoom.text(0.03, 0.05, text, transform=zoom.transAxes, ha="left", va="bottom", fontsize=11)
     latex = jacobian_latex()
-    settings = {
-        "n_hidden": n_hidden,
-        "n_in": n_in,
-        "T": T,
-        "batch": batch,
-        "b_i": -SATURATE,
-        "forget targets": list(FORGET),
-        "h0": 0,
-        "c0": "N(0, 1)",
-    }
+    settings = {"n_hidden": n_hidden, "n_in": n_in, "T": T, "batch": batch, "b_i": -SATURATE,
+                "forget targets": list(FORGET), "h0": 0, "c0": "N(0, 1)"}  # fmt: skip
     headline = ["max |dc_T/dc_0 - I| (f = 1, i = 0)", "|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
 

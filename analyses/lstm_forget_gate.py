@@ -22,12 +22,8 @@ from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 #: label -> (forget-gate bias, input-gate bias); None keeps the default initialisation.
-SETTINGS = {
-    "default init": (None, None),
-    "$b_f = +1$": (1.0, None),
-    "$b_f = +5,\\ b_i = -5$": (5.0, -5.0),
-    "$b_f = -3$": (-3.0, None),
-}
+SETTINGS = {"default init": (None, None), "$b_f = +1$": (1.0, None),
+            "$b_f = +5,\\ b_i = -5$": (5.0, -5.0), "$b_f = -3$": (-3.0, None)}  # fmt: skip
 
 
 def lstm_network(n_hidden: int, n_in: int, forget_bias, input_bias, seed: int) -> gt.Network:
@@ -67,46 +63,25 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ax.plot(back, check.log_norms, color=color, label=f"{label}: measured")
         start, stop = check.window
         k = np.array([T - stop, T - start])
-        ax.plot(
-            k,
-            check.log_norms[stop] + check.predicted.rate * (k - k[0]),
-            "--",
-            color="black",
-            lw=1.2,
-        )
+        ax.plot(k, check.log_norms[stop] + check.predicted.rate * (k - k[0]), "--", color="black")
         numbers[f"predicted rate, {name}"] = check.predicted.rate
         numbers[f"measured rate, {name}"] = check.measured_rate
         numbers[f"mean ln f_t, {name}"] = mean_log_forget(net, x)
         rows.append(Comparison.from_check(f"gradient growth rate per step, {name}", check))
     ax.plot([], [], "--", color="black", lw=1.2, label="predicted (Jacobian route)")
-    ax.set_xlabel("steps back $k$")
-    ax.set_ylabel(r"$\ln\|\partial L/\partial s_{T-k}\|$")
-    ax.set_title(f"LSTM, n = {n_hidden}: gradient vs steps back")
+    ax.set(xlabel="steps back $k$", ylabel=r"$\ln\|\partial L/\partial s_{T-k}\|$",
+           title=f"LSTM, n = {n_hidden}: gradient vs steps back")  # fmt: skip
     ax.legend(fontsize=9, loc="lower left")
     near = list(SETTINGS)[2]
-    checks[near].plot(ax_zoom)
-    ax_zoom.set_title(f"Zoom: {near} (f near 1)")
-    ax_zoom.legend(fontsize=10, loc="lower left")
     near_check = checks[near]
-    ax_zoom.text(
-        0.98,
-        0.97,
-        f"rate per step\npredicted {near_check.predicted.rate:+.4f}\n"
-        f"measured {near_check.measured_rate:+.4f}",
-        transform=ax_zoom.transAxes,
-        ha="right",
-        va="top",
-        fontsize=11,
-    )
-    settings = {
-        "n_hidden": n_hidden,
-        "n_in": n_in,
-        "T": T,
-        "batch": batch,
-        "inputs": "N(0, 1)",
-        "init": "torch (PyTorch default)",
-        "biases": {_plain(k): v for k, v in SETTINGS.items()},
-    }
+    near_check.plot(ax_zoom).set_title(f"Zoom: {near} (f near 1)")
+    ax_zoom.legend(fontsize=10, loc="lower left")
+    text = (f"rate per step\npredicted {near_check.predicted.rate:+.4f}\n"
+            f"measured {near_check.measured_rate:+.4f}")  # fmt: skip
+    ax_zoom.text(0.98, 0.97, text, transform=ax_zoom.transAxes, ha="right", va="top", fontsize=11)
+    settings = {"n_hidden": n_hidden, "n_in": n_in, "T": T, "batch": batch, "inputs": "N(0, 1)",
+                "init": "torch (PyTorch default)",
+                "biases": {_plain(k): v for k, v in SETTINGS.items()}}  # fmt: skip
     latex = (
         r"\frac{\partial c_t}{\partial c_{t-1}} = \operatorname{diag}(f_t),\quad "
         r"f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f) \to 1 \ (b_f \gg 0)\ \Rightarrow\ "

@@ -25,37 +25,23 @@ from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 
-def measure(
-    gain: float, width: int, seeds, lyap_steps: int, bptt_steps: int, warmup: int = 200
-) -> dict:
+def measure(gain: float, width: int, seeds, lyap_steps: int, bptt_steps: int, warmup: int) -> dict:
     """Lyapunov, BPTT and ln rho(W) for random networks of one gain (mean and spread over seeds)."""
-    lyap, bptt, rho = [], [], []
+    values = {"lyapunov": [], "bptt": [], "ln_rho": []}
     for s in seeds:
-        net = gt.Network(
-            gt.cells.elman("tanh"), n_in=1, n_hidden=width, init="gaussian", gain=gain, seed=s
+        net = gt.Network(gt.cells.elman("tanh"), 1, width, init="gaussian", gain=gain, seed=s)
+        lyap = gt.lyapunov(
+            net, steps=lyap_steps, k=1, warmup=warmup, batch=2, seed=s, progress=False
         )
-        lyap.append(
-            float(
-                gt.lyapunov(
-                    net, steps=lyap_steps, k=1, warmup=warmup, batch=2, seed=s, progress=False
-                )[0]
-            )
-        )
-        bptt.append(
-            gt.verify(net, method="mean_field", steps=bptt_steps, batch=8, seed=s).measured_rate
-        )
-        rho.append(float(np.log(np.max(np.abs(np.linalg.eigvals(net.params["W"]))))))
-
-    def sem(v):
-        return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
-
-    return {
-        "lyapunov": float(np.mean(lyap)),
-        "lyapunov_sem": sem(lyap),
-        "bptt": float(np.mean(bptt)),
-        "bptt_sem": sem(bptt),
-        "ln_rho": float(np.mean(rho)),
-    }
+        values["lyapunov"].append(float(lyap[0]))
+        check = gt.verify(net, method="mean_field", steps=bptt_steps, batch=8, seed=s)
+        values["bptt"].append(check.measured_rate)
+        values["ln_rho"].append(float(np.log(np.max(np.abs(np.linalg.eigvals(net.params["W"]))))))
+    out = {key: float(np.mean(v)) for key, v in values.items()}
+    for key in ("lyapunov", "bptt"):
+        v = values[key]
+        out[f"{key}_sem"] = float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return out
 
 
 def zero_crossing(x: np.ndarray, y: np.ndarray) -> float:
@@ -72,23 +58,12 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         gains = np.array([0.5, 0.7, 0.9, 1.0, 1.1, 1.3, 1.6, 2.0])
         width, seeds, lyap_steps, bptt_steps, warmup = 100, [seed], 300, 200, 100
     else:
-        gains = np.round(
-            np.concatenate(
-                [np.arange(3, 9) / 10, np.arange(18, 26) / 20, np.arange(13, 26, 2) / 10]
-            ),
-            3,
-        )
-        width, seeds, lyap_steps, bptt_steps, warmup = (
-            200,
-            [seed + k for k in range(4)],
-            2000,
-            400,
-            300,
-        )
+        parts = [np.arange(3, 9) / 10, np.arange(18, 26) / 20, np.arange(13, 26, 2) / 10]
+        gains = np.round(np.concatenate(parts), 3)
+        width, seeds = 200, [seed + k for k in range(4)]
+        lyap_steps, bptt_steps, warmup = 2000, 400, 300
     results = [measure(float(g), width, seeds, lyap_steps, bptt_steps, warmup) for g in gains]
-
-    def get(key):
-        return np.array([r[key] for r in results])
+    per_gain = {key: np.array([r[key] for r in results]) for key in results[0]}
 
     fine = np.linspace(gains.min(), gains.max(), 30 if quick else 80)
     # the smooth curve: 1/2 ln chi_1 at sigma_w2 = g^2, the same formula as rnn_mean_field
@@ -98,67 +73,42 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, ax = new_figure(width=8.0, height=5.0)
     ax.plot(fine, theory_fine, color=PALETTE[3], label="mean field (N → ∞)")
     near = gains <= 1.15  # beyond, h = 0 is unstable and its linearisation is irrelevant
-    ax.plot(
-        gains[near],
-        get("ln_rho")[near],
-        ":",
-        color="grey",
-        lw=2,
-        label=r"$\ln\rho(W)$ (linearisation at $h=0$)",
-    )
-    for key, style, label in (
-        ("lyapunov", {"fmt": "o-", "lw": 1.5}, r"largest Lyapunov exponent $\lambda_1$ (QR)"),
-        (
-            "bptt",
-            {"fmt": "s", "mfc": "none", "ms": 8, "mew": 1.8},
-            r"BPTT: growth of $\ln\|\partial L/\partial h_t\|$",
-        ),
-    ):
-        color = PALETTE[0] if key == "lyapunov" else PALETTE[1]
-        ax.errorbar(
-            gains,
-            get(key),
-            yerr=3 * get(f"{key}_sem"),
-            color=color,
-            capsize=3,
-            label=label,
-            **style,
-        )
+    ax.plot(gains[near], per_gain["ln_rho"][near], ":", color="grey", lw=2,
+            label=r"$\ln\rho(W)$ (linearisation at $h=0$)")  # fmt: skip
+    for key, color, style, label in (
+        ("lyapunov", PALETTE[0], {"fmt": "o-", "lw": 1.5},
+         r"largest Lyapunov exponent $\lambda_1$ (QR)"),
+        ("bptt", PALETTE[1], {"fmt": "s", "mfc": "none", "ms": 8, "mew": 1.8},
+         r"BPTT: growth of $\ln\|\partial L/\partial h_t\|$"),
+    ):  # fmt: skip
+        ax.errorbar(gains, per_gain[key], yerr=3 * per_gain[f"{key}_sem"], color=color, capsize=3,
+                    label=label, **style)  # fmt: skip
     ax.axhline(0, color="black", lw=1)
     ax.axvline(1.0, color="black", ls="--", lw=1.2)
     ax.text(1.02, 0.03, "g = 1", transform=ax.get_xaxis_transform(), va="bottom")
-    ax.set_xlabel(r"gain $g$  ($W_{ij}\sim N(0, g^2/N)$)")
-    ax.set_ylabel("exponent per step (natural log)")
-    ax.set_title(f"random tanh RNNs, N = {width}, {len(seeds)} network(s) per gain")
-    ax.set_ylim(max(-1.3, float(np.min(theory_fine)) - 0.1), None)
+    ax.set(xlabel=r"gain $g$  ($W_{ij}\sim N(0, g^2/N)$)", ylabel="exponent per step (natural log)",
+           title=f"random tanh RNNs, N = {width}, {len(seeds)} network(s) per gain",
+           ylim=(max(-1.3, float(np.min(theory_fine)) - 0.1), None))  # fmt: skip
     ax.legend(loc="lower right", fontsize=10)
 
-    lyap, bptt = get("lyapunov"), get("bptt")
+    lyap, bptt = per_gain["lyapunov"], per_gain["bptt"]
     atol = 0.02  # per step, as in verify
-    tol_mf = atol + 3 * get("lyapunov_sem")
-    tol_bptt = atol + 3 * np.hypot(get("lyapunov_sem"), get("bptt_sem"))
+    tol_mf = atol + 3 * per_gain["lyapunov_sem"]
+    tol_bptt = atol + 3 * np.hypot(per_gain["lyapunov_sem"], per_gain["bptt_sem"])
     rows = []
     for g, t, lam, b, t1, t2 in zip(gains, theory, lyap, bptt, tol_mf, tol_bptt, strict=True):
-        rows.append(
-            Comparison(
-                f"g = {g:g}: mean-field vs Lyapunov exponent", float(t), float(lam), float(t1)
-            )
-        )
-        rows.append(
-            Comparison(
-                f"g = {g:g}: Lyapunov exponent vs BPTT adjoint growth",
-                float(lam),
-                float(b),
-                float(t2),
-            )
-        )
+        rows += [
+            Comparison(f"g = {g:g}: mean-field vs Lyapunov exponent", float(t), float(lam),
+                       float(t1)),
+            Comparison(f"g = {g:g}: Lyapunov exponent vs BPTT adjoint growth", float(lam), float(b),
+                       float(t2)),
+        ]  # fmt: skip
     g_lyap, g_bptt = zero_crossing(gains, lyap), zero_crossing(gains, bptt)
+    first_chaotic = float(gains[np.argmax(lyap > 0.01)] if np.any(lyap > 0.01) else np.nan)
     numbers = {
         "g where lambda_1 crosses 0": g_lyap,
         "g where BPTT growth crosses 0": g_bptt,
-        "first g with lambda_1 > 0.01 (clearly chaotic)": float(
-            gains[np.argmax(lyap > 0.01)] if np.any(lyap > 0.01) else np.nan
-        ),
+        "first g with lambda_1 > 0.01 (clearly chaotic)": first_chaotic,
         "max |lambda_1 - BPTT growth|": float(np.max(np.abs(lyap - bptt))),
         "max |lambda_1 - mean field|": float(np.max(np.abs(lyap - theory))),
         "gains where mean field agrees (0.02 + 3 s.e.)": int(sum(r.agrees for r in rows[::2])),
@@ -166,32 +116,16 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     }
     for g, lam in zip(gains, lyap, strict=True):
         numbers[f"lambda_1 at g = {g:g}"] = float(lam)
-    settings = {
-        "width": width,
-        "seeds": list(seeds),
-        "gains": gains.tolist(),
-        "lyapunov_steps": lyap_steps,
-        "bptt_steps": bptt_steps,
-        "bias": 0.0,
-    }
+    settings = {"width": width, "seeds": list(seeds), "gains": gains.tolist(),
+                "lyapunov_steps": lyap_steps, "bptt_steps": bptt_steps, "bias": 0.0}  # fmt: skip
     latex = (
         r"\lambda_1 = \lim_{T\to\infty}\frac{1}{T}\ln\Big\|\prod_{t=1}^{T}"
         r"\mathrm{diag}(1-h_t^2)\,W\,v\Big\|,\quad \lambda_1^{\mathrm{MF}} = \tfrac12\ln\big("
         r"g^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)]\big)"
     )
-    arrays = {
-        "gains": gains,
-        "lyapunov": lyap,
-        "bptt": bptt,
-        "mean_field": theory,
-        "ln_rho": get("ln_rho"),
-    }
-    headline = [
-        "g where lambda_1 crosses 0",
-        "g where BPTT growth crosses 0",
-        "max |lambda_1 - BPTT growth|",
-        "max |lambda_1 - mean field|",
-    ]
+    arrays = {"gains": gains, "lyapunov": lyap, "bptt": bptt, "mean_field": theory,
+              "ln_rho": per_gain["ln_rho"]}  # fmt: skip
+    headline = [*list(numbers)[:2], "max |lambda_1 - BPTT growth|", "max |lambda_1 - mean field|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 
 

@@ -28,37 +28,11 @@ from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 
-def measure_sweep(
-    sigma_w2s, sigma_b2: float, depth: int, width: int, batch: int, seed: int
-) -> dict:
-    """Predicted (mean field) and measured (BPTT) per-layer gradient growth for each sigma_w^2.
-
-    Returns
-    -------
-    dict of arrays
-        ``predicted`` 1/2 ln chi_1, ``measured`` fitted slope of ln||dL/ds_l|| per layer back,
-        ``stderr`` its standard error over the batch, ``agrees`` verify's verdict.
-    """
-    out = {k: [] for k in ("predicted", "measured", "stderr", "agrees", "tolerance")}
-    for sw2 in sigma_w2s:
-        net = gt.Network(
-            gt.cells.elman("tanh"),
-            n_in=width,
-            n_hidden=width,
-            depth=depth,
-            tied=False,
-            init="gaussian",
-            gain=float(np.sqrt(sw2)),
-            sigma_b2=sigma_b2,
-            seed=seed,
-        )
-        check = gt.verify(net, method="mean_field", batch=batch, seed=seed)
-        out["predicted"].append(check.predicted.rate)
-        out["measured"].append(check.measured_rate)
-        out["stderr"].append(check.measured_stderr)
-        out["agrees"].append(check.agrees)
-        out["tolerance"].append(check.tolerance)
-    return {k: np.asarray(v) for k, v in out.items()}
+def deep_check(sigma_w2: float, sigma_b2: float, depth: int, width: int, batch: int, seed: int):
+    """gt.verify of a deep random tanh network: mean field 1/2 ln chi_1 vs BPTT per layer."""
+    net = gt.Network(gt.cells.elman("tanh"), width, width, depth=depth, tied=False, init="gaussian",
+                     gain=float(np.sqrt(sigma_w2)), sigma_b2=sigma_b2, seed=seed)  # fmt: skip
+    return gt.verify(net, method="mean_field", batch=batch, seed=seed)
 
 
 @claim(ci=True)
@@ -69,44 +43,34 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     grid_b = np.linspace(0.0, 0.4, n_b)
     line_b = 0.4 * np.linspace(0.0, 1.0, 7 if quick else 16) ** 2  # dense where the line bends
     depth, width, batch = (30, 120, 8) if quick else (50, 400, 16)
-    sweep_w2 = (
-        np.array([0.8, 1.4, 1.8, 2.4, 3.2])
+    sweep_w2 = np.array(
+        [0.8, 1.4, 1.8, 2.4, 3.2]
         if quick
-        else np.array([0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0])
+        else [0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0]
     )
 
     diagram = phase_diagram("tanh", grid_w, grid_b)
     line_w = np.array([gt.critical_sigma_w2("tanh", b) for b in line_b])
     sw_crit = gt.critical_sigma_w2("tanh", sigma_b2)
-    sweep = measure_sweep(sweep_w2, sigma_b2, depth, width, batch, seed)
+    checks = [deep_check(w, sigma_b2, depth, width, batch, seed) for w in sweep_w2]
+    names = {"measured": "measured_rate", "stderr": "measured_stderr", "agrees": "agrees",
+             "tolerance": "tolerance"}  # fmt: skip
+    sweep = {key: np.array([getattr(c, name) for c in checks]) for key, name in names.items()}
+    sweep["predicted"] = np.array([c.predicted.rate for c in checks])
 
     fig, (ax0, ax1) = new_figure(1, 2, width=12.8, height=4.6)
     growth = 0.5 * np.log(diagram["chi1"])
-    mesh = ax0.pcolormesh(
-        grid_w,
-        grid_b,
-        growth,
-        cmap="PuOr_r",
-        shading="gouraud",
-        norm=mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max()),
-    )
+    norm = mcolors.TwoSlopeNorm(0.0, growth.min(), growth.max())
+    mesh = ax0.pcolormesh(grid_w, grid_b, growth, cmap="PuOr_r", shading="gouraud", norm=norm)
     fig.colorbar(mesh, ax=ax0, label=r"$\frac{1}{2}\ln\chi_1$ per layer")
-    levels = [-0.3, -0.1, 0.05, 0.1]
-    iso = ax0.contour(grid_w, grid_b, growth, levels=levels, colors="dimgrey", linewidths=0.8)
+    iso = ax0.contour(grid_w, grid_b, growth, levels=[-0.3, -0.1, 0.05, 0.1], colors="dimgrey")
     ax0.clabel(iso, fontsize=9, fmt="%g")
     ax0.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
-    ax0.plot(
-        sweep_w2,
-        np.full(sweep_w2.shape, sigma_b2),
-        "o",
-        color=PALETTE[2],
-        mec="black",
-        label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})",
-    )
+    ax0.plot(sweep_w2, 0 * sweep_w2 + sigma_b2, "o", color=PALETTE[2], mec="black",
+             label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})")  # fmt: skip
     ax0.text(0.7, 0.33, "ordered\n(vanishing)", fontsize=12)
     ax0.text(3.0, 0.33, "chaotic\n(exploding)", fontsize=12)
-    ax0.set_xlabel(r"weight variance $\sigma_w^2$")
-    ax0.set_ylabel(r"bias variance $\sigma_b^2$")
+    ax0.set(xlabel=r"weight variance $\sigma_w^2$", ylabel=r"bias variance $\sigma_b^2$")
     ax0.set_title("tanh mean-field phase diagram")
     ax0.legend(loc="lower right", bbox_to_anchor=(1.0, 0.2), fontsize=9, framealpha=0.9)
     ax0.grid(False)
@@ -114,43 +78,20 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
     theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",))["chi1"][0])
     ax1.plot(fine, theory, color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
-    ax1.errorbar(
-        sweep_w2,
-        sweep["measured"],
-        yerr=np.maximum(3 * sweep["stderr"], 1e-9),
-        fmt="o",
-        color=PALETTE[0],
-        capsize=4,
-        label=f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)",
-    )
+    label = f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)"
+    ax1.errorbar(sweep_w2, sweep["measured"], yerr=np.maximum(3 * sweep["stderr"], 1e-9), fmt="o",
+                 color=PALETTE[0], capsize=4, label=label)  # fmt: skip
     ax1.axhline(0, color="grey", lw=1)
-    ax1.axvline(
-        sw_crit, color="black", ls="--", lw=1.5, label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}"
-    )
-    ax1.set_xlabel(r"weight variance $\sigma_w^2$")
-    ax1.set_ylabel(r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")
+    ax1.axvline(sw_crit, color="black", ls="--", label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}")
+    ax1.set(xlabel=r"weight variance $\sigma_w^2$",
+            ylabel=r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")  # fmt: skip
     ax1.set_title(rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}")
     ax1.legend(loc="lower right", fontsize=10)
 
-    rows = [
-        Comparison(
-            f"per-layer gradient growth at sigma_w2 = {w:g}",
-            float(p),
-            float(m),
-            float(t),
-            "gt.verify (rate within its tolerance)",
-            agrees=bool(a),
-        )
-        for w, p, m, t, a in zip(
-            sweep_w2,
-            sweep["predicted"],
-            sweep["measured"],
-            sweep["tolerance"],
-            sweep["agrees"],
-            strict=True,
-        )
-    ]
+    rows = [Comparison.from_check(f"per-layer gradient growth at sigma_w2 = {w:g}", c)
+            for w, c in zip(sweep_w2, checks, strict=True)]  # fmt: skip
     err = np.abs(sweep["measured"] - sweep["predicted"])
+    away = np.abs(sweep_w2 - sw_crit) > 0.2
     numbers = {
         "critical sigma_w2 at sigma_b2 = 0.05": sw_crit,
         "critical sigma_w2 at sigma_b2 = 0": float(line_w[0]),
@@ -158,34 +99,20 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "sigma_w2 values": len(sweep_w2),
         "max |measured - predicted|": float(err.max()),
         "sign agreement away from critical": bool(
-            np.all(
-                np.sign(sweep["measured"][np.abs(sweep_w2 - sw_crit) > 0.2])
-                == np.sign(sweep["predicted"][np.abs(sweep_w2 - sw_crit) > 0.2])
-            )
+            np.all(np.sign(sweep["measured"][away]) == np.sign(sweep["predicted"][away]))
         ),
     }
-    settings = {
-        "sigma_b2": sigma_b2,
-        "depth": depth,
-        "width": width,
-        "batch": batch,
-        "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
-        "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
-        "sweep_sigma_w2": sweep_w2.tolist(),
-    }
+    settings = {"sigma_b2": sigma_b2, "depth": depth, "width": width, "batch": batch,
+                "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
+                "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
+                "sweep_sigma_w2": sweep_w2.tolist()}  # fmt: skip
     latex = (
         r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
         r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
         r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}"
     )
-    arrays = {
-        "sigma_w2": grid_w,
-        "sigma_b2": grid_b,
-        "chi1": diagram["chi1"],
-        "xi_c": diagram["xi_c"],
-        "sweep_sigma_w2": sweep_w2,
-        **sweep,
-    }
+    arrays = {"sigma_w2": grid_w, "sigma_b2": grid_b, "chi1": diagram["chi1"],
+              "xi_c": diagram["xi_c"], "sweep_sigma_w2": sweep_w2, **sweep}  # fmt: skip
     headline = ["critical sigma_w2 at sigma_b2 = 0.05", "max |measured - predicted|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 

@@ -31,9 +31,8 @@ W = 5.0
 
 def unit(w: float = W) -> gt.Network:
     """The one-unit tanh RNN; the bias enters as the constant input x (U = 1, b = 0)."""
-    return gt.Network(
-        gt.cells.elman("tanh"), n_in=1, n_hidden=1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]}
-    )
+    params = {"W": [[w]], "U": [[1.0]], "b": [0.0]}
+    return gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=1, params=params)
 
 
 def gradient_at(net: gt.Network, biases: np.ndarray, steps: int, h0: float) -> np.ndarray:
@@ -53,9 +52,10 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     n_b, hold, steps = (401, 60, 60) if quick else (2001, 200, 100)
     grid = np.linspace(-5, 5, n_b)
     keep = 4  # each b is held for hold = transient + keep steps; final = state after them
+    # up from h = -1, then down continuing from the up sweep's end (h = +1 at b = 5)
     bif = gt.bifurcation(
         net, "x", grid, h0=[-1.0], transient=hold - keep, keep=keep, progress=False
-    )  # up from h = -1, then down continuing from the up sweep's end (h = +1 at b = 5)
+    )
     up, down = bif.up.final[:, 0], bif.down.final[::-1, 0]
     jump_up = float(grid[np.argmax(up > 0)])
     jump_down = float(grid[np.flatnonzero(down < 0)[-1]])
@@ -67,79 +67,37 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sens = (1 - h_low**2) / (1 - W * (1 - h_low**2))
 
     fig, (ax0, ax1) = new_figure(2, 1, width=8.5, height=8.0, sharex=True)
-    ax0.axvspan(-b_c, b_c, color=PALETTE[5], alpha=0.12, lw=0, label="bistable window")
-    for k, branch in enumerate(bif.branches):  # the library's branches, split by stability
-        h_st = np.where(branch.stable, branch.points[:, 0], np.nan)
-        h_un = np.where(~branch.stable, branch.points[:, 0], np.nan)
-        labels = ("stable fixed points", "unstable fixed point") if k == 0 else (None, None)
-        ax0.plot(branch.values, h_st, color="black", lw=2.5, label=labels[0])
-        ax0.plot(branch.values, h_un, "--", color="black", lw=1.8, label=labels[1])
-    ax0.plot(grid, up, "-", color=PALETTE[3], lw=1.5, label=r"sweep $b\uparrow$ (from $h=-1$)")
-    ax0.plot(grid, down, "-", color=PALETTE[0], lw=1.5, label=r"sweep $b\downarrow$ (from $h=+1$)")
-    for sign, color in ((1, PALETTE[3]), (-1, PALETTE[0])):
-        ax0.plot([sign * b_c], [-sign * root], "o", color="black", ms=9, mfc="white", mew=2)
-        ax0.annotate(
-            "",
-            xy=(sign * b_c, sign * 0.8),
-            xytext=(sign * b_c, -sign * 0.8),
-            arrowprops={"arrowstyle": "->", "color": color, "lw": 2},
-        )
-    ax0.set_ylabel(r"state $h$")
-    ax0.set_ylim(-1.15, 1.15)
-    ax0.set_title(
-        rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
-        r"($w(1-h^2)=1$, circles)"
-    )
-    ax0.set_xlim(-5.2, 5.2)
+    bif.plot(ax0).axvspan(-b_c, b_c, color=PALETTE[5], alpha=0.12, lw=0, label="bistable window")
+    ax0.plot(grid, up, color=PALETTE[3], lw=1.5, label=r"state after the sweep $b\uparrow$")
+    ax0.plot(grid, down, color=PALETTE[0], lw=1.5, label=r"state after the sweep $b\downarrow$")
+    ax0.plot([b_c, -b_c], [-root, root], "o", color="black", ms=9, mfc="white", mew=2)
+    ax0.set(xlabel="", ylabel=r"state $h$", ylim=(-1.15, 1.15), xlim=(-5.2, 5.2))
+    ax0.set_title(rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
+                  r"($w(1-h^2)=1$, circles)")  # fmt: skip
     ax0.legend(loc="lower left", bbox_to_anchor=(0.24, 0.12), fontsize=9.5, framealpha=0.95)
-
-    ax1.semilogy(
-        fine, np.abs(grad_lower), color=PALETTE[3], label=rf"BPTT, $h_0=-1$, $T$ = {steps}"
-    )
-    ax1.semilogy(
-        fine, np.abs(grad_upper), color=PALETTE[0], label=rf"BPTT, $h_0=+1$, $T$ = {steps}"
-    )
-    ax1.semilogy(
-        lower.values,
-        np.abs(sens),
-        ":",
-        color="black",
-        lw=2,
-        label=r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$",
-    )
+    for h0, grad, color in ((-1, grad_lower, PALETTE[3]), (1, grad_upper, PALETTE[0])):
+        ax1.semilogy(fine, np.abs(grad), color=color, label=rf"BPTT, $h_0={h0:+d}$, $T$ = {steps}")
+    label = r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$"
+    ax1.semilogy(lower.values, np.abs(sens), ":", color="black", lw=2, label=label)
     for ax in (ax0, ax1):
-        for s in (-b_c, b_c):
-            ax.axvline(s, color="grey", ls=":", lw=1.2)
-    ax1.set_xlabel("bias $b$")
-    ax1.set_ylabel(r"$|\partial h_T/\partial b|$")
-    ax1.set_ylim(1e-9, None)
+        ax.vlines([-b_c, b_c], 0, 1, transform=ax.get_xaxis_transform(), colors="grey", ls=":")
+    ax1.set(xlabel="bias $b$", ylabel=r"$|\partial h_T/\partial b|$", ylim=(1e-9, None))
     ax1.legend(loc="upper center", fontsize=9.5)
 
     peak = int(np.argmax(np.abs(grad_lower)))
     far = np.abs(fine + 1.0) < 0.25  # deep in the bistable window on the lower branch, b ~ -1
-    found = {}
-    rows, step = [], grid[1] - grid[0]
-    for b in (0.0, 2.0, 4.0):
-        fp = gt.fixed_points(net, x=np.array([b]), progress=False)
-        # u - w tanh(u) = b: three roots inside the window |b| < b_c, one outside
-        expected = 3 if abs(b) < b_c else 2 if abs(b) == b_c else 1
-        found[b] = fp
-        rows.append(
-            Comparison(
-                f"number of fixed points at b = {b:g} (analytic vs fixed_points)",
-                expected,
-                len(fp),
-                rule="equal",
-            )
-        )
-    rows.append(
-        Comparison(
-            "up-sweep jump location vs saddle-node b_c (two grid steps)", b_c, jump_up, 2 * step
-        )
-    )
-    rows.append(
-        Comparison("down-sweep jump location vs -b_c (two grid steps)", -b_c, jump_down, 2 * step)
-    )
+    # u - w tanh(u) = b: three roots inside the window |b| < b_c, one outside
+    found = {b: gt.fixed_points(net, x=np.array([b]), progress=False) for b in (0.0, 2.0, 4.0)}
+    rows = [
+        Comparison(f"number of fixed points at b = {b:g} (analytic vs fixed_points)",
+                   3 if abs(b) < b_c else 2 if abs(b) == b_c else 1, len(fp), rule="equal")
+        for b, fp in found.items()
+    ]  # fmt: skip
+    step = grid[1] - grid[0]
+    rows.append(Comparison("up-sweep jump location vs saddle-node b_c (two grid steps)", b_c,
+                           jump_up, 2 * step))  # fmt: skip
+    rows.append(Comparison("down-sweep jump location vs -b_c (two grid steps)", -b_c, jump_down,
+                           2 * step))  # fmt: skip
     numbers = {
         "b_c (analytic)": b_c,
         "h at saddle-node": float(root),
@@ -148,9 +106,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         "hysteresis width": jump_up - jump_down,
         "peak |dh_T/db| (from h_0 = -1)": float(np.abs(grad_lower[peak])),
         "b at peak": float(fine[peak]),
-        "median |dh_T/db| on the lower branch near b = -1": float(
-            np.median(np.abs(grad_lower[far]))
-        ),
+        "median |dh_T/db| on the lower branch near b = -1": float(np.median(abs(grad_lower[far]))),
         "stable fixed points at b = 0": [float(p) for p in found[0.0].points[found[0.0].stable, 0]],
     }
     settings = {"w": W, "grid": [-5, 5, n_b], "hold": hold, "T": steps}
@@ -159,14 +115,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         r"\quad w(1-h^{*2}) = 1 \Rightarrow b_c = w\sqrt{1-1/w} - \operatorname{artanh}"
         r"\sqrt{1-1/w}"
     )
-    arrays = {
-        "b": grid,
-        "up": up,
-        "down": down,
-        "b_fine": fine,
-        "grad_lower": grad_lower,
-        "grad_upper": grad_upper,
-    }
+    arrays = dict(b=grid, up=up, down=down, b_fine=fine, grad_lower=grad_lower,
+                  grad_upper=grad_upper)  # fmt: skip
     headline = [
         "b_c (analytic)",
         "hysteresis width",

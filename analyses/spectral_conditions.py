@@ -24,7 +24,7 @@ from matplotlib.ticker import NullFormatter
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
-from gradtheory.symbolic.functions import ACTIVATION_GAMMA
+from gradtheory.symbolic.registry import ACTIVATIONS
 
 #: The critical band of ``predict``: |rate| <= BAND counts as neither vanishing nor exploding.
 BAND = 0.01
@@ -32,36 +32,29 @@ BAND = 0.01
 
 def random_network(activation: str, n: int, target: float, normal: bool, rng) -> gt.Network:
     """Elman RNN whose W is rescaled so that gamma sigma_max(W) = ``target``."""
-    gamma = ACTIVATION_GAMMA[activation]
+    gamma = ACTIVATIONS[activation].gamma
     raw = rng.normal(size=(n, n))
     if normal:
         raw = np.linalg.qr(raw)[0]
     W = raw * (target / gamma / np.linalg.norm(raw, 2))
-    return gt.Network(
-        gt.cells.elman(activation),
-        n_in=1,
-        n_hidden=n,
-        params={"W": W},
-        seed=int(rng.integers(2**31)),
-    )
+    seed = int(rng.integers(2**31))
+    return gt.Network(gt.cells.elman(activation), n_in=1, n_hidden=n, params={"W": W}, seed=seed)
 
 
 def sweep(activation: str, count: int, n: int, T: int, batch: int, seed: int) -> dict:
     """Measure ``count`` random networks with gamma sigma_max log-uniform in [0.25, 4]."""
     rng = np.random.default_rng([seed, 31, len(activation)])
-    gamma = ACTIVATION_GAMMA[activation]
+    gamma = ACTIVATIONS[activation].gamma
     out = {k: [] for k in ("sigma", "rho", "bound", "measured", "agrees", "normal")}
     for k in range(count):
         target = float(np.exp(rng.uniform(np.log(0.25), np.log(4.0))))
         net = random_network(activation, n, target, normal=bool(k % 2), rng=rng)
         x = rng.normal(size=(T, batch, 1))
         check = gt.verify(net, x, method="pascanu", seed=seed + k)
-        out["sigma"].append(target)
-        out["rho"].append(gamma * float(np.max(np.abs(np.linalg.eigvals(net.params["W"])))))
-        out["bound"].append(check.predicted.rate)
-        out["measured"].append(check.measured_rate)
-        out["agrees"].append(check.agrees)
-        out["normal"].append(bool(k % 2))
+        rho = gamma * float(np.max(np.abs(np.linalg.eigvals(net.params["W"]))))
+        values = (target, rho, check.predicted.rate, check.measured_rate, check.agrees, bool(k % 2))
+        for key, value in zip(out, values, strict=True):
+            out[key].append(value)
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -69,29 +62,22 @@ def _counts(r: dict) -> dict:
     below, above = r["sigma"] < 1.0, r["sigma"] > 1.0
     vanish, explode = r["measured"] < -BAND, r["measured"] > BAND
     rho_below = r["rho"] < 1.0
-    return {
-        "below": int(below.sum()),
-        "below_vanished": int((below & vanish).sum()),
-        "below_exploded": int((below & explode).sum()),
-        "above": int(above.sum()),
-        "above_not_exploded": int((above & ~explode).sum()),
-        "above_exploded": int((above & explode).sum()),
-        "bound_holds": int(r["agrees"].sum()),
-        "total": int(r["sigma"].size),
-        "rho_below": int(rho_below.sum()),
-        "rho_below_vanished": int((rho_below & vanish).sum()),
-    }
+    counts = {"below": below, "below_vanished": below & vanish, "below_exploded": below & explode,
+              "above": above, "above_not_exploded": above & ~explode,
+              "above_exploded": above & explode, "bound_holds": r["agrees"],
+              "total": np.ones_like(below), "rho_below": rho_below,
+              "rho_below_vanished": rho_below & vanish}  # fmt: skip
+    return {key: int(mask.sum()) for key, mask in counts.items()}
 
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     count, n, T, batch = (40, 32, 200, 8) if quick else (120, 64, 300, 16)
     fig, (ax, ax_rho) = new_figure(1, 2, width=13.0, height=5.0, sharey=True)
-    numbers, rows, results = {}, [], {}
-    for activation in ("tanh", "sigmoid"):
-        results[activation] = sweep(activation, count, n, T, batch, seed)
+    results = {a: sweep(a, count, n, T, batch, seed) for a in ("tanh", "sigmoid")}
+    numbers, rows = {}, []
     for color, marker, (activation, r) in zip(PALETTE, "os", results.items(), strict=False):
-        gamma = ACTIVATION_GAMMA[activation]
+        gamma = ACTIVATIONS[activation].gamma
         for normal, fill in ((True, color), (False, "none")):
             pick = r["normal"] == normal
             kind = "orthogonal" if normal else "Gaussian"
@@ -100,37 +86,19 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             for a, x in ((ax, r["sigma"]), (ax_rho, r["rho"])):
                 a.semilogx(x[pick], r["measured"][pick], marker, **style)
         c = _counts(r)
-        for key, value in c.items():
-            numbers[f"{activation}: {key}"] = value
+        numbers.update({f"{activation}: {key}": value for key, value in c.items()})
         rows += [
-            Comparison(
-                f"{activation}: networks with gamma sigma_max < 1 that vanish "
-                "(sufficient condition)",
-                c["below"],
-                c["below_vanished"],
-            ),
-            Comparison(
-                f"{activation}: networks that explode with gamma sigma_max <= 1 "
-                "(necessary condition)",
-                0,
-                c["below_exploded"],
-            ),
-            Comparison(
-                f"{activation}: networks with rate <= ln(gamma sigma_max) + tol",
-                c["total"],
-                c["bound_holds"],
-            ),
-            Comparison(
-                f"{activation}: networks with gamma rho(W) < 1 that vanish "
-                "(lecture notes 003, spectral radius)",
-                c["rho_below"],
-                c["rho_below_vanished"],
-            ),
-        ]
+            Comparison(f"{activation}: networks with gamma sigma_max < 1 that vanish (sufficient "
+                       "condition)", c["below"], c["below_vanished"]),
+            Comparison(f"{activation}: networks that explode with gamma sigma_max <= 1 (necessary "
+                       "condition)", 0, c["below_exploded"]),
+            Comparison(f"{activation}: networks with rate <= ln(gamma sigma_max) + tol", c["total"],
+                       c["bound_holds"]),
+            Comparison(f"{activation}: networks with gamma rho(W) < 1 that vanish (lecture notes "
+                       "003, spectral radius)", c["rho_below"], c["rho_below_vanished"]),
+        ]  # fmt: skip
     grid = np.geomspace(0.2, 5.0, 100)
-    ax.semilogx(
-        grid, np.log(grid), "-", color="black", lw=1.5, label=r"bound $\ln(\gamma\,\sigma_{\max})$"
-    )
+    ax.semilogx(grid, np.log(grid), color="black", label=r"bound $\ln(\gamma\,\sigma_{\max})$")
     for a in (ax, ax_rho):
         a.axvline(1.0, color="grey", ls="--", lw=1.2)
         a.axhline(0.0, color="grey", ls=":", lw=1)
@@ -140,22 +108,18 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax.axvspan(0.2, 1.0, color=PALETTE[2], alpha=0.08)
     ax.text(0.22, 1.45, "vanishing guaranteed", fontsize=10, va="top")
     ax.text(1.05, 1.45, "exploding possible", fontsize=10, va="top")
-    ax.set_xlabel(r"$\gamma\,\sigma_{\max}(W)$")
-    ax.set_ylabel("measured gradient growth rate per step")
-    ax.set_title(f"Pascanu et al. condition (n = {n}, T = {T})", fontsize=13)
+    ax.set(xlabel=r"$\gamma\,\sigma_{\max}(W)$", ylabel="measured gradient growth rate per step",
+           title=f"Pascanu et al. condition (n = {n}, T = {T})")  # fmt: skip
     ax.legend(fontsize=8.5, loc="lower right")
-    ax_rho.set_xlabel(r"$\gamma\,\rho(W)$ (spectral radius)")
-    ax_rho.set_title("Same networks against the spectral radius", fontsize=13)
+    ax_rho.set(xlabel=r"$\gamma\,\rho(W)$ (spectral radius)",
+               title="Same networks against the spectral radius")  # fmt: skip
     settings = {
-        "networks per activation": count,
-        "n_hidden": n,
-        "T": T,
-        "batch": batch,
+        "networks per activation": count, "n_hidden": n, "T": T, "batch": batch,
         "gamma sigma_max": "log-uniform in [0.25, 4]",
         "W": "alternately orthogonal and Gaussian, rescaled",
         "inputs": "N(0, 1), U ~ N(0, 1), b = 0",
         "vanish / explode": f"measured rate < -{BAND} / > {BAND}",
-    }
+    }  # fmt: skip
     latex = (
         r"\Big\|\frac{\partial h_t}{\partial h_{t-1}}\Big\| = "
         r"\|\operatorname{diag}(\phi'(a_t))\,W\| \le \gamma\,\sigma_{\max}(W)"

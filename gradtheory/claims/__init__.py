@@ -23,21 +23,8 @@ from ._registry import (
     run_claim,
 )
 
-__all__ = [
-    "ANALYSES",
-    "CLAIMS",
-    "STORE_ROOT",
-    "Claim",
-    "ClaimResult",
-    "Comparison",
-    "claim",
-    "default_outdir",
-    "load",
-    "load_all",
-    "main",
-    "run_claim",
-    "tolerances",
-]
+__all__ = ["ANALYSES", "CLAIMS", "STORE_ROOT", "Claim", "ClaimResult", "Comparison", "claim",
+           "default_outdir", "load", "load_all", "main", "run_claim", "tolerances"]  # fmt: skip
 
 
 def _analyses_folder() -> Path:

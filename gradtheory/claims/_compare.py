@@ -11,6 +11,9 @@ __all__ = ["RULES", "Comparison", "summarise"]
 #: float64 BPTT against a closed form or an independent product of the same factors: the two
 #: differ by rounding only (a few ulps per step over at most a few hundred steps).
 ROUNDING = 1e-10
+#: one step's Jacobian (a bound on one factor, or the Jacobian at a point against its closed
+#: form) in float64: the rounding of a single product.
+ONE_STEP = 1e-12
 #: a spectral radius or norm that should be exactly 1 (orthogonal or identity matrices).
 UNIT = 1e-10
 #: per-step growth rates estimated from finite trajectories of random networks: their

@@ -128,21 +128,13 @@ def run_claim(
         result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start
     save_figure(result.figure, outdir / name)
-    meta = {
-        "name": name,
-        "title": entry.title,
-        "source": entry.source,
-        "statement": entry.statement,
-        "summary": summarise(result.comparisons, result.numbers, result.headline),
-        "numbers": result.numbers,
-        "settings": result.settings,
-        "comparisons": [row.row() for row in result.comparisons],
-        "latex": result.latex,
-        "seed": seed,
-        "quick": quick,
-        "version": __version__,
-        "seconds": round(elapsed, 2),
-    }
+    meta = {"name": name, "title": entry.title, "source": entry.source,
+            "statement": entry.statement,
+            "summary": summarise(result.comparisons, result.numbers, result.headline),
+            "numbers": result.numbers, "settings": result.settings,
+            "comparisons": [row.row() for row in result.comparisons], "latex": result.latex,
+            "seed": seed, "quick": quick, "version": __version__,
+            "seconds": round(elapsed, 2)}  # fmt: skip
     save_result(outdir / name, result.arrays, meta)
     if not result.arrays:
         (outdir / f"{name}.npz").unlink(missing_ok=True)

@@ -23,7 +23,9 @@ from gradtheory.claims import (
 def test_mean_field_phase_sign_follows_chi1():
     """Poole et al. 2016 / Schoenholz et al. 2017: per-layer gradient growth is 1/2 ln chi_1,
     negative in the ordered phase (sigma_w^2 = 1) and positive in the chaotic one (3)."""
-    sweep = mean_field_phase.measure_sweep([1.0, 3.0], 0.05, depth=15, width=60, batch=4, seed=0)
+    checks = [mean_field_phase.deep_check(w, 0.05, 15, 60, 4, 0) for w in (1.0, 3.0)]
+    sweep = {"predicted": np.array([c.predicted.rate for c in checks]),
+             "measured": np.array([c.measured_rate for c in checks])}  # fmt: skip
     assert sweep["predicted"][0] < -0.1 and sweep["predicted"][1] > 0.05
     assert sweep["measured"][0] < -0.08 and sweep["measured"][1] > 0.03
     assert np.all(np.abs(sweep["measured"] - sweep["predicted"]) < 0.06)
@@ -33,7 +35,7 @@ def test_loss_cliff_gradient_wall_and_clipping():
     """Lecture notes 001 / Pascanu et al. 2013: |dL/db| at the cliff is >= 1000x the plateau's;
     unclipped descent is thrown far away, clipped descent stays near the cliff edge."""
     grid = np.linspace(2.5, 3.35, 1500)
-    _, grad, _ = loss_cliff.loss_curve(grid)
+    _, grad = loss_cliff.loss_curve(grid)
     plateau = np.median(np.abs(grad[grid < 2.8]))
     assert np.abs(grad).max() > 1e3 * plateau
     plain = loss_cliff.descend(2.6, 2.0, 30)
