@@ -125,8 +125,13 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ax.axhline(1 / 6, color="black", ls="--", lw=1.5, label="baseline 1/6")
         title = f"T = {T}, " + (f"clip $\\|g\\| \\leq {CLIP:g}$" if clipped else "no clipping")
         ax.set(yscale="log", ylim=(1e-4, 300), xlabel="training step", title=title)
-        ax.legend(title="model (mean final MSE / baseline)", fontsize=9, title_fontsize=9, ncol=2)
-        axes[i, 0].set_ylabel(f"MSE (moving avg. {window}; median, band min-max of seeds)")
+        ax.legend(
+            title="model (mean final MSE / baseline); median of seeds, band min-max",
+            fontsize=9,
+            title_fontsize=9,
+            ncol=2,
+        )
+        axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
     settings = constants(
         globals(), T=list(Ts), steps=steps, seeds=seeds, optimizer="adam", batch=32, test_batch=1000
     )

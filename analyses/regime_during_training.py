@@ -133,7 +133,7 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
             n_in=64,
             n_hidden=n_deep,
             n_out=10,
-            depth=depth,
+            steps=depth,  # the depth (named depth= once the vocabulary lands)
             tied=False,
             init="gaussian",
             seed=seed,
