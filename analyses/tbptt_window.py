@@ -109,52 +109,35 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig, (ax, ax2, ax3) = new_figure(1, 3, width=18.0, sharey=True)
     result.plot("k", "accuracy", hue="D", ax=ax)
     numbers, rows, jitter = {}, [], np.random.default_rng(0).uniform(-0.3, 0.3, acc.shape[1:])
+    needed = seeds_needed(len(seeds))
     for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
         ax.axvline(D, color=color, ls="--", lw=1.5)
         short, mean = ks < D, acc[i].mean(axis=1)
         for k, m in zip(ks, mean, strict=True):
             numbers[f"accuracy D={D}, k={k}"] = float(m)
-        learned = (acc[i] > LEARNED).sum(axis=1)  # seeds that learn, per window
-        numbers[f"fraction learned k < D, D={D}"] = float(learned[short].sum() / acc[i, short].size)
-        numbers[f"fraction learned k >= D, D={D}"] = float(
-            learned[~short].sum() / acc[i, ~short].size
-        )
-        needed = seeds_needed(len(seeds))
-        rows.append(
-            Comparison(
-                f"windows k < D = {D} where at least {needed} of {len(seeds)} seeds "
-                f"stay below {LEARNED}",
-                int(short.sum()),
-                int((len(seeds) - learned[short] >= needed).sum()),
-                rule="equal",
-            )
-        )
-        rows.append(
-            Comparison(
-                f"windows k >= D = {D} where at least {needed} of {len(seeds)} seeds learn",
-                int((~short).sum()),
-                int((learned[~short] >= needed).sum()),
-                rule="equal",
-            )
-        )
+        learned, n = (acc[i] > LEARNED).sum(axis=1), len(seeds)  # seeds that learn, per window
         x = np.array([reach(k, D) for k in ks], dtype=float)[:, None] + jitter
-        ax2.plot(
-            x[short].ravel(),
-            acc[i][short].ravel(),
-            "o",
-            color=color,
-            alpha=0.6,
-            label=f"D = {D}, k < D",
-        )
-        ax2.plot(
-            x[~short].ravel(),
-            acc[i][~short].ravel(),
-            "*",
-            ms=11,
-            color=color,
-            markeredgecolor="black",
-            label=f"D = {D}, k >= D (full reach)",
-        )
+        for part, side, agreeing, what, style in (
+            (short, "<", n - learned, f"stay below {LEARNED}", {"marker": "o", "alpha": 0.6}),
+            (~short, ">=", learned, "learn", {"marker": "*", "ms": 11, "mec": "black"}),
+        ):
+            numbers[f"fraction learned k {side} D, D={D}"] = float(
+                learned[part].sum() / (n * part.sum())
+            )
+            quantity = f"windows k {side} D = {D} where at least {needed} of {n} seeds {what}"
+            rows.append(
+                Comparison(
+                    quantity, int(part.sum()), int((agreeing[part] >= needed).sum()), rule="equal"
+                )
+            )
+            ax2.plot(
+                x[part].ravel(),
+                acc[i][part].ravel(),
+                ls="",
+                color=color,
+                label=f"D = {D}, k {side} D",
+                **style,
+            )
     ax.set(
         xlabel="TBPTT window k (steps)",
         ylabel="test accuracy",
