@@ -132,9 +132,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             ncol=2,
         )
         axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
-    settings = constants(
-        globals(), T=list(Ts), steps=steps, seeds=seeds, optimizer="adam", batch=32, test_batch=1000
-    )
+    settings = constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
     latex = r"\mathrm{MSE}_{\mathrm{const}} = \mathrm{Var}(U_1 + U_2) = \tfrac{1}{6}"
     headline = [f"MSE/baseline, {m}, T={Ts[-1]}, clipped (mean, 95% half-width)" for m in MODELS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)

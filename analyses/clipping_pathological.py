@@ -130,7 +130,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     for ax in axes.flat:
         ax.legend(fontsize=8)
     settings = constants(
-        globals(), steps=steps, seeds=seeds, optimizer="sgd", batch=32, init="gaussian, gain 1"
+        globals(), steps=steps, seeds=seeds, optimizer="sgd", init="gaussian, gain 1"
     )
     latex = r"g \leftarrow \frac{\eta}{\|g\|}\, g \quad \text{if } \|g\| > \eta"
     headline = [k for k in numbers if k.startswith("final loss") and "(mean" in k][:4]

@@ -108,9 +108,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ylabel="training cross-entropy (moving avg. 25)",
         title=f"Adam, batch 32, {HIDDEN} units, clip 1",
     )
-    settings = constants(
-        globals(), steps=steps, seeds=seeds, optimizer="adam", batch=32, test_images=359
-    )
+    settings = constants(globals(), steps=steps, seeds=seeds, test_images=359)
     headline = [k for k in numbers if k.startswith("test accuracy") and "(mean" in k]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
 

@@ -134,9 +134,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             "bit accuracy after training", numbers["bit accuracy per seed"], TARGET, below=False
         )
     ]
-    settings = constants(
-        globals(), steps=steps, seeds=seeds, optimizer="adam", batch=32, p=0.05, test_batch=500
-    )
+    settings = constants(globals(), steps=steps, seeds=seeds, p=0.05, test_batch=500)
     arrays = {
         "loss": np.array([r["loss"] for r in records]),
         "eval_steps": records[0]["eval_steps"],

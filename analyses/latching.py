@@ -105,9 +105,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             rule="above",
         ),
     ]
-    settings = constants(
-        globals(), T=list(Ts), steps=steps, seeds=seeds, optimizer="adam", batch=32, test_batch=1000
-    )
+    settings = constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
     headline = [f"success rate, {label}, T={Ts[-1]}" for label in MODELS]
     return ClaimResult(fig, numbers, rows, settings, "", headline)
 

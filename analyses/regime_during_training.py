@@ -217,7 +217,6 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         globals(),
         steps=steps,
         seeds=seeds,
-        optimizer="adam",
         clip=1.0,
         deep_task="digits, 64 pixels at layer 1",
     )

@@ -152,8 +152,6 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         length=length,
         steps=steps,
         seeds=seeds,
-        optimizer="adam",
-        batch=32,
         test_batch=1000,
     )
     latex = (

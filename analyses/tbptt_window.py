@@ -169,9 +169,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=10)
     for t in (min(spans) - 1, max(spans) - 1):
         numbers[f"untrained decodability after {t} steps"] = float(memory.mean(axis=0)[t - 1])
-    settings = constants(
-        globals(), windows=ks.tolist(), seeds=seeds, optimizer="adam", batch=32, test_batch=1000
-    )
+    settings = constants(globals(), windows=ks.tolist(), seeds=seeds, test_batch=1000)
     latex = (
         r"\frac{\partial L_t}{\partial \theta}\Big|_{k} = \sum_{s=t_0(t)}^{t}"
         r"\frac{\partial L_t}{\partial h_s}\frac{\partial^+ h_s}{\partial "

@@ -236,20 +236,26 @@ def _plain(value):
 
 
 def constants(namespace: dict, **extra) -> dict:
-    """A claim's settings: its upper-case module constants (names lower-cased) and ``extra``.
+    """A claim's settings: its upper-case module constants (names lower-cased), the training
+    defaults every claim uses unless ``extra`` overrides them (Adam, batch 32) and ``extra``.
 
     Constants that hold code (task factories, cells) and the shared ones imported from here
     and from the house style (``MODELS``, ``COLORS``, ``PALETTE``) are left out.
 
     Examples
     --------
-    >>> constants({"LR": 0.01, "BUDGET": {False: 3, True: 1}, "TASK": len}, seeds=[0, 1])
-    {'lr': 0.01, 'budget': {'False': 3, 'True': 1}, 'seeds': [0, 1]}
+    >>> constants({"LR": 0.01, "BUDGET": {False: 3, True: 1}, "TASK": len}, batch=16)
+    {'optimizer': 'adam', 'batch': 16, 'lr': 0.01, 'budget': {'False': 3, 'True': 1}}
     """
     shared = {k for k in globals() if k.isupper()} | {"PALETTE"}
     names = [k for k in namespace if k.isupper() and k not in shared]
     plain = {k if len(k) == 1 else k.lower(): _plain(namespace[k]) for k in names}
-    return {**{k: v for k, v in plain.items() if v is not None}, **extra}
+    return {
+        "optimizer": "adam",
+        "batch": 32,
+        **{k: v for k, v in plain.items() if v is not None},
+        **extra,
+    }
 
 
 def band(ax, x, curves, color, label=None, ls="-", center=np.mean):
