@@ -60,7 +60,7 @@ CALIBRATION = {
     "chosen": "4000 Adam steps for every model (the LSTM at T = 200 and the IRNN need 2000-2500 "
     "with seed 0; the margin is for the seed-to-seed spread of the plateau's length); LSTM "
     "forget-gate bias +1 (Gers et al. 2000), nearer the carousel f = 1 of the 1997 LSTM",
-    "core-minutes (full size, idle core, estimated from the per-step cost)": 26,
+    "core-minutes (full size, idle core; 5 x 5 x 0.6 x the 111 s of the 800-step 1-seed run)": 29,
 }
 
 
