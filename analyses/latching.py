@@ -18,6 +18,8 @@ A run succeeds when its accuracy on 1000 fresh sequences exceeds 0.9; 5 seeds (2
 
 import sys
 
+import numpy as np
+
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.claims._common import (
@@ -107,7 +109,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ]
     settings = constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
     headline = [f"success rate, {label}, T={Ts[-1]}" for label in MODELS]
-    return ClaimResult(fig, numbers, rows, settings, "", headline)
+    acc = [
+        [[r["accuracy"] for r in result.select(label=m, T=T).records] for T in Ts] for m in MODELS
+    ]
+    arrays = {"accuracy": np.array(acc), "T": np.array(Ts)}  # (models, T, seeds)
+    return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
 
 
 if __name__ == "__main__":
