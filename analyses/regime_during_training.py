@@ -18,18 +18,20 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.cells import elman, gru, highway, irnn, lstm, residual
+from gradtheory.cells import elman, highway, residual
 from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.claims._common import run_sweep, seed_list, seeds_needed
+from gradtheory.claims._common import (
+    MODELS,
+    constants,
+    make_net,
+    run_sweep,
+    seed_list,
+    seeds_needed,
+    smooth,
+)
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric import tasks
 
-RECURRENT = {
-    "tanh RNN": (lambda: elman("tanh"), "gaussian"),
-    "IRNN": (irnn, "identity"),
-    "LSTM": (lstm, "torch"),
-    "GRU": (gru, "torch"),
-}
 DEEP = {
     "plain tanh": lambda: elman("tanh"),
     "residual tanh": lambda: residual("tanh"),
@@ -109,19 +111,22 @@ def follow(net, task, check_task, *, steps: int, every: int, lr: float, seed: in
 #: (adding T, check T, recurrent width, depth, deep width, steps, checkpoint every) by quick
 SIZES = {True: (20, 100, 32, 20, 32, 300, 75), False: (40, 200, 64, 30, 64, 1500, 250)}
 LR = 3e-3
+CALIBRATION = {
+    "target": "the prediction tracks the measured rate at every checkpoint (no training outcome "
+    "is claimed, so no paper's budget applies); training must change the regime",
+    "tried": "1500 steps, 1 seed: the loss falls in all 7 networks and the predicted rate moves "
+    "(LSTM -0.44 -> -0.02); 47 of 49 checkpoints agree",
+    "chosen": "1500 Adam steps, 7 checkpoints (unchanged)",
+    "core-minutes (full size, idle core)": 5,
+}
 
 
 def follow_point(label: str, seed: int, quick: bool) -> dict:
     """Train network ``label`` (recurrent on adding, or deep on digits) and follow its regime."""
     T, T_check, n_rnn, depth, n_deep, steps, every = SIZES[quick]
-    if label in RECURRENT:
-        factory, init = RECURRENT[label]
-        net = gt.Network(
-            factory(), n_in=2, n_hidden=n_rnn, n_out=1, init=init, seed=seed, dtype="float32"
-        )
-        out = follow(
-            net, tasks.adding(T), tasks.adding(T_check), steps=steps, every=every, lr=LR, seed=seed
-        )
+    if label in MODELS:
+        net = make_net(label, 2, n_rnn, 1, seed=seed)
+        task, check = tasks.adding(T), tasks.adding(T_check)
     else:
         net = gt.Network(
             DEEP[label](),
@@ -134,49 +139,38 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
             seed=seed,
             dtype="float32",
         )
-        if "W2" in net.params:
+        if "W2" in net.params:  # residual branches scaled so that the sum stays O(1)
             net.params["W2"] = net.params["W2"] / np.sqrt(depth)
-        task = DeepDigits(depth)
-        out = follow(net, task, task, steps=steps, every=every, lr=LR, seed=seed)
-    return out
+        task = check = DeepDigits(depth)
+    return follow(net, task, check, steps=steps, every=every, lr=LR, seed=seed)
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    T, T_check, n_rnn, depth, n_deep, steps, every = SIZES[quick]
-    seeds, labels = seed_list(seed, quick), [*RECURRENT, *DEEP]
-    result = run_sweep(follow_point, {"label": labels, "seed": seeds, "quick": [quick]})
-    results = {}
-    for label in labels:
-        records = result.select(label=label).records
-        title = label if label in RECURRENT else f"{label} (L = {depth})"
-        results[title] = {
-            k: np.array([r[k] for r in records])
-            for k in records[0]
-            if k not in ("label", "seed", "quick")
-        }
+    depth, steps = SIZES[quick][3], SIZES[quick][5]
+    seeds, labels = seed_list(seed, quick), [*MODELS, *DEEP]
+    grid = {"label": labels, "seed": seeds, "quick": [quick]}
+    result = run_sweep(follow_point, grid)
     fig, axes = new_figure(2, 4, width=18.0, height=8.0, sharex=True)
-    numbers, rows = {}, []
+    numbers, rows, needed = {}, [], seeds_needed(len(seeds))
     colors = [c for c in PALETTE if c != "#F0E442"]  # yellow is too faint for markers
-    needed = seeds_needed(len(seeds))
-    for ax, color, (label, r) in zip(axes.flat, colors, results.items(), strict=False):
-        step = r["step"][0]
-        measured = (
-            ("measured", "o", color, 4, "measured (task loss), one per seed"),
-            ("probe_measured", "^", "none", 6, "measured (random probe)"),
-        )
-        for key, marker, face, size, legend in measured:  # one marker per seed and checkpoint
-            for k in range(len(seeds)):
-                ax.plot(
-                    step,
-                    r[key][k],
-                    marker,
-                    mfc=face,
-                    color=color,
-                    ms=size,
-                    alpha=0.6,
-                    label=legend if k == 0 else None,
-                )
+    for ax, color, label in zip(axes.flat, colors, labels, strict=False):
+        records = result.select(label=label).records
+        r = {k: np.array([rec[k] for rec in records]) for k in records[0] if k not in grid}
+        name, step = label if label in MODELS else f"{label} (L = {depth})", r["step"][0]
+        for key, marker, face, what in (
+            ("measured", "o", color, "task loss"),
+            ("probe_measured", "^", "none", "random probe"),
+        ):
+            ax.plot(
+                np.tile(step, len(seeds)),
+                r[key].ravel(),
+                marker,
+                mfc=face,
+                color=color,
+                alpha=0.6,
+                label=f"measured ({what}), one per seed",
+            )
         ax.plot(
             step,
             r["predicted"].mean(axis=0),
@@ -186,64 +180,46 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             label="predicted (Jacobian), mean of seeds",
         )
         ax.axhline(0.0, color="grey", lw=1, ls=":")
-        ax.set_title(label, fontsize=12)
+        ax.set_title(name, fontsize=12)
+        rule = f"gt.verify agrees on at least {needed} of {len(seeds)} seeds"
         for i, at in enumerate(step):
-            agreeing = int(r["agrees"][:, i].sum())
+            means = [float(r[k][:, i].mean()) for k in ("predicted", "measured")]
             rows.append(
                 Comparison(
-                    f"rate per step, {label}, training step {int(at)} (mean of seeds)",
-                    float(r["predicted"][:, i].mean()),
-                    float(r["measured"][:, i].mean()),
+                    f"rate per step, {name}, training step {int(at)} (mean of seeds)",
+                    *means,
                     float(r["tolerance"][:, i].max()),
-                    f"gt.verify agrees on at least {needed} of {len(seeds)} seeds",
-                    agrees=agreeing >= needed,
+                    rule,
+                    agrees=int(r["agrees"][:, i].sum()) >= needed,
                 )
             )
-        numbers[f"{label}: rate at start / end (predicted, mean of seeds)"] = [
-            float(r["predicted"][:, 0].mean()),
-            float(r["predicted"][:, -1].mean()),
-        ]
-        numbers[f"{label}: rate at start / end (measured, task loss, mean of seeds)"] = [
-            float(r["measured"][:, 0].mean()),
-            float(r["measured"][:, -1].mean()),
-        ]
-        numbers[f"{label}: seed-checkpoints agreeing (task loss / random probe)"] = [
-            int(r["agrees"].sum()),
-            int(r["probe_agrees"].sum()),
-        ]
-        numbers[f"{label}: loss first / last 10% of steps (mean of seeds)"] = [
-            float(np.mean(r["loss"][:, : steps // 10])),
-            float(np.mean(r["loss"][:, -steps // 10 :])),
-        ]
+        for what, key in (("predicted", "predicted"), ("measured, task loss", "measured")):
+            ends = [float(r[key][:, 0].mean()), float(r[key][:, -1].mean())]
+            numbers[f"{name}: rate at start / end ({what}, mean of seeds)"] = ends
+        agreeing = [int(r["agrees"].sum()), int(r["probe_agrees"].sum())]
+        numbers[f"{name}: seed-checkpoints agreeing (task loss / random probe)"] = agreeing
+        tenth = steps // 10
+        losses = [float(np.mean(r["loss"][:, :tenth])), float(np.mean(r["loss"][:, -tenth:]))]
+        numbers[f"{name}: loss first / last 10% of steps (mean of seeds)"] = losses
+        window = max(1, steps // 20)
+        loss = smooth(r["loss"].mean(axis=0), window)[window - 1 :]
+        axes.flat[-1].semilogy(np.arange(loss.size) + window, loss, color=color, lw=1.5, label=name)
     for ax in axes[:, 0]:
         ax.set_ylabel("gradient growth rate per step")
     for ax in axes[1]:
         ax.set_xlabel("training step")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncol=3, fontsize=11)
-    last = axes.flat[-1]
-    for color, (label, r) in zip(colors, results.items(), strict=False):
-        window = max(1, steps // 20)
-        smooth = np.convolve(r["loss"].mean(axis=0), np.ones(window) / window, mode="valid")
-        last.semilogy(np.arange(smooth.size) + window, smooth, color=color, lw=1.5, label=label)
-    last.set_title("training loss (moving average, mean of seeds)", fontsize=12)
-    last.legend(fontsize=7, loc="lower left")
-    settings = {
-        "adding T (train / check)": [T, T_check],
-        "n_hidden recurrent": n_rnn,
-        "deep task": f"digits, 64 pixels at layer 1, depth {depth}",
-        "n_hidden deep": n_deep,
-        "steps": steps,
-        "checkpoint every": every,
-        "optimizer": "adam",
-        "lr": LR,
-        "seeds": seeds,
-        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
-        "clip": 1.0,
-        "dtype": "float32",
-        "residual W2 scale": f"1/sqrt({depth})",
-        "highway gate_bias": -2.0,
-    }
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=3, fontsize=11
+    )
+    axes.flat[-1].set_title("training loss (moving average, mean of seeds)", fontsize=12)
+    axes.flat[-1].legend(fontsize=7, loc="lower left")
+    settings = constants(
+        globals(),
+        steps=steps,
+        seeds=seeds,
+        clip=1.0,
+        deep_task="digits, 64 pixels at layer 1",
+    )
     latex = (
         r"\mathrm{rate} = \lim \tfrac{1}{k}\ln\|J_t J_{t-1}\cdots J_{t-k+1} v\|\ \text{(predicted)}"
         r"\quad\text{vs}\quad -\tfrac{d}{dt}\ln\|\partial L/\partial s_t\|\ \text{(BPTT)}"

@@ -21,11 +21,29 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import COLORS, make_net, run_sweep, seed_list, seeds_row
+from gradtheory.claims._common import (
+    COLORS,
+    band,
+    constants,
+    make_net,
+    run_sweep,
+    seed_list,
+    seed_stats,
+    seeds_row,
+)
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"tanh RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
 HIDDEN, SYMBOLS = 32, 4
+BUDGET = {False: 1000, True: 600}  # Adam steps at full size and with --quick
+CALIBRATION = {
+    "target": "reversal speeds up learning the copy (Sutskever et al. 2014, Sec. 3.3)",
+    "tried": "1000 steps, 1 seed: in order vs reversed test accuracy: tanh RNN 0.99 vs 0.55, "
+    "LSTM 0.31 vs 0.67, GRU 0.58 vs 0.68",
+    "chosen": "1000 Adam steps (unchanged: the gated cells' gain shows; the tanh RNN learns the "
+    "constant lag L + 1 in order and loses the lags up to 2L reversed)",
+    "core-minutes (full size, idle core)": 3,
+}
 
 
 class Recall(gt.tasks.Task):
@@ -76,15 +94,8 @@ def recall_point(model: str, reverse: bool, seed: int, length: int, steps: int) 
     """Train ``model`` on one order; its score curve and final per-position test accuracy."""
     task = Recall(length, reverse=reverse)
     net = make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
-    hist = gt.train(
-        net,
-        task,
-        steps=steps,
-        lr=LEARNING_RATES[model],
-        seed=seed,
-        score_every=max(steps // 20, 1),
-        progress=False,
-    )
+    lr, every = LEARNING_RATES[model], max(steps // 20, 1)
+    hist = gt.train(net, task, steps=steps, lr=lr, seed=seed, score_every=every, progress=False)
     return {
         "score_steps": np.array(list(hist.scores)),
         "scores": np.array(list(hist.scores.values())),
@@ -94,11 +105,9 @@ def recall_point(model: str, reverse: bool, seed: int, length: int, steps: int) 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    length = 15
-    steps = 600 if quick else 1000
-    seeds, models = seed_list(seed, quick), list(LEARNING_RATES)
+    length, steps, seeds = 15, BUDGET[quick], seed_list(seed, quick)
     grid = {
-        "model": models,
+        "model": list(LEARNING_RATES),
         "reverse": [False, True],
         "seed": seeds,
         "length": [length],
@@ -107,67 +116,49 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     result = run_sweep(recall_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.5)
     numbers, rows, arrays = {}, [], {}
-    for model in models:
-        color, final = COLORS[model], {}
+    for model in LEARNING_RATES:
+        final = {}
         for reverse, ls in ((False, "--"), (True, "-")):
             records = result.select(model=model, reverse=reverse).records
             curves = np.array([r["scores"] for r in records])
             per_seed = np.array([r["positions"] for r in records])  # (seeds, L)
             pos, tag = per_seed.mean(axis=0), "reversed" if reverse else "in order"
             final[reverse] = per_seed.mean(axis=1)
-            ax.plot(
-                records[0]["score_steps"],
-                curves.mean(axis=0),
-                ls,
-                color=color,
-                label=f"{model}, {tag}",
-            )
-            ax.fill_between(
-                records[0]["score_steps"],
-                curves.min(axis=0),
-                curves.max(axis=0),
-                color=color,
-                alpha=0.12,
-                lw=0,
-            )
-            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=color)
-            numbers[f"test accuracy per seed, {model}, {tag}"] = final[reverse].tolist()
-            numbers[f"test accuracy, {model}, {tag}"] = float(pos.mean())
+            band(ax, records[0]["score_steps"], curves, COLORS[model], f"{model}, {tag}", ls)
+            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=COLORS[model])
+            seed_stats(numbers, f"test accuracy, {model}, {tag}", final[reverse])
             numbers[f"accuracy of output 1, {model}, {tag}"] = float(pos[0])
             numbers[f"accuracy of output {length}, {model}, {tag}"] = float(pos[-1])
             arrays[f"scores_{model.replace(' ', '_')}_{tag.replace(' ', '_')}"] = curves
         gain = final[True] - final[False]  # paired by seed: same weights, same symbols
         numbers[f"reversed minus in order, {model}"] = float(gain.mean())
-        rows.append(
-            seeds_row(f"test accuracy reversed - in order, {model}", gain, 0.02, below=False)
-        )
+        rows.append(seeds_row(f"test accuracy reversed - in order, {model}", gain, 0.02, False))
     for a in (ax, ax2):
         a.axhline(1 / SYMBOLS, color="grey", ls=":", lw=1.5)
         a.set_ylim(0, 1.03)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("accuracy on the output steps")
-    ax.set_title(f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)")
+    ax.set(
+        xlabel="training step",
+        ylabel="accuracy on the output steps",
+        title=f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)",
+    )
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
-    ax2.set_xlabel("output position i (lag: L + 1 in order, 2i reversed)")
-    ax2.set_ylabel("final test accuracy")
-    ax2.set_title("solid: reversed source, dashed: in order")
-    settings = {
-        "length": length,
-        "n_symbols": SYMBOLS,
-        "steps": steps,
-        "seeds": seeds,
-        "budget calibration": "none: the budget predates the seed sweep, not fitted to a paper",
-        "learning_rates": LEARNING_RATES,
-        "optimizer": "adam",
-        "batch": 32,
-        "n_hidden": HIDDEN,
-        "test_batch": 1000,
-    }
+    ax2.set(
+        xlabel="output position i (lag: L + 1 in order, 2i reversed)",
+        ylabel="final test accuracy",
+        title="solid: reversed source, dashed: in order",
+    )
+    settings = constants(
+        globals(),
+        length=length,
+        steps=steps,
+        seeds=seeds,
+        test_batch=1000,
+    )
     latex = (
         r"\mathrm{lag}_i^{\mathrm{in\,order}} = L + 1,\qquad "
         r"\mathrm{lag}_i^{\mathrm{reversed}} = 2i,\qquad \tfrac{1}{L}\textstyle\sum_i 2i = L + 1"
     )
-    headline = [f"reversed minus in order, {m}" for m in models]
+    headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 
 

@@ -17,15 +17,20 @@ from ._compare import Comparison
 __all__ = [
     "COLORS",
     "MODELS",
+    "band",
+    "constants",
     "evaluate",
+    "fit",
     "interval",
     "log_norm_product",
     "make_net",
     "run_sweep",
     "seed_list",
+    "seed_stats",
     "seeds_needed",
     "seeds_row",
     "smooth",
+    "tracked",
     "unit_probe",
 ]
 
@@ -154,6 +159,110 @@ def evaluate(net, task, batch: int = 1000, seed: int = 12345, reverse: bool = Fa
         x = x[::-1]
     out = net.forward(x, record=False).outputs
     return float(task.loss_and_grad(out, y, mask)[0]), float(task.score(out, y, mask))
+
+
+def fit(net, task, *, seed: int, **train_args) -> tuple[dict, object]:
+    """Train ``net`` on ``task`` (no progress bar) and evaluate it on a fresh batch.
+
+    Returns
+    -------
+    (record, history) : ``record`` holds the training ``loss`` curve, ``test_loss`` and
+    ``score`` (NaN after a divergence), the fraction of steps clipped and ``diverged_at``
+    (-1: never); ``history`` is the :class:`~gradtheory.History`.
+    """
+    from ..numeric.train import train
+
+    history = train(net, task, seed=seed, progress=False, **train_args)
+    diverged = history.diverged_at is not None
+    test_loss, score = (np.nan, np.nan) if diverged else evaluate(net, task, seed=seed)
+    record = {
+        "loss": np.asarray(history.loss),
+        "test_loss": test_loss,
+        "score": score,
+        "clipped_fraction": float(history.clipped.mean()) if history.clipped.size else 0.0,
+        "diverged_at": int(history.diverged_at) if diverged else -1,
+    }
+    return record, history
+
+
+def tracked(net, task, measure, *, every: int, seed: int, **train_args):
+    """Train ``net`` on ``task``, calling ``measure(net)`` every ``every`` steps and at the end.
+
+    Returns
+    -------
+    (history, steps, values) : the :class:`~gradtheory.History`, and the steps (k,) at which
+    ``measure`` was called with its values (k,).
+    """
+    from ..numeric.train import train
+
+    track = {}
+    history = train(net, task, seed=seed, progress=False, callback_every=every,
+                    callback=lambda step, current, _: track.update({step: measure(current)}),
+                    **train_args)  # fmt: skip
+    track[len(history.loss)] = measure(net)
+    steps = sorted(track)
+    return history, np.array(steps), np.array([track[k] for k in steps])
+
+
+def seed_stats(numbers: dict, label: str, values) -> float:
+    """Store ``label`` per seed and as mean with 95 % half-width in ``numbers``; the mean.
+
+    Examples
+    --------
+    >>> numbers = {}
+    >>> seed_stats(numbers, "accuracy", [0.5, 0.7])
+    0.6
+    >>> sorted(numbers)
+    ['accuracy (mean, 95% half-width)', 'accuracy per seed']
+    """
+    values = [float(v) for v in values]
+    numbers[f"{label} per seed"] = values
+    numbers[f"{label} (mean, 95% half-width)"] = list(interval(values))
+    return numbers[f"{label} (mean, 95% half-width)"][0]
+
+
+def _plain(value):
+    """``value`` as JSON can hold it (tuple keys joined by ", "), or None if it holds code."""
+    if callable(value):
+        return None
+    if isinstance(value, dict):
+        items = {", ".join(map(str, k)) if isinstance(k, tuple) else str(k): _plain(v)
+                 for k, v in value.items()}  # fmt: skip
+        return None if None in items.values() else items
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        return None if None in items else items
+    return value if isinstance(value, (bool, int, float, str)) else None
+
+
+def constants(namespace: dict, **extra) -> dict:
+    """A claim's settings: its upper-case module constants (names lower-cased), the training
+    defaults every claim uses unless ``extra`` overrides them (Adam, batch 32) and ``extra``.
+
+    Constants that hold code (task factories, cells) and the shared ones imported from here
+    and from the house style (``MODELS``, ``COLORS``, ``PALETTE``) are left out.
+
+    Examples
+    --------
+    >>> constants({"LR": 0.01, "BUDGET": {False: 3, True: 1}, "TASK": len}, batch=16)
+    {'optimizer': 'adam', 'batch': 16, 'lr': 0.01, 'budget': {'False': 3, 'True': 1}}
+    """
+    shared = {k for k in globals() if k.isupper()} | {"PALETTE"}
+    names = [k for k in namespace if k.isupper() and k not in shared]
+    plain = {k if len(k) == 1 else k.lower(): _plain(namespace[k]) for k in names}
+    return {
+        "optimizer": "adam",
+        "batch": 32,
+        **{k: v for k, v in plain.items() if v is not None},
+        **extra,
+    }
+
+
+def band(ax, x, curves, color, label=None, ls="-", center=np.mean):
+    """Draw ``center`` of the seeds' ``curves`` (seeds, len(x)) and their min-max band."""
+    curves = np.asarray(curves, dtype=float)
+    ax.plot(x, center(curves, axis=0), ls, color=color, label=label)
+    ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15, lw=0)
 
 
 def log_norm_product(log_cum: np.ndarray, probe: np.ndarray) -> np.ndarray:
