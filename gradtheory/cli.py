@@ -374,14 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except _UsageError as err:
         return _report(str(err), 2, debug)
-    except (
-        ValueError,
-        TypeError,
-        OSError,
-        FloatingPointError,
-        OverflowError,
-        ConnectionError,
-    ) as err:
+    except (ValueError, TypeError, OSError, FloatingPointError, OverflowError) as err:
         return _report(f"{command}: error: {_one_line(err)}", 2, debug)
     except Exception as err:  # a bug: still one line, the traceback on request
         text = f"{command}: internal error: {type(err).__name__}: {_one_line(err)}"

@@ -20,6 +20,7 @@ Matrix-free products with the batch Jacobian of step t (``s_t -> s_{t+1}``, (B n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -421,6 +422,22 @@ def _vectors(array, shape: tuple, name: str, func: str) -> tuple[np.ndarray, boo
     )
 
 
+@contextmanager
+def _product(net, traj, step: int, array, name: str, func: str):
+    """Checked inputs of a batch Jacobian product, run in the tape's mode (train or eval).
+
+    Yields ``(tape, t, vectors (B, n_state, k), out)``, ``out`` zeros like ``vectors``.
+    """
+    tape = _check_tape(net, traj, func)
+    t = _step_index(traj, step, func)
+    vectors, _ = _vectors(array, (traj.states.shape[1], net.n_state), name, func)
+    saved, net.batchnorm.training = net.batchnorm.training, tape.training
+    try:
+        yield tape, t, vectors, np.zeros_like(vectors)
+    finally:
+        net.batchnorm.training = saved
+
+
 def _step_index(traj, step: int, func: str) -> int:
     if isinstance(step, bool) or not isinstance(step, int | np.integer):
         raise TypeError(f"{func}: argument 'step' must be an int; got {step!r}")
@@ -454,21 +471,13 @@ def batch_jvp(net, traj: Trajectory, step: int, tangent) -> np.ndarray:
     >>> bool(np.abs(batch_jvp(net, traj, 1, np.ones((4, 3)))).max() < 1e-12)  # a shared shift
     True
     """
-    tape = _check_tape(net, traj, "batch_jvp")
-    t = _step_index(traj, step, "batch_jvp")
-    batch = traj.states.shape[1]
-    vectors, single = _vectors(tangent, (batch, net.n_state), "tangent", "batch_jvp")
-    out = np.empty_like(vectors)
-    saved, net.batchnorm.training = net.batchnorm.training, tape.training
-    try:
+    with _product(net, traj, step, tangent, "tangent", "batch_jvp") as (tape, t, vectors, out):
         for k in range(vectors.shape[2]):
             tan = dict(net.split_state(vectors[:, :, k]))
             tan = _layer_jvp(net, net.layer_params(t), tape.envs[t], tan)
             for (_, sl), name in zip(net._blocks, net.program.next_state, strict=True):
                 out[:, sl, k] = tan.get(name, 0.0)
-    finally:
-        net.batchnorm.training = saved
-    return out[..., 0] if single else out
+    return out[..., 0] if np.ndim(tangent) == 2 else out
 
 
 def batch_vjp(net, traj: Trajectory, step: int, cotangent) -> np.ndarray:
@@ -484,13 +493,7 @@ def batch_vjp(net, traj: Trajectory, step: int, cotangent) -> np.ndarray:
     >>> batch_vjp(net, traj, 1, np.ones((4, 3))).shape
     (4, 3)
     """
-    tape = _check_tape(net, traj, "batch_vjp")
-    t = _step_index(traj, step, "batch_vjp")
-    batch = traj.states.shape[1]
-    vectors, single = _vectors(cotangent, (batch, net.n_state), "cotangent", "batch_vjp")
-    out = np.zeros_like(vectors)
-    saved, net.batchnorm.training = net.batchnorm.training, tape.training
-    try:
+    with _product(net, traj, step, cotangent, "cotangent", "batch_vjp") as (tape, t, vectors, out):
         for k in range(vectors.shape[2]):
             adj = {
                 name: vectors[:, sl, k]
@@ -500,9 +503,7 @@ def batch_vjp(net, traj: Trajectory, step: int, cotangent) -> np.ndarray:
             for name, sl in net._blocks:
                 if name in adj:
                     out[:, sl, k] = adj[name]
-    finally:
-        net.batchnorm.training = saved
-    return out[..., 0] if single else out
+    return out[..., 0] if np.ndim(cotangent) == 2 else out
 
 
 def batch_jacobian(net, traj: Trajectory, step: int) -> np.ndarray:
