@@ -35,6 +35,8 @@ def _section(meta: dict) -> list[str]:
         f"*Result.* {meta['summary']}",
         "",
     ]
+    if meta.get("explanation"):
+        lines += [f"*Why rows disagree.* {meta['explanation']}", ""]
     if meta.get("latex"):
         lines += ["$$", meta["latex"].strip(), "$$", ""]
     lines += [f"![{meta['name']}]({meta['name']}.png)", ""]
@@ -77,7 +79,7 @@ def write_report(outdir: str | Path = "figures", output: str | Path | None = Non
     ]
     missing = []
     agreed = total = 0
-    sections = []
+    sections, unexplained = [], []
     for name in claims:
         path = outdir / f"{name}.json"
         if not path.exists():
@@ -87,8 +89,16 @@ def write_report(outdir: str | Path = "figures", output: str | Path | None = Non
         rows = meta.get("comparisons") or []
         total += len(rows)
         agreed += sum(bool(r.get("agrees")) for r in rows)
+        if not all(r.get("agrees") for r in rows) and not meta.get("explanation"):
+            unexplained.append(name)
         sections += _section(meta)
     lines += [f"Predicted and measured agree in {agreed} of {total} comparisons.", ""]
+    if agreed < total:
+        lines += [
+            "Each claim whose rows disagree explains why in its section, with the evidence of "
+            "the run, except: " + (", ".join(unexplained) or "none") + ".",
+            "",
+        ]
     if missing:
         lines += [
             "Not reproduced yet: " + ", ".join(missing) + " (run `gradtheory reproduce NAME`).",

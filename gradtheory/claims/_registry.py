@@ -1,8 +1,10 @@
 """The claim registry: ``@claim`` registers a script's ``run``; ``run_claim`` writes its results.
 
 A claim's script states the claim in its docstring (first line: title; paragraphs starting
-``Claim:`` and ``Source:``); its ``run(quick, seed)`` returns a :class:`ClaimResult`. The JSON,
-the summary sentence and the report are generated from the result's rows and numbers.
+``Claim:`` and ``Source:``, and optionally ``Disagreements:``, the explanation shown when rows
+disagree, quoting the run's evidence as ``{{name of a number}}``); its ``run(quick, seed)``
+returns a :class:`ClaimResult`. The JSON, the summary sentence and the report are generated
+from the result's rows and numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from .. import __version__
 from ..figures import save_figure
 from ..io import save_result
-from ._compare import Comparison, summarise
+from ._compare import Comparison, _number, summarise
 
 __all__ = ["CLAIMS", "Claim", "ClaimResult", "claim", "default_outdir", "main", "run_claim"]
 
@@ -52,17 +54,35 @@ class Claim:
     statement: str
     run: Callable[..., ClaimResult]
     ci: bool = False
+    disagreements: str = ""
 
 
 #: name -> Claim, in registration order (``load_all`` puts it in report order).
 CLAIMS: dict[str, Claim] = {}
 
 
-def _paragraph(doc: str, label: str) -> str:
+def _paragraph(doc: str, label: str, required: bool = True) -> str:
     match = re.search(rf"^{label}:\s*(.*?)(?:\n\s*\n|\Z)", doc, re.S | re.M)
-    if not match:
+    if not match and required:
         raise ValueError(f"claim docstring has no '{label}:' paragraph")
-    return " ".join(match.group(1).split())
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def explain(text: str, numbers: dict) -> str:
+    """``text`` with each ``{{name}}`` replaced by the run's number ``name`` (4 digits).
+
+    Examples
+    --------
+    >>> explain("rate {{r}} per step", {"r": -0.61834})
+    'rate -0.6183 per step'
+    """
+
+    def number(match):
+        if match.group(1) not in numbers:
+            raise ValueError(f"explanation quotes {match.group(1)!r}, not among the numbers")
+        return _number(numbers[match.group(1)])
+
+    return re.sub(r"\{\{(.+?)\}\}", number, text)
 
 
 def claim(*, ci: bool = False):
@@ -78,7 +98,8 @@ def claim(*, ci: bool = False):
         name = Path(module.__file__).stem
         title = doc.strip().splitlines()[0].rstrip(".")
         statement, source = _paragraph(doc, "Claim"), _paragraph(doc, "Source").rstrip(".")
-        CLAIMS[name] = Claim(name, title, source, statement, run, ci)
+        why = _paragraph(doc, "Disagreements", required=False)
+        CLAIMS[name] = Claim(name, title, source, statement, run, ci, why)
         return run
 
     return register
@@ -135,6 +156,9 @@ def run_claim(
             "comparisons": [row.row() for row in result.comparisons], "latex": result.latex,
             "seed": seed, "quick": quick, "version": __version__,
             "seconds": round(elapsed, 2)}  # fmt: skip
+    explanation = explain(entry.disagreements, result.numbers)  # a bad quote fails every run
+    if explanation and not all(row.agrees for row in result.comparisons):
+        meta["explanation"] = explanation
     save_result(outdir / name, result.arrays, meta)
     if not result.arrays:
         (outdir / f"{name}.npz").unlink(missing_ok=True)

@@ -81,3 +81,44 @@ def test_quick_reproduction_writes_figure_and_numbers(name, tmp_path):
     assert all(row["rule"] for row in saved["comparisons"])
     disagreeing = [row for row in meta["comparisons"] if not row["agrees"]]
     assert not disagreeing, disagreeing
+
+
+def test_disagreements_paragraph_explains_failing_rows_with_the_runs_numbers(tmp_path, monkeypatch):
+    """Issue 12: a remaining disagreement is explained in REPORT.md with the evidence; the
+    claim's ``Disagreements:`` paragraph is shown only when a row disagrees, its ``{{name}}``
+    quotes filled from the run's numbers."""
+    import types
+
+    import matplotlib.pyplot as plt
+
+    from gradtheory.claims import CLAIMS, ClaimResult, claim
+    from gradtheory.report import _section
+
+    doc = "Fake.\n\nClaim: x is 1.\n\nSource: none.\n\nDisagreements: because {{evidence}}.\n"
+    for measured, shown in ((1.5, "because 0.1235."), (1.0, None)):
+        module = types.ModuleType("fake_claim", doc)
+        module.__file__ = str(tmp_path / "fake_claim.py")
+        monkeypatch.setitem(sys.modules, "fake_claim", module)
+
+        def run(quick=False, seed=0, measured=measured):
+            rows = [Comparison("x", 1.0, measured, 0.1, "abs")]
+            return ClaimResult(plt.figure(), {"evidence": 0.123456}, rows)
+
+        run.__module__ = "fake_claim"
+        claim()(run)
+        try:
+            meta = run_claim("fake_claim", tmp_path)
+        finally:
+            CLAIMS.pop("fake_claim")
+        assert meta.get("explanation") == shown
+        section = "\n".join(_section(meta))
+        assert ("*Why rows disagree.* because 0.1235." in section) == (shown is not None)
+
+
+def test_disagreements_quoting_an_unknown_number_is_an_error(tmp_path, monkeypatch):
+    """A typo in a quoted name fails every run, not only the runs where rows disagree."""
+    from gradtheory.claims._registry import explain
+
+    assert explain("{{a}} and {{b, c=1}}", {"a": 2, "b, c=1": [1.0, 2.0]}) == "2 and [1, 2]"
+    with pytest.raises(ValueError, match="'missing'"):
+        explain("see {{missing}}", {"a": 1.0})
