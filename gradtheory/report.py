@@ -1,7 +1,8 @@
 """One Markdown document: each claim, its derivation, its figure and predicted-vs-measured numbers.
 
 The report is assembled from what ``reproduce`` wrote (``<outdir>/<name>.json`` and ``.png``),
-so it shows exactly the numbers of the last run.
+so it shows exactly the numbers of the last run. Where rows disagree, the claim script's
+``Disagreements:`` paragraph explains why, quoting that run's numbers.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def write_report(outdir: str | Path = "figures", output: str | Path | None = Non
     'REPORT.md'
     """
     from .claims import load_all
+    from .claims._registry import explain
 
     outdir = Path(outdir)
     output = Path(output) if output else outdir / "REPORT.md"
@@ -87,6 +89,9 @@ def write_report(outdir: str | Path = "figures", output: str | Path | None = Non
             continue
         meta = json.loads(path.read_text())
         rows = meta.get("comparisons") or []
+        if claims[name].disagreements and not all(r.get("agrees") for r in rows):
+            # the script's current explanation, quoting the numbers of the run on disk
+            meta["explanation"] = explain(claims[name].disagreements, meta["numbers"])
         total += len(rows)
         agreed += sum(bool(r.get("agrees")) for r in rows)
         if not all(r.get("agrees") for r in rows) and not meta.get("explanation"):
