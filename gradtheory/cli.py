@@ -63,16 +63,11 @@ def _cmd_derive(args) -> int:
 
 def _cmd_train(args) -> int:
     from ._cli_output import history_record, plot_format, print_result, write_plot
-    from .numeric import tasks
     from .numeric.train import train
+    from .sweeps._tasks import task_from_options
 
     plot_format(args.plot)
-    if args.task == "digits":
-        if args.T is not None:
-            raise ValueError("--T does not apply to the digits task (always 64 pixels)")
-        task = tasks.digits()
-    else:
-        task = tasks.make_task(args.task, T=50 if args.T is None else args.T)
+    task = task_from_options(args.task, args.T, option="--T")
     if args.save:
         _check_writable(args.save)  # before training, so that no trained network is lost
     net = _network(args, n_in=task.n_in, n_out=task.n_out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Results", "per_system", "split_h0"]
+__all__ = ["Results", "each_system", "per_system", "split_h0"]
 
 
 class Results(tuple):
@@ -56,6 +56,11 @@ def split_h0(h0, K: int, n_state: int, name: str = "h0") -> list:
             f"({K}, {n_state}) or ({K}, B, {n_state}); got {array.shape}"
         )
     return [array[k] for k in range(K)]
+
+
+def each_system(function, net, *args, **kwargs) -> Results:
+    """``function(system_k, *args, **kwargs)`` for every system k of ``net``: a Results."""
+    return Results(function(net.system(k), *args, **kwargs) for k in range(net.K))
 
 
 def per_system(function, net, h0, *args, h0_name: str = "h0", stack=None, **kwargs):

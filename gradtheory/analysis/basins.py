@@ -15,7 +15,7 @@ import numpy as np
 
 from .._repr import compact_repr
 from .._validate import Array, Bool, Int, NetworkArg, Real, validate
-from ._batch import Results
+from ._batch import each_system
 from ._mapeval import MapEval
 from ._orbits import bounded
 
@@ -164,22 +164,9 @@ def basins(
     >>> basins(net, np.linspace(-1, 1, 20), np.linspace(-1, 1, 20)).attractors.shape
     (4, 2)
     """
-    if getattr(net, "K", None) is not None:  # one Basins per system
-        return Results(
-            basins(
-                net.system(k),
-                grid_x,
-                grid_y,
-                x=x,
-                steps=steps,
-                attractors=attractors,
-                gradient=gradient,
-                tol=tol,
-                window=window,
-                bound=bound,
-            )
-            for k in range(net.K)
-        )
+    if getattr(net, "K", None) is not None:  # a varied network: one Basins per system
+        options = {k: v for k, v in locals().items() if k not in ("net", "grid_x", "grid_y")}
+        return each_system(basins, net, grid_x, grid_y, **options)
     ev = MapEval(net, x)
     if ev.n != 2:
         raise ValueError(f"basins need a two-dimensional state (n_state == 2); this map has {ev.n}")

@@ -21,7 +21,7 @@ from .._repr import compact_repr
 from .._validate import Array, Bool, Choice, Instance, Int, Real, validate
 from ..numeric import _jitgen
 from . import _compiled
-from ._batch import Results
+from ._batch import each_system
 from ._mapeval import MapEval, check_states
 from ._orbits import find_period, iterate
 from .fixed_points import _dedup, classify, fixed_points
@@ -443,9 +443,7 @@ def bifurcation(
     """
     if hasattr(model, "params") and getattr(model, "K", None) is not None:
         options = {key: v for key, v in locals().items() if key not in ("model", "param", "values")}
-        return Results(
-            [bifurcation(model.system(i), param, values, **options) for i in range(model.K)]
-        )
+        return each_system(bifurcation, model, param, values, **options)
     if sweep not in ("both", "up", "down", "none"):
         raise ValueError(f"sweep must be 'both', 'up', 'down' or 'none', got {sweep!r}")
     for name, value, low in (("transient", transient, 0), ("keep", keep, 1)):

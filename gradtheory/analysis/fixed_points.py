@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from .._progress import progress_bar
 from .._validate import Bool, Int, NetworkArg, Real, validate
-from ._batch import Results
+from ._batch import each_system
 from ._interval import certify_roots
 from ._mapeval import MapEval, check_states
 from ._solvers import default_interval, levenberg_marquardt, minimise_q, roots_1d
@@ -398,7 +398,7 @@ def fixed_points(
     """
     if getattr(net, "K", None) is not None:  # a varied network: one FixedPoints per system
         options = {k: v for k, v in locals().items() if k not in ("net", "x")}
-        return Results([fixed_points(net.system(i), x, **options) for i in range(net.K)])
+        return each_system(fixed_points, net, x, **options)
     from ..numeric.batchnorm import refuse_batch_coupled
 
     refuse_batch_coupled(net, "fixed_points")

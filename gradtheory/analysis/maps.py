@@ -58,14 +58,19 @@ def orbit(net, h0, steps: int, x=None, *, bound: float = 1e12) -> np.ndarray:
     single = np.ndim(h0) <= 1
     s = check_states(h0, ev.n, "h0")
     states, diverged = iterate(ev, s, int(steps), bound)
+    _warn_if_diverged(diverged, bound, stacklevel=3)
+    return states[:, 0] if single else states
+
+
+def _warn_if_diverged(diverged: np.ndarray, bound: float, stacklevel: int) -> None:
+    """Warn, naming the first step, if any orbit diverged (``diverged`` >= 0: its step)."""
     if (diverged >= 0).any():
         warnings.warn(
             f"orbit diverged (|s| > {bound:g}) at step {int(diverged[diverged >= 0].min())};"
             " later states are +-inf",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-    return states[:, 0] if single else states
 
 
 def _varied_orbit(net, h0, steps, x, bound):
@@ -85,13 +90,7 @@ def _varied_orbit(net, h0, steps, x, bound):
         runs = [iterate(MapEval(net.system(k), x), states[k], steps, bound) for k in range(K)]
         out = np.stack([r[0] for r in runs])
         diverged = np.stack([r[1] for r in runs])
-    if (diverged >= 0).any():
-        warnings.warn(
-            f"orbit diverged (|s| > {bound:g}) at step {int(diverged[diverged >= 0].min())};"
-            " later states are +-inf",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    _warn_if_diverged(diverged, bound, stacklevel=4)
     return out[:, :, 0] if single else out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["network_from_options", "train_point", "verify_point"]
+__all__ = ["network_from_options", "task_from_options", "train_point", "verify_point"]
 
 
 def network_from_options(
@@ -50,6 +50,26 @@ def network_from_options(
     )
 
 
+def task_from_options(task: str, T: int | None, option: str = "T"):
+    """The training task the options describe: ``task`` of length ``T`` (default 50).
+
+    The digits task has a fixed length (64 pixels), so a ``T`` for it is an error naming
+    ``option`` (the CLI says ``--T``). Used by ``gradtheory train`` and :func:`train_point`.
+
+    Examples
+    --------
+    >>> task_from_options("adding", None).T
+    50
+    """
+    from ..numeric import tasks
+
+    if task == "digits":
+        if T is not None:
+            raise ValueError(f"{option} does not apply to the digits task (always 64 pixels)")
+        return tasks.digits()
+    return tasks.make_task(task, T=50 if T is None else T)
+
+
 def train_point(
     cell: str,
     *,
@@ -85,15 +105,9 @@ def train_point(
     >>> out["steps_done"], out["loss"].shape
     (3, (3,))
     """
-    from ..numeric import tasks
     from ..numeric.train import train
 
-    if task == "digits":
-        if T is not None:
-            raise ValueError("T does not apply to the digits task (always 64 pixels)")
-        problem = tasks.digits()
-    else:
-        problem = tasks.make_task(task, T=50 if T is None else T)
+    problem = task_from_options(task, T)
     net = network_from_options(
         cell, activation, hidden, init, gain, sigma_b2, depth, seed, problem.n_in, problem.n_out
     )

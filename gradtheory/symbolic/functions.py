@@ -16,10 +16,44 @@ import sympy as sp
 __all__ = ["box", "hardtanh", "relu", "sigmoid", "step"]
 
 
-class sigmoid(sp.Function):
+class _Named(sp.Function):
+    """A one-argument function whose LaTeX is its ``latex_name`` applied to the argument."""
+
+    latex_name: str
+
+    def _latex(self, printer, exp=None):
+        body = rf"{self.latex_name}\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+
+class _Indicator(sp.Function):
+    """1 where the argument satisfies ``holds``, else 0; piecewise constant, so its derivative is 0.
+
+    Printed as :math:`\\mathbb{1}[\\ldots]` around ``latex_condition`` (``{}``: the argument).
+    """
+
+    latex_condition: str
+
+    @staticmethod
+    def holds(x) -> bool:
+        raise NotImplementedError
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_evalf(self, prec):
+        return sp.Float(1 if self.holds(self.args[0].evalf(prec)) else 0, prec)
+
+    def _latex(self, printer, exp=None):
+        condition = self.latex_condition.format(printer._print(self.args[0]))
+        return rf"\mathbb{{1}}\left[{condition}\right]"
+
+
+class sigmoid(_Named):
     r"""Logistic sigmoid :math:`\sigma(x) = 1/(1 + e^{-x})`; its derivative is sigma (1 - sigma)."""
 
     nargs = 1
+    latex_name = r"\sigma"
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
@@ -30,30 +64,23 @@ class sigmoid(sp.Function):
     def _eval_evalf(self, prec):
         return (1 / (1 + sp.exp(-self.args[0]))).evalf(prec)
 
-    def _latex(self, printer, exp=None):
-        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
 
-
-class step(sp.Function):
+class step(_Indicator):
     r"""Indicator :math:`\mathbb{1}[x > 0]`: the ReLU derivative, with ReLU'(0) = 0."""
 
     nargs = 1
+    latex_condition = "{} > 0"
 
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-    def _eval_evalf(self, prec):
-        return sp.Float(1 if self.args[0].evalf(prec) > 0 else 0, prec)
-
-    def _latex(self, printer, exp=None):
-        return rf"\mathbb{{1}}\left[{printer._print(self.args[0])} > 0\right]"
+    @staticmethod
+    def holds(x) -> bool:
+        return x > 0
 
 
-class relu(sp.Function):
+class relu(_Named):
     r"""Rectifier :math:`\max(x, 0)` with derivative :math:`\mathbb{1}[x > 0]` (0 at the kink)."""
 
     nargs = 1
+    latex_name = r"\operatorname{ReLU}"
 
     def fdiff(self, argindex=1):
         return step(self.args[0])
@@ -61,40 +88,29 @@ class relu(sp.Function):
     def _eval_evalf(self, prec):
         return sp.Max(self.args[0], 0).evalf(prec)
 
-    def _latex(self, printer, exp=None):
-        body = rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
 
-
-class box(sp.Function):
+class box(_Indicator):
     r"""Indicator :math:`\mathbb{1}[|x| < 1]`: the hard-tanh derivative (0 at x = +-1)."""
 
     nargs = 1
+    latex_condition = r"\left|{}\right| < 1"
 
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-    def _eval_evalf(self, prec):
-        return sp.Float(1 if abs(self.args[0].evalf(prec)) < 1 else 0, prec)
-
-    def _latex(self, printer, exp=None):
-        return rf"\mathbb{{1}}\left[\left|{printer._print(self.args[0])}\right| < 1\right]"
+    @staticmethod
+    def holds(x) -> bool:
+        return abs(x) < 1
 
 
-class hardtanh(sp.Function):
+class hardtanh(_Named):
     r"""Hard tanh :math:`\max(-1, \min(1, x))` with derivative :math:`\mathbb{1}[|x| < 1]`."""
 
     nargs = 1
+    latex_name = r"\operatorname{hardtanh}"
 
     def fdiff(self, argindex=1):
         return box(self.args[0])
 
     def _eval_evalf(self, prec):
         return sp.Max(-1, sp.Min(1, self.args[0])).evalf(prec)
-
-    def _latex(self, printer, exp=None):
-        body = rf"\operatorname{{hardtanh}}\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
 
 
 def __getattr__(name: str):
