@@ -38,6 +38,7 @@ __all__ = [
     "MAX_EXPONENT",
     "MAX_NODES",
     "check_built",
+    "check_number",
     "parse_guarded",
 ]
 
@@ -145,6 +146,23 @@ def check_built(expr, text: str):
     if out.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         _reject(text, "simplifies to a division by zero or an infinite value")
     return out
+
+
+def check_number(number, text: str) -> None:
+    """Reject a SymPy number built from ``text`` unless it is a finite real float64.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> check_number(sp.exp(sp.Integer(10) ** 300), "exp(h*0 + 1e300)")
+    Traceback (most recent call last):
+    ValueError: expression 'exp(h*0 + 1e300)' has a constant part beyond float64 (max 1.8e308)
+    """
+    value = number.evalf(17)
+    if value.is_real is not True or value.is_finite is not True:
+        _reject(text, "has a constant part that is not a finite real number")
+    if abs(value) > sys.float_info.max:
+        _reject(text, "has a constant part beyond float64 (max 1.8e308)")
 
 
 def _kind(node):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from ._guard import check_built, parse_guarded
+from ._guard import check_built, check_number, parse_guarded
 from .cell import Cell, Pointwise
 from .registry import ACTIVATIONS
 
@@ -104,7 +104,13 @@ def _build(node: ast.AST, symbols: dict, text: str) -> sp.Expr:
         and not node.keywords
         and len(node.args) == 1
     ):
-        return _functions()[node.func.id](_build(node.args[0], symbols, text))
+        arg = _build(node.args[0], symbols, text)
+        if arg.is_number:  # h*0 folded away: SymPy would evaluate f(number) itself, and
+            check_number(arg, text)  # sin(exp(1e300)) reduces by pi to 10^300 digits
+        value = _functions()[node.func.id](arg)
+        if value.is_number:
+            check_number(value, text)
+        return value
     raise ValueError(
         f"expression {text!r} contains {type(node).__name__}, which is not allowed: use numbers, "
         f"declared names, + - * / ** and the functions {sorted(_functions())}"

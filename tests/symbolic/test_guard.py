@@ -47,6 +47,29 @@ def test_dangerous_expressions_are_refused(text, words):
 
 
 @pytest.mark.parametrize(
+    "text, words",
+    [
+        ("sin(exp(10+h*0/h+1e300+h*0*h))", "beyond float64"),  # a RecursionError in mpmath
+        ("sin(exp(h*0 + 1e9))", "beyond float64"),  # 4e8 digits of pi to reduce the argument
+        ("sqrt(h*0 - 1)", "not a finite real number"),  # a TypeError (complex) in NumPy
+        ("log(h*0 - 1) + h", "not a finite real number"),
+    ],
+)
+def test_constants_hidden_behind_terms_that_fold_away(text, words):
+    """Hypothesis found these: h*0 is not a constant to the static check, but SymPy folds it
+    away and then evaluates the function of a number itself; the number is checked first."""
+    with pytest.raises(ValueError, match="expression") as info:
+        gt.cells.custom(text, state="h", params={"r": 1.0})
+    assert words in str(info.value)
+
+
+def test_functions_of_folded_constants_that_fit_still_build():
+    """sin(h*0 + 2)*h is sin(2)*h: a legitimate constant factor."""
+    cell = gt.cells.custom("sin(h*0 + 2)*h", state="h")
+    assert gt.Network(cell).step(np.array([[0.5]]))[0, 0] == pytest.approx(0.5 * np.sin(2.0))
+
+
+@pytest.mark.parametrize(
     "op, expected", [("+", 1000 * 1.001), ("*", 1.001**1000), ("-", -998 * 1.001)]
 )
 def test_long_chains_build_and_evaluate(op, expected):
