@@ -7,9 +7,8 @@ tanh' are 0 or 1 and linear' = 1.
 Source: lecture notes 002 (BPTT by hand); lecture notes 001.
 
 For h_t = phi(w h_{t-1} + u x_t + b), BPTT gives dh_n/dh_0 = prod_j w phi'(a_j), and dh_n/dw
-the sum over k of such products times h_{k-1} phi'(a_k). With w = 1 and x_t ~ N(0, 1) the figure
-shows the per-step factors (the executor's step Jacobians), |dh_n/dh_0| against n (their
-product, checked against BPTT) and the symbolic n = 3 sum from ``gt.unroll``.
+the sum over k of such products times h_{k-1} phi'(a_k). The figure (w = 1, x_t ~ N(0, 1)): the
+executor's per-step factors, their product |dh_n/dh_0| (checked against BPTT), the n = 3 sum.
 """
 
 import sys

@@ -5,19 +5,16 @@ near z = 1 the gradient through T steps is the product of the z_t.
 
 Source: Cho et al. 2014; lecture notes 002 and 004 (GRU).
 
-For h_t = (1 - z_t) n_t + z_t h_{t-1} the step Jacobian is exactly J_t = diag(z_t) + E_t with
-E_t = diag(1 - z_t) [dn_t/dh_{t-1} + diag((h_{t-1} - n_t) z_t) W_z]: the copy path plus the
-paths through the candidate and the gate, weighted by 1 - z_t. The copy path alone predicts
-p = ln||(prod_t z_t) * probe|| for BPTT's ln||dL/dh_0|| from a unit probe on h_T (exactly 0 at
-z = 1). How far the other paths can move it is bounded: expanding prod_t (diag(z_t) + E_t^T),
-every term with an E has norm at most its E factors' norms (||diag(z_t)|| <= 1), so the
-difference has norm <= e^eps - 1, eps = sum_t ||E_t||_2 (measured from the executor's step
-Jacobians), and |ln||dL/dh_0|| - p| <= -ln(1 - delta), delta = (e^eps - 1) e^-p, wherever
-delta < 1. That is where the claim applies, and the rows there test that bound (mean over the
-sequences, plus float64 rounding). Where delta >= 1 on some sequence (z far from 1) the copy
-path says nothing bounded: there the row states what the second order adds, ||E_t^T v||^2 >= 0
-per step (the cross term averages out over the random weights): the measured gradient decays
-more slowly than the copy-path product.
+For h_t = (1 - z_t) n_t + z_t h_{t-1} the step Jacobian is exactly diag(z_t) + E_t with
+E_t = diag(1 - z_t) [dn_t/dh_{t-1} + diag((h_{t-1} - n_t) z_t) W_z]: the copy path plus paths
+weighted by 1 - z_t. The copy path alone predicts p = ln||(prod_t z_t) v|| for BPTT's
+ln||dL/dh_0|| (unit probe v on h_T). Expanding prod_t (diag(z_t) + E_t^T), the terms with an E
+have norm <= e^eps - 1, eps = sum_t ||E_t||_2 (as ||diag(z_t)|| <= 1; E_t from the executor's
+step Jacobians), so |ln||dL/dh_0|| - p| <= -ln(1 - delta), delta = (e^eps - 1) e^-p, where
+delta < 1: the claim's regime, tested with that bound (plus float64 rounding). Where delta >= 1
+(z far from 1) nothing bounds the copy path; there the second-order term ||E_t^T v||^2 >= 0
+(the cross term averages out over the random weights) makes the measured gradient decay more
+slowly than the copy-path product, and the row states that.
 """
 
 import sys

@@ -5,9 +5,8 @@ Claim: For a linear scalar RNN the gradient through T steps is w^T: 117.4 for w 
 
 Source: lecture notes 001 (univariate example); Bengio et al. 1994.
 
-For h_t = w h_{t-1} + u x_t the chain rule gives dh_T/dh_0 = w^T. The curve is measured with
-the executor's BPTT (adjoint norms of a one-unit linear Elman network) and compared with the
-closed form. Run: ``python analyses/linear_power.py [--quick]``.
+For h_t = w h_{t-1} + u x_t the chain rule gives dh_T/dh_0 = w^T, compared with BPTT's
+adjoint norms of a one-unit linear Elman network. Run: ``python analyses/linear_power.py``.
 """
 
 import sys

@@ -32,10 +32,8 @@ def unit(u: float, b: float) -> gt.Network:
 def run_and_backprop(net: gt.Network, x: np.ndarray):
     """(loss (B,), Gradients) of L = (h_T - y)^2 / 2 for sequences ``x`` (T, B, 1) from h_0 = H0."""
     traj = net.forward(x, h0=np.full((x.shape[1], 1), H0))
-    h_T = traj.states[-1, :, 0]
-    grad_out = np.zeros_like(traj.outputs)
-    grad_out[-1, :, 0] = h_T - TARGET
-    return 0.5 * (h_T - TARGET) ** 2, net.backward(traj, grad_out)
+    error = traj.states[-1] - TARGET  # dL/dh_T, (B, 1)
+    return 0.5 * error[:, 0] ** 2, net.backward(traj, grad_state=error)
 
 
 def loss_curve(bias):

@@ -6,11 +6,9 @@ Claim: The LSTM cell passes its gradient unchanged when the forget gate is 1 and
 Source: Hochreiter and Schmidhuber 1997; lecture notes 001 and 004 (LSTM gates).
 
 The cell block of the LSTM step Jacobian is dc_t/dc_{t-1} = diag(f_t), and with the input gate
-shut (i = 0) the other paths into c_t vanish too, so dc_T/dc_0 = prod_t diag(f_t): exactly the
-identity when f = 1. Saturating biases (b_f = +50, b_i = -50) make f = 1 to the last bit in
-float64; the executor's forward-mode Jacobian product and its BPTT then give dc_T/dc_0 = I.
-Smaller forget biases show the decay going back in time, compared with the product of the
-recorded f_t along each sequence.
+shut (i = 0) the other paths into c_t vanish, so dc_T/dc_0 = prod_t diag(f_t): I when f = 1,
+which b_f = +50, b_i = -50 give to the last bit in float64 (checked by the executor's forward
+mode and BPTT). Smaller forget biases: the decay back in time against the recorded f_t.
 """
 
 import sys
