@@ -5,14 +5,12 @@ basin and large on the boundaries between basins.
 
 Source: lecture notes 001 (after Hinton); Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
-Lecture notes 001 (after Hinton): view the RNN h -> tanh(W h + b) as a dynamical system with
-several attractors. Inside a basin a small change of h_0 ends at the same attractor, so the
-Jacobian dh_T/dh_0 (a product of T contracting step Jacobians) vanishes; on the boundary
-between basins (the stable manifolds of saddle points) a small change moves the end point to a
-different attractor, and the gradient is large. The figure colours every initial state by the
-attractor it reaches and overlays log10 ||dh_T/dh_0|| (spectral norm of the product of the
-executor's step Jacobians), both from ``gradtheory.analysis.basins`` with the stable fixed points
-of ``fixed_points`` as the attractors.
+Inside a basin of h -> tanh(W h + b) a small change of h_0 ends at the same attractor, so
+dh_T/dh_0, a product of T contracting step Jacobians, vanishes; on a boundary between basins
+(the stable manifold of a saddle) it moves the end point to another attractor and the gradient
+is large. ``gt.basins`` labels every initial state of a grid by the attractor it reaches (the
+stable fixed points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from the executor's
+step Jacobians.
 """
 
 import sys
@@ -39,19 +37,14 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     inside_cells = 4 if quick else 12  # "inside": this many grid cells from any boundary
     net = two_unit()
     fps = gt.fixed_points(net, progress=False, seed=seed)
-    attractors = fps.points[fps.stable]
-    saddles = fps.points[[k == "saddle" for k in fps.kind]]
+    attractors, saddles = fps.points[fps.stable], fps.points[[k == "saddle" for k in fps.kind]]
     grid = np.linspace(-1.5, 1.5, n)
     m = gt.basins(net, grid, grid, steps=steps, attractors=attractors)
-    log_grad, edge = m.log10_gradient, m.boundary
-    inside = m.boundary_distance > inside_cells
-    med_edge = float(np.median(log_grad[edge]))
-    med_in = float(np.median(log_grad[inside]))
+    log_grad, edge, inside = m.log10_gradient, m.boundary, m.boundary_distance > inside_cells
+    med_edge, med_in = float(np.median(log_grad[edge])), float(np.median(log_grad[inside]))
     end_distance = float(np.linalg.norm(m.final[..., None, :] - attractors, axis=-1).min(-1).max())
 
-    fig, axes = new_figure(
-        1, 3, width=16.5, height=5.4, gridspec_kw={"width_ratios": [1, 1.2, 0.85]}
-    )
+    fig, axes = new_figure(1, 3, width=16.5, height=5.4, width_ratios=[1, 1.2, 0.85])
     lo, hi = np.percentile(log_grad, [1, 99.8])
     m.plot(axes=axes[:2], cmap="magma", vmin=lo, vmax=hi)
     for ax in axes[:2]:
@@ -64,26 +57,21 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ):
         axes[2].hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
         axes[2].axvline(median, color=color, ls="--", lw=2)
-    axes[2].set(xlabel=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$", ylabel="density")
-    axes[2].set_title("medians dashed")
+    axes[2].set(xlabel=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$", ylabel="density",
+                title="medians dashed")  # fmt: skip
     axes[2].legend(loc="upper right", fontsize=9.5)
     fig.suptitle(rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, $b$ = {tuple(B)}", fontsize=13)
 
-    rows = [
-        Comparison("median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
-                   3.0, med_edge - med_in, rule="at least"),
-        Comparison("saddles found (fixed_points) vs attractors - 1 (planar basins)",
-                   len(attractors) - 1, len(saddles), rule="at least"),
-    ]  # fmt: skip
-    numbers = {
-        "attractors": attractors.tolist(),
-        "saddles": saddles.tolist(),
-        "median log10 gradient on boundaries": med_edge,
-        "median log10 gradient inside basins": med_in,
-        "boundary / inside ratio (median)": float(10 ** (med_edge - med_in)),
-        "fraction of boundary cells": float(edge.mean()),
-        "max distance of h_T from its attractor": end_distance,
-    }
+    rows = [Comparison("median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
+                       3.0, med_edge - med_in, rule="at least"),
+            Comparison("saddles found (fixed_points) vs attractors - 1 (planar basins)",
+                       len(attractors) - 1, len(saddles), rule="at least")]  # fmt: skip
+    numbers = {"attractors": attractors.tolist(), "saddles": saddles.tolist(),
+               "median log10 gradient on boundaries": med_edge,
+               "median log10 gradient inside basins": med_in,
+               "boundary / inside ratio (median)": float(10 ** (med_edge - med_in)),
+               "fraction of boundary cells": float(edge.mean()),
+               "max distance of h_T from its attractor": end_distance}  # fmt: skip
     settings = {"W": W, "b": B, "T": steps, "grid": [-1.5, 1.5, n], "inside_cells": inside_cells}
     latex = r"\frac{\partial h_T}{\partial h_0} = \prod_{t=T}^{1} \mathrm{diag}(1 - h_t^2)\,W"
     arrays = {"grid": grid, "label": m.labels, "log_grad": log_grad}

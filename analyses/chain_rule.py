@@ -7,9 +7,8 @@ tanh' are 0 or 1 and linear' = 1.
 Source: lecture notes 002 (BPTT by hand); lecture notes 001.
 
 For h_t = phi(w h_{t-1} + u x_t + b), BPTT gives dh_n/dh_0 = prod_j w phi'(a_j), and dh_n/dw
-the sum over k of such products times h_{k-1} phi'(a_k). With w = 1 and x_t ~ N(0, 1) the figure
-shows the per-step factors (the executor's step Jacobians), |dh_n/dh_0| against n (their
-product, checked against BPTT) and the symbolic n = 3 sum from ``gt.unroll``.
+the sum over k of such products times h_{k-1} phi'(a_k). The figure (w = 1, x_t ~ N(0, 1)): the
+executor's per-step factors, their product |dh_n/dh_0| (checked against BPTT), the n = 3 sum.
 """
 
 import sys
@@ -36,12 +35,6 @@ def step_factors(activation: str, steps: int, batch: int, seed: int, w: float = 
     return factors, net.backward(traj, grad_state=np.ones((batch, 1))).adjoint_norms[0]
 
 
-def symbolic_latex(steps: int = 3) -> tuple[str, str]:
-    """(aligned LaTeX of the unrolled sums, one-line dh_n/dw) for the tanh Elman cell."""
-    unrolled = gt.unroll(gt.cells.elman("tanh"), steps)
-    return unrolled.latex(), sp.latex(unrolled.gradient("w"))
-
-
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     steps, batch, n_show = (60, 400, 50) if quick else (100, 4000, 50)
@@ -56,18 +49,17 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         ax0.plot([i - 0.35, i + 0.35], [factors.max()] * 2, color="black", lw=2)
         lo, med, hi = np.quantile(gain, [0.1, 0.5, 0.9], axis=1)
         alive = np.mean(gain > 0, axis=1)
-        label = act if med[-1] > 0 else None
+        label = act if med[-1] > 0 else None  # ReLU and hard tanh: median 0, not drawn
         ax1.semilogy(n, np.where(med > 0, med, np.nan), color=color, label=label)
         ax1.fill_between(n, lo, hi, where=lo > 0, color=color, alpha=0.15, lw=0)
         ls = ("-", "--", "-", "-", ":")[i]
         ax2.semilogy(n, np.where(alive > 0, alive, np.nan), color=color, label=act, ls=ls)
-        numbers[f"{act}: max factor"] = float(factors.max())
-        numbers[f"{act}: min factor"] = float(factors.min())
-        numbers[f"{act}: mean |dh_{n_show}/dh_0|"] = float(gain[n_show].mean())
-        numbers[f"{act}: median |dh_{n_show}/dh_0|"] = float(med[n_show])
-        numbers[f"{act}: fraction of zero gradients at n = {n_show}"] = float(
-            np.mean(gain[n_show] == 0)
-        )
+        numbers.update({f"{act}: max factor": float(factors.max()),
+                        f"{act}: min factor": float(factors.min()),
+                        f"{act}: mean |dh_{n_show}/dh_0|": float(gain[n_show].mean()),
+                        f"{act}: median |dh_{n_show}/dh_0|": float(med[n_show]),
+                        f"{act}: fraction of zero gradients at n = {n_show}":
+                            float(np.mean(gain[n_show] == 0))})  # fmt: skip
         # the product of the recorded factors is an independent route to BPTT's adjoint
         error = np.max(np.abs(gain[-1] - np.abs(bptt)) / np.maximum(np.abs(bptt), 1e-300))
         quantity = f"{act}: |dh_{steps}/dh_0|, product of factors vs BPTT (max rel. difference)"
@@ -81,25 +73,23 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax0.set(ylabel=r"per-step factor $w\,\varphi'(a_t)$  ($w$ = 1)", ylim=(-0.05, 1.12),
             title="one factor of the chain (bar: largest seen)")  # fmt: skip
     ax0.grid(axis="x", visible=False)
-    ax1.set(xlabel="number of steps $n$", ylim=(1e-30, 10),
+    title = r"$\partial h_n/\partial h_0=\prod_j w\,\varphi'(a_j)$, $x_t\sim N(0,1)$"
+    ax1.set(xlabel="number of steps $n$", ylim=(1e-30, 10), title=title,
             ylabel=r"$|\partial h_n/\partial h_0|$ (median; band 10-90%)")  # fmt: skip
-    ax1.set_title(r"$\partial h_n/\partial h_0=\prod_j w\,\varphi'(a_j)$, $x_t\sim N(0,1)$")
     ax1.text(0.98, 0.9, "ReLU, hard tanh: 0 or exactly 1\n(median 0; see right)",
              transform=ax1.transAxes, ha="right", va="top", fontsize=10)  # fmt: skip
     ax1.legend(loc="lower left", fontsize=10, ncol=2)
-    ax2.set(
-        xlabel="number of steps $n$",
-        title="exact zeros: ReLU' and hard tanh' = 0",
-        ylim=(0.5 / batch, 2),
-        ylabel=r"fraction with $\partial h_n/\partial h_0 \neq 0$",
-    )
+    ax2.set(xlabel="number of steps $n$", ylim=(0.5 / batch, 2),
+            ylabel=r"fraction with $\partial h_n/\partial h_0 \neq 0$",
+            title="exact zeros: ReLU' and hard tanh' = 0")  # fmt: skip
     ax2.legend(loc="lower right", fontsize=10)
-    latex, dw_line = symbolic_latex(3)
-    fig.suptitle(rf"tanh, $n$ = 3:  $\partial h_3/\partial w = {dw_line}$", fontsize=14)
+    unrolled = gt.unroll(gt.cells.elman("tanh"), 3)  # the n = 3 sums, symbolically
+    fig.suptitle(rf"tanh, $n$ = 3:  $\partial h_3/\partial w = {sp.latex(unrolled.gradient('w'))}$",
+                 fontsize=14)  # fmt: skip
     settings = {"w": 1.0, "u": 1.0, "b": 0.0, "h0": 0.0, "inputs": "N(0, 1)", "steps": steps,
                 "batch": batch}  # fmt: skip
     headline = [f"{a}: median |dh_{n_show}/dh_0|" for a in ("tanh", "sigmoid", "relu", "linear")]
-    return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
+    return ClaimResult(fig, numbers, rows, settings, unrolled.latex(), headline, arrays)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,11 @@ exponent); at r = 4 the map is chaotic with Lyapunov exponent ln 2.
 
 Source: lecture notes 001 (iterated functions); May 1976.
 
-Lecture notes 001 use f(x) = 3.5 x (1 - x) to show that iterating even a simple function is
-complicated. The fixed points are 0 (multiplier r) and 1 - 1/r (multiplier 2 - r), stable for
-1 < r < 3; beyond r = 3 period doubling leads to a 4-cycle at r = 3.5 and to chaos (r = 4:
-Lyapunov exponent ln 2). The Lyapunov exponent is the mean of ln|f'(x_t)| = ln|r (1 - 2 x_t)|
-along the orbit: the per-step growth of the derivative dx_T/dx_0, i.e. of the gradient through
-the iterated map. ``gt.bifurcation`` (an up-sweep in r with continuation, compiled) gives the
-diagram and the finite-time exponent per r; ``gt.attractor`` the cycle and its cobweb;
+The fixed points are 0 (multiplier r) and 1 - 1/r (multiplier 2 - r), stable for 1 < r < 3;
+beyond r = 3 period doubling leads to a 4-cycle at r = 3.5 and to chaos. The Lyapunov exponent,
+the mean of ln|f'(x_t)| = ln|r (1 - 2 x_t)| along the orbit, is the per-step growth of dx_T/dx_0:
+of the gradient through the iterated map. ``gt.bifurcation`` (an up-sweep in r) gives the
+diagram and the finite-time exponent per r, ``gt.attractor`` the cycle and its cobweb,
 ``gt.lyapunov`` the exponents at r = 3.5 and 4.
 """
 
@@ -21,7 +19,7 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
-from gradtheory.figures import PALETTE, new_figure
+from gradtheory.figures import PALETTE, new_mosaic
 
 
 def logistic(r: float) -> gt.Network:
@@ -33,8 +31,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     r0, x0 = 3.5, 0.2
     n_r, transient, keep = (600, 400, 100) if quick else (3000, 1000, 300)
     lyap_steps = 5000 if quick else 100000
-    rs = np.linspace(2.5, 4.0, n_r)
-    kw = {"h0": [x0], "progress": False}
+    rs, kw = np.linspace(2.5, 4.0, n_r), {"h0": [x0], "progress": False}
     bif = gt.bifurcation(logistic, "r", rs, transient=transient, keep=keep, sweep="up",
                          branches=False, **kw)  # fmt: skip
     lam_r = bif.up.lyapunov  # finite-time exponent per r over the kept steps
@@ -47,23 +44,19 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     lam35, lam4 = gt.lyapunov(both, steps=lyap_steps, seed=seed, **kw)[:, 0].tolist()
     fps = gt.fixed_points(logistic(r0), progress=False, interval=(-0.5, 1.5))
 
-    fig, blank = new_figure(width=14.0, height=7.6)
-    blank.remove()
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.35])
-    ax_b, ax_l = fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 1])
-    att.plot(fig.add_subplot(grid[:, 0]), net=logistic(r0), h0=[x0])
-    bif.plot(ax_b)
-    branches.plot(ax_b).set(ylim=(-0.05, 1.05), xlabel="")
-    ax_l.sharex(ax_b)
-    ax_l.plot(rs, lam_r, color=PALETTE[0], lw=1)
+    fig, axes = new_mosaic("ab;ac", width=14.0, height=7.6, width_ratios=[1, 1.35])
+    att.plot(axes["a"], net=logistic(r0), h0=[x0])
+    bif.plot(axes["b"])
+    branches.plot(axes["b"]).set(ylim=(-0.05, 1.05), xlabel="")
+    ax = axes["c"]
+    ax.sharex(axes["b"])
+    ax.plot(rs, lam_r, color=PALETTE[0], lw=1)
     label = rf"gt.lyapunov(): $\lambda(3.5)$ = {lam35:.3f}, $\lambda(4)$ = {lam4:.3f}"
-    ax_l.plot([r0, 4.0], [lam35, lam4], "o", color=PALETTE[3], mec="black", ms=8, label=label)
-    ax_l.axhline(0, color="black", lw=1)
-    ax_l.axhline(np.log(2), color=PALETTE[3], ls=":", lw=1.5, label="ln 2")
-    ax_l.set(
-        xlabel="$r$", ylabel=r"Lyapunov exp. $\lambda$", ylim=(max(-2.0, lam_r.min() - 0.1), 1)
-    )
-    ax_l.legend(loc="lower left", fontsize=9.5)
+    ax.plot([r0, 4.0], [lam35, lam4], "o", color=PALETTE[3], mec="black", ms=8, label=label)
+    ax.axhline(0, color="black", lw=1)
+    ax.axhline(np.log(2), color=PALETTE[3], ls=":", lw=1.5, label="ln 2")
+    ax.set(xlabel="$r$", ylabel=r"Lyapunov exp. $\lambda$", ylim=(max(-2.0, lam_r.min() - 0.1), 1))
+    ax.legend(loc="lower left", fontsize=9.5)
 
     rows = [
         Comparison("Lyapunov exponent at r = 4", float(np.log(2)), lam4, 0.02),
@@ -78,29 +71,19 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         Comparison("fixed points at r = 3.5 (fixed_points vs 0, 1 - 1/r)", [0.0, 1 - 1 / r0],
                    fps.points[:, 0].tolist(), tolerances.ROUNDING),
     ]  # fmt: skip
-    numbers = {
-        "4-cycle points at r = 3.5": cycle.tolist(),
-        "period at r = 3.5": int(att.period),
-        "attractor kind at r = 4": chaos.kind,
-        "cycle multiplier prod f'(x_i)": multiplier,
-        "Lyapunov exponent at r = 3.5": lam35,
-        "Lyapunov exponent at r = 4": lam4,
-        "ln 2": float(np.log(2)),
-        "fixed points at r = 3.5 stable": [bool(s) for s in fps.stable],
-        "first r with positive finite-time exponent": float(rs[np.argmax(lam_r > 0.01)]),
-    }
+    first_chaotic = float(rs[np.argmax(lam_r > 0.01)])
+    numbers = {"4-cycle points at r = 3.5": cycle.tolist(), "period at r = 3.5": int(att.period),
+               "attractor kind at r = 4": chaos.kind, "cycle multiplier prod f'(x_i)": multiplier,
+               "Lyapunov exponent at r = 3.5": lam35, "Lyapunov exponent at r = 4": lam4,
+               "ln 2": float(np.log(2)), "fixed points at r = 3.5 stable": fps.stable.tolist(),
+               "first r with positive finite-time exponent": first_chaotic}  # fmt: skip
     settings = {"r": r0, "x0": x0, "r_grid": [2.5, 4.0, n_r], "transient": transient,
                 "kept": keep, "lyapunov_steps": lyap_steps}  # fmt: skip
-    latex = (
-        r"x_{t+1} = r x_t (1 - x_t),\quad \frac{\partial x_T}{\partial x_0} = "
-        r"\prod_{t=0}^{T-1} r(1 - 2x_t),\quad \lambda = \lim_{T\to\infty}\frac1T"
-        r"\sum_{t=0}^{T-1}\ln|r(1-2x_t)|"
-    )
-    arrays = {
-        "r": rs,
-        "lyapunov_r": lam_r,
-        "cobweb_orbit": gt.cobweb(logistic(r0), x0, 60)["orbit"],
-    }
+    latex = (r"x_{t+1} = r x_t (1 - x_t),\quad \frac{\partial x_T}{\partial x_0} = "
+             r"\prod_{t=0}^{T-1} r(1 - 2x_t),\quad \lambda = \lim_{T\to\infty}\frac1T"
+             r"\sum_{t=0}^{T-1}\ln|r(1-2x_t)|")  # fmt: skip
+    orbit = gt.cobweb(logistic(r0), x0, 60)["orbit"]
+    arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb_orbit": orbit}
     headline = ["4-cycle points at r = 3.5", *(f"Lyapunov exponent at r = {r}" for r in (3.5, 4))]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 

@@ -6,11 +6,11 @@ negative forget bias the gradient vanishes quickly.
 
 Source: Hochreiter and Schmidhuber 1997; Gers et al. 2000; lecture notes 001 and 004.
 
-With a large forget-gate bias (f = sigmoid(b_f) near 1) and a negative input-gate bias, the
-cell's Jacobian block dc_t/dc_{t-1} = diag(f_t) is close to the identity, so the predicted
-(step-Jacobian route) and measured (BPTT) log growth rates of ||dL/ds_t|| are both near zero.
-Default (PyTorch) initialisation, a forget bias of +1 (Jozefowicz et al. 2015) and a negative
-forget bias are the contrast: there f_t is about 1/2 or smaller and the gradient vanishes fast.
+With f = sigmoid(b_f) near 1 and the input gate shut, the cell's Jacobian block dc_t/dc_{t-1} =
+diag(f_t) is close to the identity, so the predicted (step-Jacobian route of ``gt.verify``) and
+measured (BPTT) log growth rates of ||dL/ds_t|| are both near zero. The contrast: default
+(PyTorch) initialisation, a forget bias of +1 (Jozefowicz et al. 2015) and a negative one, where
+f_t is about 1/2 or smaller and the gradient vanishes fast.
 """
 
 import sys
@@ -28,20 +28,11 @@ SETTINGS = {"default init": (None, None), "$b_f = +1$": (1.0, None),
 
 def lstm_network(n_hidden: int, n_in: int, forget_bias, input_bias, seed: int) -> gt.Network:
     """An LSTM at PyTorch's default init with the forget (and input) gate biases overwritten."""
-    net = gt.Network(gt.cells.lstm(), n_in=n_in, n_hidden=n_hidden, seed=seed)
-    b = net.params["b"].copy()
-    if forget_bias is not None:
-        b[n_hidden : 2 * n_hidden] = forget_bias
-    if input_bias is not None:
-        b[:n_hidden] = input_bias
-    net.set_params({"b": b})
+    net, n = gt.Network(gt.cells.lstm(), n_in=n_in, n_hidden=n_hidden, seed=seed), n_hidden
+    for bias, gate in ((input_bias, slice(0, n)), (forget_bias, slice(n, 2 * n))):
+        if bias is not None:
+            net.params["b"][gate] = bias
     return net
-
-
-def mean_log_forget(net: gt.Network, x: np.ndarray) -> float:
-    """Mean over steps, units and sequences of ln f_t (the carousel's own per-step rate)."""
-    traj = net.forward(x)
-    return float(np.mean([-np.logaddexp(0.0, -e["env"]["a_f"]) for e in traj.tape]))
 
 
 def _plain(label: str) -> str:
@@ -56,38 +47,35 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     numbers, rows, checks = {}, [], {}
     for color, (label, (bf, bi)) in zip(PALETTE, SETTINGS.items(), strict=False):
         net = lstm_network(n_hidden, n_in, bf, bi, seed)
-        check = gt.verify(net, x, method="jacobian", seed=seed)
-        checks[label] = check
-        name = _plain(label)
-        back = T - np.arange(T + 1)
-        ax.plot(back, check.log_norms, color=color, label=f"{label}: measured")
+        check = checks[label] = gt.verify(net, x, method="jacobian", seed=seed)
+        ax.plot(T - np.arange(T + 1), check.log_norms, color=color, label=f"{label}: measured")
         start, stop = check.window
         k = np.array([T - stop, T - start])
         ax.plot(k, check.log_norms[stop] + check.predicted.rate * (k - k[0]), "--", color="black")
-        numbers[f"predicted rate, {name}"] = check.predicted.rate
-        numbers[f"measured rate, {name}"] = check.measured_rate
-        numbers[f"mean ln f_t, {name}"] = mean_log_forget(net, x)
+        # ln f_t along the trajectory: the carousel's own per-step rate
+        log_f = -np.logaddexp(0.0, -net.forward(x).tape.env["a_f"])
+        name = _plain(label)
+        numbers.update({f"predicted rate, {name}": check.predicted.rate,
+                        f"measured rate, {name}": check.measured_rate,
+                        f"mean ln f_t, {name}": float(np.mean(log_f))})  # fmt: skip
         rows.append(Comparison.from_check(f"gradient growth rate per step, {name}", check))
     ax.plot([], [], "--", color="black", lw=1.2, label="predicted (Jacobian route)")
     ax.set(xlabel="steps back $k$", ylabel=r"$\ln\|\partial L/\partial s_{T-k}\|$",
            title=f"LSTM, n = {n_hidden}: gradient vs steps back")  # fmt: skip
     ax.legend(fontsize=9, loc="lower left")
     near = list(SETTINGS)[2]
-    near_check = checks[near]
-    near_check.plot(ax_zoom).set_title(f"Zoom: {near} (f near 1)")
+    checks[near].plot(ax_zoom).set_title(f"Zoom: {near} (f near 1)")
     ax_zoom.legend(fontsize=10, loc="lower left")
-    text = (f"rate per step\npredicted {near_check.predicted.rate:+.4f}\n"
-            f"measured {near_check.measured_rate:+.4f}")  # fmt: skip
+    text = (f"rate per step\npredicted {checks[near].predicted.rate:+.4f}\n"
+            f"measured {checks[near].measured_rate:+.4f}")  # fmt: skip
     ax_zoom.text(0.98, 0.97, text, transform=ax_zoom.transAxes, ha="right", va="top", fontsize=11)
     settings = {"n_hidden": n_hidden, "n_in": n_in, "T": T, "batch": batch, "inputs": "N(0, 1)",
                 "init": "torch (PyTorch default)",
                 "biases": {_plain(k): v for k, v in SETTINGS.items()}}  # fmt: skip
-    latex = (
-        r"\frac{\partial c_t}{\partial c_{t-1}} = \operatorname{diag}(f_t),\quad "
-        r"f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f) \to 1 \ (b_f \gg 0)\ \Rightarrow\ "
-        r"\ln\Big\|\prod_t \operatorname{diag}(f_t)\Big\| \approx "
-        r"\sum_t \ln f_t \approx 0"
-    )
+    latex = (r"\frac{\partial c_t}{\partial c_{t-1}} = \operatorname{diag}(f_t),\quad "
+             r"f_t = \sigma(W_f h_{t-1} + U_f x_t + b_f) \to 1 \ (b_f \gg 0)\ \Rightarrow\ "
+             r"\ln\Big\|\prod_t \operatorname{diag}(f_t)\Big\| \approx "
+             r"\sum_t \ln f_t \approx 0")  # fmt: skip
     headline = [f"mean ln f_t, {_plain(near)}", "measured rate, default init"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
 

@@ -6,15 +6,13 @@ growth of backpropagated gradients is 1/2 ln chi_1.
 
 Source: Poole et al. 2016; Schoenholz et al. 2017.
 
-A deep random network x_l = W_l phi(x_{l-1}) + b_l with W_ij ~ N(0, sigma_w^2/N) and
-b_i ~ N(0, sigma_b^2) has, at infinite width, a stationary pre-activation variance q* and a
-susceptibility chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] (Poole et al. 2016; Schoenholz et al.
-2017). chi_1 < 1 is the ordered phase (gradients vanish, E||delta_l||^2 shrinks by chi_1 per
-layer), chi_1 > 1 the chaotic phase (they explode); chi_1 = 1 is the order-to-chaos line
-``gt.critical_sigma_w2(sigma_b^2)``. Left panel: 1/2 ln chi_1 over (sigma_w^2, sigma_b^2) with the
-line. Right panel: finite deep tanh networks (untied, Gaussian init) swept across sigma_w^2 at
-fixed sigma_b^2: the per-layer growth of BPTT adjoint norms measured by ``verify`` against the
-mean-field prediction 1/2 ln chi_1.
+A deep random network x_l = W_l phi(x_{l-1}) + b_l, W_ij ~ N(0, sigma_w^2/N), b_i ~
+N(0, sigma_b^2), has at infinite width a stationary pre-activation variance q* and a
+susceptibility chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2]: E||delta_l||^2 shrinks (chi_1 < 1,
+ordered) or grows (chi_1 > 1, chaotic) by chi_1 per layer; chi_1 = 1 is the line
+``gt.critical_sigma_w2(sigma_b^2)``. Left: 1/2 ln chi_1 over (sigma_w^2, sigma_b^2) with the
+line. Right: finite deep tanh networks (untied, Gaussian init) across sigma_w^2 at fixed
+sigma_b^2, their per-layer growth of BPTT adjoint norms (``gt.verify``) against 1/2 ln chi_1.
 """
 
 import sys
@@ -39,24 +37,17 @@ def deep_check(sigma_w2: float, sigma_b2: float, depth: int, width: int, batch: 
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sigma_b2 = 0.05
     n_w, n_b = (12, 5) if quick else (36, 16)
-    grid_w = np.linspace(0.5, 4.0, n_w)
-    grid_b = np.linspace(0.0, 0.4, n_b)
+    grid_w, grid_b = np.linspace(0.5, 4.0, n_w), np.linspace(0.0, 0.4, n_b)
     line_b = 0.4 * np.linspace(0.0, 1.0, 7 if quick else 16) ** 2  # dense where the line bends
     depth, width, batch = (30, 120, 8) if quick else (50, 400, 16)
-    sweep_w2 = np.array(
-        [0.8, 1.4, 1.8, 2.4, 3.2]
-        if quick
-        else [0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0]
-    )
-
+    sweep_w2 = np.array([0.8, 1.4, 1.8, 2.4, 3.2] if quick else
+                        [0.6, 0.9, 1.2, 1.5, 1.7, 1.8, 1.9, 2.1, 2.4, 2.8, 3.4, 4.0])  # fmt: skip
     diagram = phase_diagram("tanh", grid_w, grid_b)
     line_w = np.array([gt.critical_sigma_w2("tanh", b) for b in line_b])
     sw_crit = gt.critical_sigma_w2("tanh", sigma_b2)
     checks = [deep_check(w, sigma_b2, depth, width, batch, seed) for w in sweep_w2]
-    names = {"measured": "measured_rate", "stderr": "measured_stderr", "agrees": "agrees",
-             "tolerance": "tolerance"}  # fmt: skip
-    sweep = {key: np.array([getattr(c, name) for c in checks]) for key, name in names.items()}
-    sweep["predicted"] = np.array([c.predicted.rate for c in checks])
+    measured, stderr = np.array([(c.measured_rate, c.measured_stderr) for c in checks]).T
+    predicted, agrees = np.array([c.predicted.rate for c in checks]), [c.agrees for c in checks]
 
     fig, (ax0, ax1) = new_figure(1, 2, width=12.8, height=4.6)
     growth = 0.5 * np.log(diagram["chi1"])
@@ -70,49 +61,43 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})")  # fmt: skip
     ax0.text(0.7, 0.33, "ordered\n(vanishing)", fontsize=12)
     ax0.text(3.0, 0.33, "chaotic\n(exploding)", fontsize=12)
-    ax0.set(xlabel=r"weight variance $\sigma_w^2$", ylabel=r"bias variance $\sigma_b^2$")
-    ax0.set_title("tanh mean-field phase diagram")
+    ax0.set(xlabel=r"weight variance $\sigma_w^2$", ylabel=r"bias variance $\sigma_b^2$",
+            title="tanh mean-field phase diagram")  # fmt: skip
     ax0.legend(loc="lower right", bbox_to_anchor=(1.0, 0.2), fontsize=9, framealpha=0.9)
     ax0.grid(False)
-
     fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
     theory = 0.5 * np.log(phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",))["chi1"][0])
     ax1.plot(fine, theory, color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
     label = f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)"
-    ax1.errorbar(sweep_w2, sweep["measured"], yerr=np.maximum(3 * sweep["stderr"], 1e-9), fmt="o",
+    ax1.errorbar(sweep_w2, measured, yerr=np.maximum(3 * stderr, 1e-9), fmt="o",
                  color=PALETTE[0], capsize=4, label=label)  # fmt: skip
     ax1.axhline(0, color="grey", lw=1)
     ax1.axvline(sw_crit, color="black", ls="--", label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}")
-    ax1.set(xlabel=r"weight variance $\sigma_w^2$",
+    ax1.set(xlabel=ax0.get_xlabel(), title=rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}",
             ylabel=r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")  # fmt: skip
-    ax1.set_title(rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}")
     ax1.legend(loc="lower right", fontsize=10)
 
     rows = [Comparison.from_check(f"per-layer gradient growth at sigma_w2 = {w:g}", c)
             for w, c in zip(sweep_w2, checks, strict=True)]  # fmt: skip
-    err = np.abs(sweep["measured"] - sweep["predicted"])
     away = np.abs(sweep_w2 - sw_crit) > 0.2
-    numbers = {
-        "critical sigma_w2 at sigma_b2 = 0.05": sw_crit,
-        "critical sigma_w2 at sigma_b2 = 0": float(line_w[0]),
-        "agreeing sigma_w2 values": int(sweep["agrees"].sum()),
-        "sigma_w2 values": len(sweep_w2),
-        "max |measured - predicted|": float(err.max()),
-        "sign agreement away from critical": bool(
-            np.all(np.sign(sweep["measured"][away]) == np.sign(sweep["predicted"][away]))
-        ),
-    }
+    same_sign = np.sign(measured[away]) == np.sign(predicted[away])
+    numbers = {"critical sigma_w2 at sigma_b2 = 0.05": sw_crit,
+               "critical sigma_w2 at sigma_b2 = 0": float(line_w[0]),
+               "agreeing sigma_w2 values": int(sum(agrees)),
+               "sigma_w2 values": len(sweep_w2),
+               "max |measured - predicted|": float(np.abs(measured - predicted).max()),
+               "sign agreement away from critical": bool(np.all(same_sign))}  # fmt: skip
     settings = {"sigma_b2": sigma_b2, "depth": depth, "width": width, "batch": batch,
                 "sigma_w2_grid": [float(grid_w[0]), float(grid_w[-1]), n_w],
                 "sigma_b2_grid": [float(grid_b[0]), float(grid_b[-1]), n_b],
                 "sweep_sigma_w2": sweep_w2.tolist()}  # fmt: skip
-    latex = (
-        r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
-        r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
-        r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}"
-    )
+    latex = (r"q^* = \sigma_w^2\,\mathbb{E}_z[\tanh^2(\sqrt{q^*}z)] + \sigma_b^2,\quad "
+             r"\chi_1 = \sigma_w^2\,\mathbb{E}_z[\tanh'^2(\sqrt{q^*}z)],\quad "
+             r"\frac{\|\delta_{l}\|}{\|\delta_{l+1}\|} \approx \sqrt{\chi_1}")  # fmt: skip
     arrays = {"sigma_w2": grid_w, "sigma_b2": grid_b, "chi1": diagram["chi1"],
-              "xi_c": diagram["xi_c"], "sweep_sigma_w2": sweep_w2, **sweep}  # fmt: skip
+              "xi_c": diagram["xi_c"], "sweep_sigma_w2": sweep_w2, "measured": measured,
+              "stderr": stderr, "agrees": np.array(agrees), "predicted": predicted,
+              "tolerance": np.array([c.tolerance for c in checks])}  # fmt: skip
     headline = ["critical sigma_w2 at sigma_b2 = 0.05", "max |measured - predicted|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 

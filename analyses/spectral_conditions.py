@@ -6,14 +6,12 @@ necessary for it to explode but not sufficient.
 Source: Pascanu, Mikolov and Bengio 2013 (Sec. 3.1); lecture notes 003 (spectral-radius
 conditions).
 
-For h_t = phi(W h_{t-1} + U x_t + b) with gamma = sup |phi'| (1 for tanh, 1/4 for the
-sigmoid), ||dh_t/dh_{t-1}|| <= gamma sigma_max(W), so the gradient's log growth rate per step
-is at most ln(gamma sigma_max). gamma sigma_max < 1 is therefore sufficient for vanishing, and
-gamma sigma_max > 1 necessary for exploding, but not sufficient. Random networks (orthogonal,
-i.e. normal, and Gaussian, i.e. non-normal, recurrent matrices rescaled to a chosen
-gamma sigma_max) are driven by random inputs and their growth rate is measured by BPTT
-(``verify`` with the ``pascanu`` route). The lecture notes (003) state the conditions with the
-spectral radius; the right panel shows the same networks against gamma rho(W).
+With gamma = sup |phi'| (1 for tanh, 1/4 for the sigmoid), ||dh_t/dh_{t-1}|| <= gamma
+sigma_max(W) bounds the gradient's log growth rate per step by ln(gamma sigma_max). Random
+networks (orthogonal, i.e. normal, and Gaussian, i.e. non-normal, W rescaled to a chosen
+gamma sigma_max) driven by random inputs are measured by BPTT (``verify``, ``pascanu`` route).
+The lecture notes (003) state the conditions with the spectral radius: the right panel shows
+the same networks against gamma rho(W).
 """
 
 import sys
@@ -30,32 +28,24 @@ from gradtheory.symbolic.registry import ACTIVATIONS
 BAND = 0.01
 
 
-def random_network(activation: str, n: int, target: float, normal: bool, rng) -> gt.Network:
-    """Elman RNN whose W is rescaled so that gamma sigma_max(W) = ``target``."""
-    gamma = ACTIVATIONS[activation].gamma
-    raw = rng.normal(size=(n, n))
-    if normal:
-        raw = np.linalg.qr(raw)[0]
-    W = raw * (target / gamma / np.linalg.norm(raw, 2))
-    seed = int(rng.integers(2**31))
-    return gt.Network(gt.cells.elman(activation), n_in=1, n_hidden=n, params={"W": W}, seed=seed)
-
-
 def sweep(activation: str, count: int, n: int, T: int, batch: int, seed: int) -> dict:
     """Measure ``count`` random networks with gamma sigma_max log-uniform in [0.25, 4]."""
     rng = np.random.default_rng([seed, 31, len(activation)])
-    gamma = ACTIVATIONS[activation].gamma
-    out = {k: [] for k in ("sigma", "rho", "bound", "measured", "agrees", "normal")}
+    cell, gamma = gt.cells.elman(activation), ACTIVATIONS[activation].gamma
+    records = []
     for k in range(count):
         target = float(np.exp(rng.uniform(np.log(0.25), np.log(4.0))))
-        net = random_network(activation, n, target, normal=bool(k % 2), rng=rng)
-        x = rng.normal(size=(T, batch, 1))
-        check = gt.verify(net, x, method="pascanu", seed=seed + k)
+        raw = rng.normal(size=(n, n))
+        if k % 2:  # every other W orthogonal (normal), the rest Gaussian (non-normal)
+            raw = np.linalg.qr(raw)[0]
+        W = raw * (target / gamma / np.linalg.norm(raw, 2))
+        net = gt.Network(cell, 1, n, params={"W": W}, seed=int(rng.integers(2**31)))
+        check = gt.verify(net, rng.normal(size=(T, batch, 1)), method="pascanu", seed=seed + k)
         rho = gamma * float(np.max(np.abs(np.linalg.eigvals(net.params["W"]))))
-        values = (target, rho, check.predicted.rate, check.measured_rate, check.agrees, bool(k % 2))
-        for key, value in zip(out, values, strict=True):
-            out[key].append(value)
-    return {k: np.array(v) for k, v in out.items()}
+        records.append((target, rho, check.predicted.rate, check.measured_rate, check.agrees))
+    keys, columns = ("sigma", "rho", "bound", "measured", "agrees"), zip(*records, strict=True)
+    out = {key: np.array(column) for key, column in zip(keys, columns, strict=True)}
+    return out | {"normal": np.arange(count) % 2 == 1}
 
 
 def _counts(r: dict) -> dict:
@@ -78,13 +68,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     numbers, rows = {}, []
     for color, marker, (activation, r) in zip(PALETTE, "os", results.items(), strict=False):
         gamma = ACTIVATIONS[activation].gamma
-        for normal, fill in ((True, color), (False, "none")):
-            pick = r["normal"] == normal
-            kind = "orthogonal" if normal else "Gaussian"
-            label = f"{activation} ($\\gamma$ = {gamma:g}), {kind} W"
-            style = {"mfc": fill, "color": color, "ls": "none", "label": label}
+        for normal, kind in ((True, "orthogonal"), (False, "Gaussian")):
+            pick, label = r["normal"] == normal, f"{activation} ($\\gamma$ = {gamma:g}), {kind} W"
+            style = {"mfc": color if normal else "none", "color": color, "ls": "none"}
             for a, x in ((ax, r["sigma"]), (ax_rho, r["rho"])):
-                a.semilogx(x[pick], r["measured"][pick], marker, **style)
+                a.semilogx(x[pick], r["measured"][pick], marker, label=label, **style)
         c = _counts(r)
         numbers.update({f"{activation}: {key}": value for key, value in c.items()})
         rows += [
@@ -113,19 +101,15 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax.legend(fontsize=8.5, loc="lower right")
     ax_rho.set(xlabel=r"$\gamma\,\rho(W)$ (spectral radius)",
                title="Same networks against the spectral radius")  # fmt: skip
-    settings = {
-        "networks per activation": count, "n_hidden": n, "T": T, "batch": batch,
-        "gamma sigma_max": "log-uniform in [0.25, 4]",
-        "W": "alternately orthogonal and Gaussian, rescaled",
-        "inputs": "N(0, 1), U ~ N(0, 1), b = 0",
-        "vanish / explode": f"measured rate < -{BAND} / > {BAND}",
-    }  # fmt: skip
-    latex = (
-        r"\Big\|\frac{\partial h_t}{\partial h_{t-1}}\Big\| = "
-        r"\|\operatorname{diag}(\phi'(a_t))\,W\| \le \gamma\,\sigma_{\max}(W)"
-        r"\ \Rightarrow\ \Big\|\frac{\partial h_T}{\partial h_{T-k}}\Big\| \le "
-        r"(\gamma\,\sigma_{\max})^{k}"
-    )
+    settings = {"networks per activation": count, "n_hidden": n, "T": T, "batch": batch,
+                "gamma sigma_max": "log-uniform in [0.25, 4]",
+                "W": "alternately orthogonal and Gaussian, rescaled",
+                "inputs": "N(0, 1), U ~ N(0, 1), b = 0",
+                "vanish / explode": f"measured rate < -{BAND} / > {BAND}"}  # fmt: skip
+    latex = (r"\Big\|\frac{\partial h_t}{\partial h_{t-1}}\Big\| = "
+             r"\|\operatorname{diag}(\phi'(a_t))\,W\| \le \gamma\,\sigma_{\max}(W)"
+             r"\ \Rightarrow\ \Big\|\frac{\partial h_T}{\partial h_{T-k}}\Big\| \le "
+             r"(\gamma\,\sigma_{\max})^{k}")  # fmt: skip
     arrays = {f"{a}_{k}": v for a, r in results.items() for k, v in r.items()}
     headline = [f"{a}: above_not_exploded" for a in results] + [f"{a}: above" for a in results]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)

@@ -2,6 +2,6 @@
 every result's ``.plot()`` (``_plot_maps``, ``_plot_stability``, ``_plot_training``,
 ``_plot_theory``; the result classes call them through one-line methods)."""
 
-from .style import PALETTE, apply_style, new_figure, save_figure
+from .style import PALETTE, apply_style, new_figure, new_mosaic, save_figure
 
-__all__ = ["PALETTE", "apply_style", "new_figure", "save_figure"]
+__all__ = ["PALETTE", "apply_style", "new_figure", "new_mosaic", "save_figure"]

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 
 from ..io import write_atomic
 
-__all__ = ["PALETTE", "apply_style", "new_figure", "save_figure"]
+__all__ = ["PALETTE", "apply_style", "new_figure", "new_mosaic", "save_figure"]
 
 #: Okabe-Ito colours, in the order used for successive series.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -69,6 +69,35 @@ def new_figure(
         height or 4.2 * nrows if nrows > 1 else height or 4.2,
     )
     return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True, **kwargs)
+
+
+def new_mosaic(layout, *, width: float | None = None, height: float | None = None, **kwargs):
+    """``plt.subplot_mosaic`` in the house style: panels named by letters, some spanning others.
+
+    Parameters
+    ----------
+    layout : str or nested list
+        Matplotlib's mosaic: ``"ab;ac"`` is panel ``a`` spanning two rows on the left of ``b``
+        above ``c``.
+    width, height : float, optional
+        Inches; default 6.4 per column and 4.2 per row of the layout.
+    **kwargs
+        Passed on to ``subplot_mosaic`` (``width_ratios``, ``height_ratios``, ``sharex``, ...).
+
+    Returns
+    -------
+    (Figure, dict of str to Axes)
+
+    Examples
+    --------
+    >>> fig, axes = new_mosaic("ab;ac", width_ratios=[1, 2])
+    >>> sorted(axes), fig.get_size_inches().tolist()
+    (['a', 'b', 'c'], [12.8, 8.4])
+    """
+    apply_style()
+    rows = layout.split(";") if isinstance(layout, str) else layout
+    size = (width or 6.4 * len(rows[0]), height or 4.2 * len(rows))
+    return plt.subplot_mosaic(layout, figsize=size, layout="constrained", **kwargs)
 
 
 def _rasterize_dense(fig, limit: int = 2000) -> None:
