@@ -71,18 +71,11 @@ def _cmd_train(args) -> int:
     if args.save:
         _check_writable(args.save)  # before training, so that no trained network is lost
     net = _network(args, n_in=task.n_in, n_out=task.n_out)
+    # the options that are train()'s own keywords, under the same names
+    options = {k: getattr(args, k) for k in ("steps", "batch", "optimizer", "lr", "clip", "tbptt")}
+    score_every, progress = max(args.steps // 10, 1), not (args.quiet or args.json)
     history = train(
-        net,
-        task,
-        steps=args.steps,
-        batch=args.batch,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        clip=args.clip,
-        tbptt=args.tbptt,
-        seed=args.seed,
-        score_every=max(args.steps // 10, 1),
-        progress=not (args.quiet or args.json),
+        net, task, **options, seed=args.seed, score_every=score_every, progress=progress
     )
     record = history_record(history, task.baseline)
     rows = [
