@@ -20,17 +20,8 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import (
-    COLORS,
-    band,
-    constants,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-    seeds_row,
-)
+from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims._common import COLORS
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"tanh RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
@@ -93,72 +84,57 @@ class Recall(gt.tasks.Task):
 def recall_point(model: str, reverse: bool, seed: int, length: int, steps: int) -> dict:
     """Train ``model`` on one order; its score curve and final per-position test accuracy."""
     task = Recall(length, reverse=reverse)
-    net = make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
+    net = _common.make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
     lr, every = LEARNING_RATES[model], max(steps // 20, 1)
     hist = gt.train(net, task, steps=steps, lr=lr, seed=seed, score_every=every, progress=False)
-    return {
-        "score_steps": np.array(list(hist.scores)),
-        "scores": np.array(list(hist.scores.values())),
-        "positions": task.position_accuracy(net, seed=seed),
-    }
+    at, scores = np.array(list(hist.scores)), np.array(list(hist.scores.values()))
+    positions = task.position_accuracy(net, seed=seed)
+    return {"score_steps": at, "scores": scores, "positions": positions}
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    length, steps, seeds = 15, BUDGET[quick], seed_list(seed, quick)
-    grid = {
-        "model": list(LEARNING_RATES),
-        "reverse": [False, True],
-        "seed": seeds,
-        "length": [length],
-        "steps": [steps],
-    }
-    result = run_sweep(recall_point, grid)
+    length, steps, seeds = 15, BUDGET[quick], _common.seed_list(seed, quick)
+    grid = dict(
+        model=[*LEARNING_RATES], reverse=[False, True], seed=seeds, length=[length], steps=[steps]
+    )
+    result = _common.run_sweep(recall_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.5)
     numbers, rows, arrays = {}, [], {}
     for model in LEARNING_RATES:
-        final = {}
+        final, color = {}, COLORS[model]
         for reverse, ls in ((False, "--"), (True, "-")):
+            tag = "reversed" if reverse else "in order"
             records = result.select(model=model, reverse=reverse).records
             curves = np.array([r["scores"] for r in records])
             per_seed = np.array([r["positions"] for r in records])  # (seeds, L)
-            pos, tag = per_seed.mean(axis=0), "reversed" if reverse else "in order"
-            final[reverse] = per_seed.mean(axis=1)
-            band(ax, records[0]["score_steps"], curves, COLORS[model], f"{model}, {tag}", ls)
-            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=COLORS[model])
-            seed_stats(numbers, f"test accuracy, {model}, {tag}", final[reverse])
+            pos, final[reverse] = per_seed.mean(axis=0), per_seed.mean(axis=1)
+            _common.band(ax, records[0]["score_steps"], curves, color, f"{model}, {tag}", ls)
+            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=color)
+            _common.seed_stats(numbers, f"test accuracy, {model}, {tag}", final[reverse])
             numbers[f"accuracy of output 1, {model}, {tag}"] = float(pos[0])
             numbers[f"accuracy of output {length}, {model}, {tag}"] = float(pos[-1])
             arrays[f"scores_{model.replace(' ', '_')}_{tag.replace(' ', '_')}"] = curves
         gain = final[True] - final[False]  # paired by seed: same weights, same symbols
         numbers[f"reversed minus in order, {model}"] = float(gain.mean())
-        rows.append(seeds_row(f"test accuracy reversed - in order, {model}", gain, 0.02, False))
+        quantity = f"test accuracy reversed - in order, {model}"
+        rows.append(_common.seeds_row(quantity, gain, 0.02, below=False))
     for a in (ax, ax2):
         a.axhline(1 / SYMBOLS, color="grey", ls=":", lw=1.5)
         a.set_ylim(0, 1.03)
-    ax.set(
-        xlabel="training step",
-        ylabel="accuracy on the output steps",
-        title=f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)",
-    )
+    title = f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)"
+    ax.set(xlabel="training step", ylabel="accuracy on the output steps", title=title)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
-    ax2.set(
-        xlabel="output position i (lag: L + 1 in order, 2i reversed)",
-        ylabel="final test accuracy",
-        title="solid: reversed source, dashed: in order",
+    xlabel, title = "output position i (lag: L + 1 in order, 2i reversed)", "solid: reversed source"
+    ax2.set(xlabel=xlabel, ylabel="final test accuracy", title=f"{title}, dashed: in order")
+    settings = _common.constants(
+        globals(), length=length, steps=steps, seeds=seeds, test_batch=1000
     )
-    settings = constants(
-        globals(),
-        length=length,
-        steps=steps,
-        seeds=seeds,
-        test_batch=1000,
-    )
+    headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     latex = (
         r"\mathrm{lag}_i^{\mathrm{in\,order}} = L + 1,\qquad "
         r"\mathrm{lag}_i^{\mathrm{reversed}} = 2i,\qquad \tfrac{1}{L}\textstyle\sum_i 2i = L + 1"
     )
-    headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 
 
