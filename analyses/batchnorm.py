@@ -15,7 +15,6 @@ a ~ N(0, 1) (BN). (b) The per-layer growth of ||dL/dH_l|| (whole batch) in plain
 (ReLU, tanh, linear; B = 8..256) against ``gt.predict(net, batch=B)`` (0.5 ln lambda_G), and in
 residual BN chains, whose growth decays like lambda_G / (2 (l - 1)). (c) Plain and residual
 ReLU BN chains of depth 50 trained on digits vectors (momentum SGD, 5 seeds).
-Run: ``python analyses/batchnorm.py [--quick]``.
 """
 
 import math

@@ -32,10 +32,8 @@ DEEP = {
 
 
 class DeepDigits(tasks.Task):
-    """scikit-learn's 8x8 digits for a depth-L untied network: 64 pixels enter at layer 1.
-
-    ``x`` is (L, B, 64), zero after the first layer; the 10-class target is read at layer L.
-    """
+    """scikit-learn's 8x8 digits for an untied network of depth L <= 64: ``x`` (L, B, 64) holds
+    the 64 pixels at layer 1 and zeros after; the 10-class target is read at layer L."""
 
     n_in, n_out, loss, target = 64, 10, "cross_entropy", "last"
 
@@ -44,14 +42,10 @@ class DeepDigits(tasks.Task):
         self.digits = tasks.digits()
 
     def _sample(self, B: int, rng: np.random.Generator):
-        pixels, labels, _ = self.digits.sample(B, rng)  # (64, B, 1) read pixel by pixel
+        pixels, y, mask = self.digits.sample(B, rng)  # (64, B, 1): one pixel per step
         x = np.zeros((self.T, B, 64))
         x[0] = pixels[:, :, 0].T
-        y = np.zeros((self.T, B, 10))
-        y[-1] = labels[-1]
-        mask = np.zeros((self.T, B))
-        mask[-1] = 1.0
-        return x, y, mask
+        return x, y[-self.T :], mask[-self.T :]  # the class: at the last step
 
     @property
     def baseline(self) -> float:
@@ -59,15 +53,10 @@ class DeepDigits(tasks.Task):
 
 
 def follow(net, task, check_task, *, seed: int, **train_args) -> dict:
-    """Train ``net`` (gradient norm clipped to 1) and verify its rate at every checkpoint.
-
-    Returns
-    -------
-    dict: ``loss`` per step; per checkpoint (k,), its training ``step`` and ``gt.verify``'s
-    ``predicted`` and ``measured`` rate, ``tolerance`` and verdict (``agrees``) for the task loss
-    on ``check_task``, and ``probe_measured`` and ``probe_agrees`` for a random unit probe on
-    the last state.
-    """
+    """Train ``net`` (gradient norm clipped to 1); ``loss`` per step and at each checkpoint
+    (k,), its ``step`` and what ``gt.verify`` finds with the task loss on ``check_task``
+    (``predicted``, ``measured``, ``tolerance``, ``agrees``) and with a random unit probe on the
+    last state (``probe_measured``, ``probe_agrees``)."""
     probe_x = check_task.sample(32, np.random.default_rng([seed, 29]))[0]
 
     def verify(now):

@@ -42,12 +42,6 @@ class Recall(gt.tasks.Task):
 
     Inputs (n_in = K + 1): one-hot symbols at steps 0..L-1, the go marker (channel K) at step L,
     zeros after. Targets (n_out = K): the symbols in original order at steps L+1..2L.
-
-    Examples
-    --------
-    >>> x, y, mask = Recall(3).sample(2, 0)
-    >>> x.shape, y.shape, mask.sum(axis=0).tolist()
-    ((7, 2, 5), (7, 2, 4), [3.0, 3.0])
     """
 
     loss, target = "cross_entropy", "every"

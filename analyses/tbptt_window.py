@@ -44,13 +44,8 @@ CALIBRATION = {
 
 
 def reach(k: int, D: int) -> int:
-    """Steps the gradient of the loss at step D crosses with windows of k starting at step 1.
-
-    Examples
-    --------
-    >>> reach(10, 30), reach(29, 30), reach(40, 30)
-    (10, 1, 30)
-    """
+    """Steps the gradient of the loss at step D crosses with windows of k starting at step 1
+    (``reach(10, 30) == 10``, ``reach(29, 30) == 1``, ``reach(40, 30) == 30``)."""
     return D - k * ((D - 1) // k) if k < D else D
 
 

@@ -63,17 +63,12 @@ def run_sweep(point, grid):
 
 
 def fit(net, task, *, seed: int, measure=None, every: int | None = None, **train_args):
-    """Train ``net`` on ``task`` (no progress bar) and test it on 1000 fresh sequences.
+    """Train ``net`` on ``task`` (no progress bar); ``(record, history)``.
 
-    With ``measure``, ``measure(net)`` is also taken every ``every`` steps and at the end.
-
-    Returns
-    -------
-    (record, history) : ``record`` holds the training ``loss`` curve, ``test_loss`` and
-    ``score`` (NaN after a divergence), the fraction of steps clipped, ``diverged_at`` (-1:
-    never) and, with ``measure``, its values ``measured`` at the steps ``measured_at`` (k,);
-    ``history`` is the :class:`~gradtheory.History`.
-    """
+    ``record`` holds the training ``loss`` curve, ``test_loss`` and ``score`` on 1000 fresh
+    sequences (NaN after a divergence), the fraction of steps clipped, ``diverged_at`` (-1:
+    never) and, with ``measure``, ``measure(net)`` taken every ``every`` steps and at the end
+    (``measured``) and the steps (``measured_at``)."""
     from ..numeric.train import train
 
     track = {}
@@ -97,13 +92,7 @@ def fit(net, task, *, seed: int, measure=None, every: int | None = None, **train
 
 
 def interval(values) -> tuple[float, float]:
-    """Mean and half-width of the 95 % Student-t interval of the mean over seeds.
-
-    Examples
-    --------
-    >>> [round(v, 3) for v in interval([1.0, 2.0, 3.0])]
-    [2.0, 2.484]
-    """
+    """Mean and half-width of the 95 % Student-t interval of the mean over seeds."""
     from scipy.stats import t
 
     values = np.asarray(values, dtype=float)
@@ -136,13 +125,7 @@ def seeds_needed(n_seeds: int) -> int:
 
 
 def seeds_row(quantity: str, values, threshold: float, below: bool = True) -> Comparison:
-    """Decide a training outcome from the seeds: at least 4 of 5 (all of 2) on the right side.
-
-    Examples
-    --------
-    >>> seeds_row("solved", [0.1, 0.2, 0.3, 0.1, 0.95], 0.9).agrees
-    True
-    """
+    """Decide a training outcome from the seeds: at least 4 of 5 (all of 2) on the right side."""
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         raise ValueError(
