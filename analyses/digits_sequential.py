@@ -58,10 +58,8 @@ def digits_point(model: str, permuted: bool, seed: int, steps: int, every: int) 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     (steps, every), seeds = BUDGET[quick], _common.seed_list(seed, quick)
-    orders = (False,) if quick else (False, True)
-    grid = dict(
-        model=[*LEARNING_RATES], permuted=[*orders], seed=seeds, steps=[steps], every=[every]
-    )
+    orders = [False] if quick else [False, True]
+    grid = dict(model=[*LEARNING_RATES], permuted=orders, seed=seeds, steps=[steps], every=[every])
     result = _common.run_sweep(digits_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.0)
     numbers, rows, arrays = {}, [], {}

@@ -25,7 +25,7 @@ from gradtheory.claims._common import COLORS
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"tanh RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
-HIDDEN, SYMBOLS = 32, 4
+HIDDEN, SYMBOLS, LENGTH = 32, 4, 15
 BUDGET = {False: 1000, True: 600}  # Adam steps at full size and with --quick
 CALIBRATION = {
     "target": "reversal speeds up learning the copy (Sutskever et al. 2014, Sec. 3.3)",
@@ -46,7 +46,7 @@ class Recall(gt.tasks.Task):
 
     loss, target = "cross_entropy", "every"
 
-    def __init__(self, length: int = 15, n_symbols: int = SYMBOLS, reverse: bool = False):
+    def __init__(self, length: int = LENGTH, n_symbols: int = SYMBOLS, reverse: bool = False):
         self.length, self.n_symbols, self.reverse = int(length), int(n_symbols), bool(reverse)
         self.n_in, self.n_out = self.n_symbols + 1, self.n_symbols
         self.T = 2 * self.length + 1
@@ -68,30 +68,24 @@ class Recall(gt.tasks.Task):
     def baseline(self) -> float:
         return float(np.log(self.n_symbols))  # uniform guess on the output steps
 
-    def position_accuracy(self, net, batch: int = 1000, seed: int = 0) -> np.ndarray:
-        """Test accuracy of each output position 1..L on fresh sequences, shape (L,)."""
-        x, y, _ = self.sample(batch, np.random.default_rng([seed, 11]))
-        out = net.forward(x, record=False).outputs[self.length + 1 :]
-        return np.mean(out.argmax(-1) == y[self.length + 1 :].argmax(-1), axis=1)
 
-
-def recall_point(model: str, reverse: bool, seed: int, length: int, steps: int) -> dict:
+def recall_point(model: str, reverse: bool, seed: int, steps: int, length: int = LENGTH) -> dict:
     """Train ``model`` on one order; its score curve and final per-position test accuracy."""
     task = Recall(length, reverse=reverse)
     net = _common.make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
     lr, every = LEARNING_RATES[model], max(steps // 20, 1)
     hist = gt.train(net, task, steps=steps, lr=lr, seed=seed, score_every=every, progress=False)
+    x, y, _ = task.sample(1000, np.random.default_rng([seed, 11]))  # test accuracy per position
+    out = net.forward(x, record=False).outputs[length + 1 :]
+    positions = np.mean(out.argmax(-1) == y[length + 1 :].argmax(-1), axis=1)  # (L,)
     at, scores = np.array(list(hist.scores)), np.array(list(hist.scores.values()))
-    positions = task.position_accuracy(net, seed=seed)
     return {"score_steps": at, "scores": scores, "positions": positions}
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    length, steps, seeds = 15, BUDGET[quick], _common.seed_list(seed, quick)
-    grid = dict(
-        model=[*LEARNING_RATES], reverse=[False, True], seed=seeds, length=[length], steps=[steps]
-    )
+    length, steps, seeds = LENGTH, BUDGET[quick], _common.seed_list(seed, quick)
+    grid = dict(model=[*LEARNING_RATES], reverse=[False, True], seed=seeds, steps=[steps])
     result = _common.run_sweep(recall_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.5)
     numbers, rows, arrays = {}, [], {}
@@ -121,9 +115,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
     xlabel, title = "output position i (lag: L + 1 in order, 2i reversed)", "solid: reversed source"
     ax2.set(xlabel=xlabel, ylabel="final test accuracy", title=f"{title}, dashed: in order")
-    settings = _common.constants(
-        globals(), length=length, steps=steps, seeds=seeds, test_batch=1000
-    )
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, test_batch=1000)
     headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     latex = (
         r"\mathrm{lag}_i^{\mathrm{in\,order}} = L + 1,\qquad "
