@@ -23,20 +23,8 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import (
-    COLORS,
-    MODELS,
-    band,
-    constants,
-    fit,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-    seeds_row,
-    smooth,
-)
+from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims._common import COLORS, MODELS
 from gradtheory.figures import new_figure
 
 #: Adam learning rate per cell (gated cells tolerate a larger one).
@@ -73,72 +61,55 @@ CALIBRATION = {
 def train_point(model: str, T: int, clipped: bool, seed: int, steps: int) -> dict:
     """Train ``model`` on adding(T) once; its loss curve and final test MSE / baseline."""
     task = gt.tasks.adding(T)
-    net = make_net(model, 2, HIDDEN, 1, seed=seed)
+    net = _common.make_net(model, 2, HIDDEN, 1, seed=seed)
     if model == "LSTM":
         net.params["b"][HIDDEN : 2 * HIDDEN] += FORGET_BIAS  # gate rows i, f, g, o
-    clip = CLIP if clipped else None
-    record = fit(net, task, steps=steps, lr=LEARNING_RATES[model], clip=clip, seed=seed)[0]
+    train = {"steps": steps, "lr": LEARNING_RATES[model], "clip": CLIP if clipped else None}
+    record = _common.fit(net, task, seed=seed, **train)[0]
     return {**record, "ratio": record["test_loss"] / task.baseline}
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    (Ts, steps), seeds = BUDGET[quick], seed_list(seed, quick)
+    (Ts, steps), seeds = BUDGET[quick], _common.seed_list(seed, quick)
     grid = [
         {"model": m, "T": T, "clipped": c, "seed": s, "steps": steps}
-        for m in MODELS
-        for T in Ts
-        for c in (False, True)
+        for m, T, c, s in product(MODELS, Ts, (False, True), seeds)
         if c or m in UNCLIPPED
-        for s in seeds
     ]
-    result = run_sweep(train_point, grid)
+    result = _common.run_sweep(train_point, grid)
     fig, axes = new_figure(len(Ts), 2, sharey=True, squeeze=False, height=3.6 * len(Ts) + 0.6)
     numbers, rows, arrays, window = {}, [], {}, max(steps // 40, 5)
+    legend = "model (mean final MSE / baseline); median of seeds, band min-max"
     for (i, T), (j, clipped) in product(enumerate(Ts), enumerate((False, True))):
         ax, tag = axes[i, j], "clipped" if clipped else "unclipped"
         for model in MODELS if clipped else UNCLIPPED:
             records = result.select(model=model, T=T, clipped=clipped).records
-            key = f"{model}, T={T}, {tag}"
-            ratios = [r["ratio"] for r in records]
-            mean = seed_stats(numbers, f"MSE/baseline, {key}", ratios)
-            numbers[f"fraction of steps clipped (mean), {key}"] = float(
-                np.mean([r["clipped_fraction"] for r in records])
-            )
+            key, ratios = f"{model}, T={T}, {tag}", [r["ratio"] for r in records]
+            mean = _common.seed_stats(numbers, f"MSE/baseline, {key}", ratios)
+            clipped_fraction = np.mean([r["clipped_fraction"] for r in records])
+            numbers[f"fraction of steps clipped (mean), {key}"] = float(clipped_fraction)
             numbers[f"seeds diverged, {key}"] = sum(r["diverged_at"] >= 0 for r in records)
-            loss = np.array(
-                [
-                    np.pad(r["loss"], (0, steps - r["loss"].size), constant_values=np.nan)
-                    for r in records
-                ]
-            )
+            loss = np.full((len(records), steps), np.nan)  # NaN after a divergence
+            for curve, r in zip(loss, records, strict=True):
+                curve[: r["loss"].size] = r["loss"]
             arrays[f"loss_{model.replace(' ', '_')}_T{T}_{tag}"] = loss
-            curves = [smooth(c, window) for c in loss if np.isfinite(c).all()]
+            curves = [_common.smooth(c, window) for c in loss if np.isfinite(c).all()]
             if curves:
-                band(
-                    ax,
-                    np.arange(steps),
-                    curves,
-                    COLORS[model],
-                    f"{model} ({mean:.2g})",
-                    center=np.median,
-                )
+                label = f"{model} ({mean:.2g})"
+                _common.band(ax, np.arange(steps), curves, COLORS[model], label, center=np.median)
             if clipped and model != "tanh RNN":
-                rows.append(seeds_row(f"final MSE / baseline, {key}", ratios, BEATS))
+                rows.append(_common.seeds_row(f"final MSE / baseline, {key}", ratios, BEATS))
         if clipped and T >= 150:  # where Le et al. (Fig. 2) report the tanh RNN at the baseline
             ratios = numbers[f"MSE/baseline, tanh RNN, T={T}, clipped per seed"]
-            rows.append(seeds_row(f"final MSE / baseline, tanh RNN, T={T}", ratios, BEATS, False))
+            quantity = f"final MSE / baseline, tanh RNN, T={T}"
+            rows.append(_common.seeds_row(quantity, ratios, BEATS, below=False))
         ax.axhline(1 / 6, color="black", ls="--", lw=1.5, label="baseline 1/6")
         title = f"T = {T}, " + (f"clip $\\|g\\| \\leq {CLIP:g}$" if clipped else "no clipping")
         ax.set(yscale="log", ylim=(1e-4, 300), xlabel="training step", title=title)
-        ax.legend(
-            title="model (mean final MSE / baseline); median of seeds, band min-max",
-            fontsize=9,
-            title_fontsize=9,
-            ncol=2,
-        )
+        ax.legend(title=legend, fontsize=9, title_fontsize=9, ncol=2)
         axes[i, 0].set_ylabel(f"MSE (moving avg. {window})")
-    settings = constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
+    settings = _common.constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
     latex = r"\mathrm{MSE}_{\mathrm{const}} = \mathrm{Var}(U_1 + U_2) = \tfrac{1}{6}"
     headline = [f"MSE/baseline, {m}, T={Ts[-1]}, clipped (mean, 95% half-width)" for m in MODELS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)

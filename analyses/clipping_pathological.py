@@ -17,12 +17,12 @@ gradient (``History.diverged_at``) and keeps what was recorded. Every setting ru
 """
 
 import sys
+from itertools import product
 
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import constants, fit, run_sweep, seed_list, seed_stats, seeds_row
+from gradtheory.claims import ClaimResult, _common, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 CLIP, T, HIDDEN, ORDER_LRS, ADDING_LR = 1.0, 20, 32, (0.1, 0.5), 0.3
@@ -41,97 +41,60 @@ CALIBRATION = {
 def sgd_point(task: str, lr: float, clipped: bool, seed: int, steps: int) -> dict:
     """Train a fresh tanh RNN by SGD (same ``seed``: same weights, same batches)."""
     problem = TASKS[task](T)
-    net = gt.Network(
-        gt.cells.elman("tanh"),
-        n_in=problem.n_in,
-        n_hidden=HIDDEN,
-        n_out=problem.n_out,
-        init="gaussian",
-        seed=seed,
-        dtype="float32",
-    )
-    clip = CLIP if clipped else None
-    record, hist = fit(net, problem, steps=steps, optimizer="sgd", lr=lr, clip=clip, seed=seed)
+    net = _common.make_net("tanh RNN", problem.n_in, HIDDEN, problem.n_out, seed=seed)
+    train = {"steps": steps, "optimizer": "sgd", "lr": lr, "clip": CLIP if clipped else None}
+    record, hist = _common.fit(net, problem, seed=seed, **train)
     final = float(np.mean(hist.loss[-steps // 10 :])) / problem.baseline
-    return {
-        **record,
-        "final": final,
-        "grad_norm": hist.grad_norm,
-        "grad_norm_clipped": hist.grad_norm_clipped,
-        "clipped_steps": hist.clipped,
-    }
+    norms = {"grad_norm": hist.grad_norm, "grad_norm_clipped": hist.grad_norm_clipped}
+    return {**record, **norms, "final": final, "clipped_steps": hist.clipped}
 
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    steps, seeds = BUDGET[quick], seed_list(seed, quick)
+    steps, seeds = BUDGET[quick], _common.seed_list(seed, quick)
     cases = [("temporal order", lr) for lr in ORDER_LRS] + [("adding", ADDING_LR)]
     grid = [
         {"task": task, "lr": lr, "clipped": c, "seed": s, "steps": steps}
-        for task, lr in cases
-        for c in (False, True)
-        for s in seeds
+        for (task, lr), c, s in product(cases, (False, True), seeds)
     ]
-    result = run_sweep(sgd_point, grid)
+    result = _common.run_sweep(sgd_point, grid)
     fig, axes = new_figure(2, 2, width=15.0, height=8.6)
     numbers, rows = {}, []
-    for n, (task, lr) in enumerate(cases):
-        finals = {}
-        for clipped in (False, True):
-            records = result.select(task=task, lr=lr, clipped=clipped).records
-            key = f"{task}, lr={lr}, {'clipped' if clipped else 'unclipped'}"
-            finals[clipped] = np.array([r["final"] for r in records])
-            seed_stats(numbers, f"final loss / baseline, {key}", finals[clipped])
-            numbers[f"test score per seed, {key}"] = [r["score"] for r in records]
-            diverged = [r["diverged_at"] for r in records]
-            numbers[f"diverged at step per seed (-1: never), {key}"] = diverged
-            frac = numbers[f"fraction of steps clipped, {key}"] = float(
-                np.mean([r["clipped_fraction"] for r in records])
-            )
-            r = records[0]  # seed 0 drawn with History.plot: loss, gradient norm, clipping
-            history = gt.History(
-                r["loss"],
-                r["grad_norm"],
-                r["grad_norm_clipped"],
-                r["clipped_steps"],
-                diverged_at=r["diverged_at"] if r["diverged_at"] >= 0 else None,
-                settings={"clip": CLIP if clipped else None},
-            )
-            label = f"lr {lr}, {key.split(', ')[-1]}" + (
-                f" ({frac:.0%} clipped)" if clipped else ""
-            )
-            style = {"color": PALETTE[2 * n + clipped], "ls": "-" if clipped else "--"}
-            for ax in history.plot(axes=axes[int(task == "adding")], **style):
-                for line in ax.lines:  # name History.plot's curves after the setting
-                    if line.get_label() in ("training loss", "before clipping"):
-                        line.set_label(label)
-            if task == "adding":
-                rows.append(
-                    seeds_row(
-                        f"a non-finite loss or gradient, adding T={T}, SGD lr "
-                        f"{lr}, {key.split(', ')[-1]}",
-                        np.array(diverged) >= 0,
-                        0.5,
-                        below=clipped,
-                    )
-                )
-        if task == "temporal order":
-            rows.append(
-                seeds_row(
-                    f"final loss / ln 4 clipped minus unclipped (temporal order, SGD lr {lr})",
-                    finals[True] - finals[False],
-                    0.0,
-                )
-            )
+    for n, ((task, lr), clipped) in enumerate(product(cases, (False, True))):
+        records = result.select(task=task, lr=lr, clipped=clipped).records
+        tag = "clipped" if clipped else "unclipped"
+        key, finals = f"{task}, lr={lr}, {tag}", [r["final"] for r in records]
+        _common.seed_stats(numbers, f"final loss / baseline, {key}", finals)
+        numbers[f"test score per seed, {key}"] = [r["score"] for r in records]
+        diverged = [r["diverged_at"] for r in records]
+        numbers[f"diverged at step per seed (-1: never), {key}"] = diverged
+        frac = float(np.mean([r["clipped_fraction"] for r in records]))
+        numbers[f"fraction of steps clipped, {key}"] = frac
+        if task == "adding":
+            quantity = f"a non-finite loss or gradient, adding T={T}, SGD lr {lr}, {tag}"
+            rows.append(_common.seeds_row(quantity, np.array(diverged) >= 0, 0.5, below=clipped))
+        elif clipped:
+            unclipped = numbers[f"final loss / baseline, {task}, lr={lr}, unclipped per seed"]
+            quantity = f"final loss / ln 4 clipped minus unclipped (temporal order, SGD lr {lr})"
+            rows.append(_common.seeds_row(quantity, np.subtract(finals, unclipped), 0.0))
+        r = records[0]  # seed 0 drawn with History.plot: loss, gradient norm, clipping
+        curves = [r[k] for k in ("loss", "grad_norm", "grad_norm_clipped", "clipped_steps")]
+        diverged_at, clip = (r["diverged_at"] if r["diverged_at"] >= 0 else None), clipped and CLIP
+        history = gt.History(*curves, diverged_at=diverged_at, settings={"clip": clip})
+        label = f"lr {lr}, {tag}" + (f" ({frac:.0%} clipped)" if clipped else "")
+        style = {"color": PALETTE[n], "ls": "-" if clipped else "--"}
+        for ax in history.plot(axes=axes[int(task == "adding")], **style):
+            for line in ax.lines:  # name History.plot's curves after the setting
+                if line.get_label() in ("training loss", "before clipping"):
+                    line.set_label(label)
     for ax, (task, _) in zip(axes[:, 0], cases[1:], strict=True):
         ax.axhline(TASKS[task](T).baseline, color="grey", ls=":", lw=1.5, label="baseline")
         ax.set_title(f"{task}, T = {T}: training loss (seed {seeds[0]} of {len(seeds)})")
     axes[1, 0].set_ylim(1e-2, 1e3)
     for ax in axes.flat:
         ax.legend(fontsize=8)
-    settings = constants(
-        globals(), steps=steps, seeds=seeds, optimizer="sgd", init="gaussian, gain 1"
-    )
+    init = "gaussian, gain 1"
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, optimizer="sgd", init=init)
     latex = r"g \leftarrow \frac{\eta}{\|g\|}\, g \quad \text{if } \|g\| > \eta"
     headline = [k for k in numbers if k.startswith("final loss") and "(mean" in k][:4]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)

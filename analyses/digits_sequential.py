@@ -18,23 +18,12 @@ setting agrees when at least 4 of 5 seeds reach it.
 """
 
 import sys
+from itertools import product
 
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import (
-    COLORS,
-    band,
-    constants,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-    seeds_row,
-    smooth,
-    tracked,
-)
+from gradtheory.claims import ClaimResult, _common, claim, main
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"GRU": 1e-2, "LSTM": 1e-2, "IRNN": 1e-3}
@@ -57,58 +46,43 @@ CALIBRATION = {
 
 
 def digits_point(model: str, permuted: bool, seed: int, steps: int, every: int) -> dict:
-    """Train ``model``: its training loss and its accuracy on the test images during training."""
+    """Train ``model``; its training loss, and its accuracy on the test images (``measured``)."""
     task = gt.tasks.digits(permuted=permuted, seed=seed)
     x, y, mask = task.test_set()
-    net = make_net(model, 1, HIDDEN, 10, seed=seed)
-    measure = lambda current: task.score(current.forward(x, record=False).outputs, y, mask)  # noqa: E731
-    lr = LEARNING_RATES[model]
-    hist, eval_steps, accuracy = tracked(net, task, measure, every=every, seed=seed, steps=steps,
-                                         lr=lr, clip=CLIP)  # fmt: skip
-    return {"loss": hist.loss, "eval_steps": eval_steps, "accuracy": accuracy}
+    net = _common.make_net(model, 1, HIDDEN, 10, seed=seed)
+    measure = lambda now: task.score(now.forward(x, record=False).outputs, y, mask)  # noqa: E731
+    train = {"steps": steps, "lr": LEARNING_RATES[model], "clip": CLIP}
+    return _common.fit(net, task, seed=seed, measure=measure, every=every, **train)[0]
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    (steps, every), seeds = BUDGET[quick], seed_list(seed, quick)
-    orders = (False,) if quick else (False, True)
-    grid = {
-        "model": list(LEARNING_RATES),
-        "permuted": list(orders),
-        "seed": seeds,
-        "steps": [steps],
-        "every": [every],
-    }
-    result = run_sweep(digits_point, grid)
+    (steps, every), seeds = BUDGET[quick], _common.seed_list(seed, quick)
+    orders = [False] if quick else [False, True]
+    grid = dict(model=[*LEARNING_RATES], permuted=orders, seed=seeds, steps=[steps], every=[every])
+    result = _common.run_sweep(digits_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.0)
     numbers, rows, arrays = {}, [], {}
-    for permuted, model in ((p, m) for p in orders for m in LEARNING_RATES):
+    for permuted, model in product(orders, LEARNING_RATES):
         tag, ls = ("permuted", "--") if permuted else ("row-major", "-")
+        color = _common.COLORS[model]
         records = result.select(model=model, permuted=permuted).records
-        acc = np.array([r["accuracy"] for r in records])  # (seeds, checkpoints)
-        loss = np.array([smooth(r["loss"], 25) for r in records])
-        mean = seed_stats(numbers, f"test accuracy, {model}, {tag}", acc[:, -1])
+        acc = np.array([r["measured"] for r in records])  # (seeds, checkpoints)
+        loss = np.array([_common.smooth(r["loss"], 25) for r in records])
+        mean = _common.seed_stats(numbers, f"test accuracy, {model}, {tag}", acc[:, -1])
         arrays[f"accuracy_{model}_{tag}"], arrays[f"loss_{model}_{tag}"] = acc, loss
-        label = f"{model}, {tag}: {mean:.1%}"
-        band(ax, records[0]["eval_steps"], acc, COLORS[model], label, ls)
-        ax2.semilogy(np.median(loss, axis=0), ls, color=COLORS[model], label=label)
-        target = TARGETS[quick][model, tag]
-        rows.append(seeds_row(f"test accuracy, {model}, {tag}", acc[:, -1], target, below=False))
+        label, target = f"{model}, {tag}: {mean:.1%}", TARGETS[quick][model, tag]
+        _common.band(ax, records[0]["measured_at"], acc, color, label, ls)
+        ax2.semilogy(np.median(loss, axis=0), ls, color=color, label=label)
+        rows.append(_common.seeds_row(f"test accuracy, {model}, {tag}", acc[:, -1], target, False))
+    title = f"8x8 digits, one pixel per step (T = 64); {len(seeds)} seeds, band min-max"
     ax.axhline(0.1, color="grey", ls=":", lw=1.5, label="chance / label entropy")
-    ax.set(
-        ylim=(0, 1),
-        xlabel="training step",
-        ylabel="test accuracy (359 images)",
-        title=f"8x8 digits, one pixel per step (T = 64); {len(seeds)} seeds, band min-max",
-    )
+    ax.set(ylim=(0, 1), xlabel="training step", ylabel="test accuracy (359 images)", title=title)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=11)
     ax2.axhline(gt.tasks.digits().baseline, color="grey", ls=":", lw=1.5)
-    ax2.set(
-        xlabel="training step",
-        ylabel="training cross-entropy (moving avg. 25)",
-        title=f"Adam, batch 32, {HIDDEN} units, clip 1",
-    )
-    settings = constants(globals(), steps=steps, seeds=seeds, test_images=359)
+    title = f"Adam, batch 32, {HIDDEN} units, clip 1"
+    ax2.set(xlabel="training step", ylabel="training cross-entropy (moving avg. 25)", title=title)
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, test_images=359)
     headline = [k for k in numbers if k.startswith("test accuracy") and "(mean" in k]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
 

@@ -18,17 +18,7 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import (
-    constants,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-    seeds_row,
-    smooth,
-    tracked,
-)
+from gradtheory.claims import ClaimResult, _common, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 BITS, T, HIDDEN, LR, TARGET = 3, 100, 32, 1e-2, 0.95
@@ -43,13 +33,7 @@ CALIBRATION = {
 
 
 def bit_accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of entries with a nonzero target whose output has the target's sign.
-
-    Examples
-    --------
-    >>> bit_accuracy(np.array([0.3, -0.1, 0.2]), np.array([1.0, 1.0, 0.0]))
-    0.5
-    """
+    """Fraction of entries with a nonzero target whose output has the target's sign."""
     sel = y != 0
     return float(np.mean(np.sign(outputs[sel]) == y[sel]))
 
@@ -57,92 +41,60 @@ def bit_accuracy(outputs: np.ndarray, y: np.ndarray) -> float:
 def train_point(seed: int, steps: int, every: int) -> dict:
     """Train one GRU; its bit accuracy during training and its outputs on one test sequence."""
     task = gt.tasks.flipflop(BITS, T)
-    x_eval, y_eval, _ = task.sample(500, np.random.default_rng([seed, 21]))
-    net = make_net("GRU", BITS, HIDDEN, BITS, seed=seed)
-    measure = lambda model: bit_accuracy(model.forward(x_eval, record=False).outputs, y_eval)  # noqa: E731
-    hist, eval_steps, accuracy = tracked(
-        net, task, measure, every=every, seed=seed, steps=steps, lr=LR
-    )
-    out = net.forward(x_eval, record=False).outputs
-    b = int(np.argmax(np.abs(x_eval).sum(axis=(0, 2))))  # the test sequence with most pulses
-    return {
-        "accuracy": accuracy[-1],
-        "mse_ratio": float(np.mean((out - y_eval) ** 2)) / task.baseline,
-        "loss": np.asarray(hist.loss),
-        "eval_steps": eval_steps,
-        "bit_accuracy": accuracy,
-        "x": x_eval[:, b],
-        "y": y_eval[:, b],
-        "out": out[:, b],
-    }
+    x, y, _ = task.sample(500, np.random.default_rng([seed, 21]))
+    net = _common.make_net("GRU", BITS, HIDDEN, BITS, seed=seed)
+    measure = lambda now: bit_accuracy(now.forward(x, record=False).outputs, y)  # noqa: E731
+    record = _common.fit(net, task, seed=seed, measure=measure, every=every, steps=steps, lr=LR)[0]
+    out = net.forward(x, record=False).outputs
+    b = int(np.argmax(np.abs(x).sum(axis=(0, 2))))  # the test sequence with most pulses
+    mse_ratio = float(np.mean((out - y) ** 2)) / task.baseline
+    return {**record, "mse_ratio": mse_ratio, "x": x[:, b], "y": y[:, b], "out": out[:, b]}
 
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    (steps, every), seeds = BUDGET[quick], seed_list(seed, quick)
-    records = run_sweep(train_point, {"seed": seeds, "steps": [steps], "every": [every]}).records
+    (steps, every), seeds = BUDGET[quick], _common.seed_list(seed, quick)
+    grid = {"seed": seeds, "steps": [steps], "every": [every]}
+    records = _common.run_sweep(train_point, grid).records
+    at, accuracy = records[0]["measured_at"], np.array([r["measured"] for r in records])
+    loss, learned, numbers = np.array([r["loss"] for r in records]), accuracy > TARGET, {}
+    mean = _common.seed_stats(numbers, "bit accuracy", accuracy[:, -1])
+    numbers["test MSE / baseline per seed"] = [r["mse_ratio"] for r in records]
+    first = np.where(learned.any(axis=1), at[learned.argmax(axis=1)], -1)
+    numbers["first step above 95% bit accuracy per seed (-1: never)"] = first.tolist()
+
     fig, axes = new_figure(BITS, 2, width=13.5, height=7.0)
     for ax in axes[:, 1]:
         ax.remove()
     curve_ax = fig.add_subplot(axes[0, 1].get_gridspec()[:, 1])
-    first, t = records[0], np.arange(T)
+    shown, t = records[0], np.arange(T)
     for ch, ax in enumerate(axes[:, 0]):
-        pulses = np.nonzero(first["x"][:, ch])[0]
-        ax.vlines(pulses, 0, first["x"][pulses, ch], color=PALETTE[1], lw=2.5, label="input pulse")
-        ax.step(t, first["y"][:, ch], where="post", color="black", lw=1.5, ls="--", label="target")
-        ax.plot(t, first["out"][:, ch], color=PALETTE[0], lw=2, label="GRU output")
+        pulses = np.nonzero(shown["x"][:, ch])[0]
+        ax.vlines(pulses, 0, shown["x"][pulses, ch], color=PALETTE[1], lw=2.5, label="input pulse")
+        ax.step(t, shown["y"][:, ch], where="post", color="black", lw=1.5, ls="--", label="target")
+        ax.plot(t, shown["out"][:, ch], color=PALETTE[0], lw=2, label="GRU output")
         ax.set(ylim=(-1.4, 1.4), ylabel=f"bit {ch + 1}")
     axes[0, 0].set_title(f"a test sequence (seed {seeds[0]})")
     axes[-1, 0].set_xlabel("time step t")
     axes[-1, 0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=10)
+    # one line per seed, named once in the legend (labels starting with "_" are left out)
+    unnamed = ["_"] * (len(seeds) - 1)
+    smoothed = np.array([_common.smooth(c, 10) for c in loss]) / gt.tasks.flipflop(BITS, T).baseline
+    label = ["training MSE / baseline (moving avg. 10)", *unnamed]
+    curve_ax.semilogy(smoothed.T, color=PALETTE[0], alpha=0.6, label=label)
     floor = 0.5 / (500 * T * BITS)  # below any measurable error rate: drawn for zero errors
-    baseline = gt.tasks.flipflop(BITS, T).baseline
-    for k, r in enumerate(records):
-        curve_ax.semilogy(
-            smooth(r["loss"], 10) / baseline,
-            color=PALETTE[0],
-            alpha=0.6,
-            label=None if k else "training MSE / baseline (moving avg. 10)",
-        )
-        curve_ax.semilogy(
-            r["eval_steps"],
-            np.maximum(1 - r["bit_accuracy"], floor),
-            "o-",
-            color=PALETTE[3],
-            ms=3,
-            alpha=0.7,
-            label=None if k else "bit error rate (test)",
-        )
+    errors, label = np.maximum(1 - accuracy.T, floor), ["bit error rate (test)", *unnamed]
+    curve_ax.semilogy(at, errors, "o-", color=PALETTE[3], ms=3, alpha=0.7, label=label)
     curve_ax.axhline(1 - TARGET, color=PALETTE[3], ls=":", lw=1.5, label="5% bit errors")
-    numbers = {}
-    mean = seed_stats(numbers, "bit accuracy", [r["accuracy"] for r in records])
-    numbers["test MSE / baseline per seed"] = [r["mse_ratio"] for r in records]
-    numbers["first step above 95% bit accuracy per seed (-1: never)"] = [
-        int(r["eval_steps"][np.argmax(r["bit_accuracy"] > TARGET)])
-        if (r["bit_accuracy"] > TARGET).any()
-        else -1
-        for r in records
-    ]
-    curve_ax.set(
-        xlabel="training step",
-        ylabel="error (log scale; one line per seed)",
-        title=f"GRU, {HIDDEN} units, T = {T}: bit accuracy {mean:.3%} (mean of {len(seeds)})",
-    )
+    title = f"GRU, {HIDDEN} units, T = {T}: bit accuracy {mean:.3%} (mean of {len(seeds)})"
+    curve_ax.set(xlabel="training step", ylabel="error (log scale; one line per seed)", title=title)
     curve_ax.legend(loc="upper right", fontsize=10)
-    rows = [
-        seeds_row(
-            "bit accuracy after training", numbers["bit accuracy per seed"], TARGET, below=False
-        )
-    ]
-    settings = constants(globals(), steps=steps, seeds=seeds, p=0.05, test_batch=500)
-    arrays = {
-        "loss": np.array([r["loss"] for r in records]),
-        "eval_steps": records[0]["eval_steps"],
-        "bit_accuracy": np.array([r["bit_accuracy"] for r in records]),
-    }
-    return ClaimResult(
-        fig, numbers, rows, settings, "", ["bit accuracy (mean, 95% half-width)"], arrays
-    )
+
+    rows = [_common.seeds_row("bit accuracy after training", accuracy[:, -1], TARGET, below=False)]
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, p=0.05, test_batch=500)
+    arrays = {"loss": loss, "eval_steps": at, "bit_accuracy": accuracy}
+    headline = ["bit accuracy (mean, 95% half-width)"]
+    return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
 
 
 if __name__ == "__main__":

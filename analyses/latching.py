@@ -17,19 +17,12 @@ A run succeeds when its accuracy on 1000 fresh sequences exceeds 0.9; 5 seeds (2
 """
 
 import sys
+from itertools import product
 
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.claims._common import (
-    constants,
-    evaluate,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-)
+from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
 from gradtheory.figures import new_figure
 
 NOISE, HIDDEN, SUCCESS, FORGET_BIAS = 0.5, 32, 0.9, 5.0
@@ -51,68 +44,49 @@ CALIBRATION = {
 }
 
 
-def train_latch(label: str, T: int, steps: int, seed: int) -> float:
-    """Train model ``label`` of :data:`MODELS` on latch(T) and return its test accuracy."""
-    cell, bias, lr = MODELS[label]
-    net = make_net(cell, 1, HIDDEN, 2, seed=seed)
-    net.params["b"][HIDDEN : 2 * HIDDEN] += bias  # gate rows i, f, g, o (0 for the tanh RNN)
-    task = gt.tasks.latch(T, noise=NOISE)
-    gt.train(net, task, steps=steps, lr=lr, seed=seed, progress=False)
-    return evaluate(net, task, seed=seed)[1]
-
-
 def latch_point(label: str, T: int, seed: int, steps: int) -> dict:
-    """One training run of the sweep: test accuracy and success (1.0 above the threshold)."""
-    accuracy = train_latch(label, T, steps, seed)
-    return {"accuracy": accuracy, "success": float(accuracy > SUCCESS)}
+    """Train model ``label`` of :data:`MODELS` on latch(T): its test accuracy and its success
+    (1.0 above the threshold)."""
+    cell, bias, lr = MODELS[label]
+    net = _common.make_net(cell, 1, HIDDEN, 2, seed=seed)
+    net.params["b"][HIDDEN : 2 * HIDDEN] += bias  # gate rows i, f, g, o (0 for the tanh RNN)
+    record = _common.fit(net, gt.tasks.latch(T, noise=NOISE), seed=seed, steps=steps, lr=lr)[0]
+    return {"accuracy": record["score"], "success": float(record["score"] > SUCCESS)}
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    (Ts, steps), seeds = BUDGET[quick], seed_list(seed, quick)
+    (Ts, steps), seeds = BUDGET[quick], _common.seed_list(seed, quick)
     grid = {"label": list(MODELS), "T": list(Ts), "seed": seeds, "steps": [steps]}
-    result = run_sweep(latch_point, grid)
+    result = _common.run_sweep(latch_point, grid)
+    numbers, success, accuracy = {}, {}, []  # accuracy: (models, T, seeds)
+    for label, T in product(MODELS, Ts):
+        records = result.select(label=label, T=T).records
+        accuracy.append([r["accuracy"] for r in records])
+        _common.seed_stats(numbers, f"accuracy, {label}, T={T}", accuracy[-1])
+        rate = sum(r["success"] for r in records) / len(records)
+        numbers[f"success rate, {label}, T={T}"] = success[label, T] = rate
     fig, axes = new_figure(1, 2, width=13.0)
-    numbers, success = {}, {}
-    for label in MODELS:
-        for T in Ts:
-            records = result.select(label=label, T=T).records
-            seed_stats(numbers, f"accuracy, {label}, T={T}", [r["accuracy"] for r in records])
-            rate = sum(r["success"] for r in records) / len(records)
-            numbers[f"success rate, {label}, T={T}"] = success[label, T] = rate
     for ax, y in zip(axes, ("success", "accuracy"), strict=True):
         result.plot("T", y, hue="label", ax=ax)
         ax.set(xscale="log", xlabel="span T (steps from the class to the question)")
         ax.set_xticks(Ts, [str(T) for T in Ts], minor=False)
         ax.minorticks_off()
-    axes[0].set(
-        ylim=(-0.05, 1.05),
-        ylabel=f"success rate (accuracy > {SUCCESS}; band 95%)",
-        title=f"latch(T), noise {NOISE}, {steps} Adam steps, {len(seeds)} seeds",
-    )
+    title = f"latch(T), noise {NOISE}, {steps} Adam steps, {len(seeds)} seeds"
+    ylabel = f"success rate (accuracy > {SUCCESS}; band 95%)"
+    axes[0].set(ylim=(-0.05, 1.05), ylabel=ylabel, title=title)
     axes[1].axhline(0.5, color="grey", ls=":", lw=1.5, label="chance")
     axes[1].set(ylim=(0.4, 1.03), ylabel="test accuracy (dots: seeds)", title="accuracy per run")
-    tanh, gated = "tanh RNN", list(MODELS)[2]
+    tanh, gated, first, last = "tanh RNN", list(MODELS)[2], Ts[0], Ts[-1]
+    falls = f"tanh RNN success rate, T={last} minus T={first} (falls with T)"
+    gain = f"success rate at T={last}, {gated} minus tanh RNN"
     rows = [
-        Comparison(
-            f"tanh RNN success rate, T={Ts[-1]} minus T={Ts[0]} (falls with T)",
-            0.0,
-            success[tanh, Ts[-1]] - success[tanh, Ts[0]],
-            rule="below",
-        ),
-        Comparison(
-            f"success rate at T={Ts[-1]}, {gated} minus tanh RNN",
-            0.0,
-            success[gated, Ts[-1]] - success[tanh, Ts[-1]],
-            rule="above",
-        ),
+        Comparison(falls, 0.0, success[tanh, last] - success[tanh, first], rule="below"),
+        Comparison(gain, 0.0, success[gated, last] - success[tanh, last], rule="above"),
     ]
-    settings = constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
-    headline = [f"success rate, {label}, T={Ts[-1]}" for label in MODELS]
-    acc = [
-        [[r["accuracy"] for r in result.select(label=m, T=T).records] for T in Ts] for m in MODELS
-    ]
-    arrays = {"accuracy": np.array(acc), "T": np.array(Ts)}  # (models, T, seeds)
+    settings = _common.constants(globals(), T=list(Ts), steps=steps, seeds=seeds, test_batch=1000)
+    headline = [f"success rate, {label}, T={last}" for label in MODELS]
+    arrays = {"accuracy": np.reshape(accuracy, (len(MODELS), len(Ts), -1)), "T": np.array(Ts)}
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
 
 

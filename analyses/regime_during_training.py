@@ -19,16 +19,8 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.cells import elman, highway, residual
-from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.claims._common import (
-    MODELS,
-    constants,
-    make_net,
-    run_sweep,
-    seed_list,
-    seeds_needed,
-    smooth,
-)
+from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
+from gradtheory.claims._common import MODELS
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric import tasks
 
@@ -40,10 +32,8 @@ DEEP = {
 
 
 class DeepDigits(tasks.Task):
-    """scikit-learn's 8x8 digits for a depth-L untied network: 64 pixels enter at layer 1.
-
-    ``x`` is (L, B, 64), zero after the first layer; the 10-class target is read at layer L.
-    """
+    """scikit-learn's 8x8 digits for an untied network of depth L <= 64: ``x`` (L, B, 64) holds
+    the 64 pixels at layer 1 and zeros after; the 10-class target is read at layer L."""
 
     n_in, n_out, loss, target = 64, 10, "cross_entropy", "last"
 
@@ -52,60 +42,33 @@ class DeepDigits(tasks.Task):
         self.digits = tasks.digits()
 
     def _sample(self, B: int, rng: np.random.Generator):
-        pixels, labels, _ = self.digits.sample(B, rng)  # (64, B, 1) read pixel by pixel
+        pixels, y, mask = self.digits.sample(B, rng)  # (64, B, 1): one pixel per step
         x = np.zeros((self.T, B, 64))
         x[0] = pixels[:, :, 0].T
-        y = np.zeros((self.T, B, 10))
-        y[-1] = labels[-1]
-        mask = np.zeros((self.T, B))
-        mask[-1] = 1.0
-        return x, y, mask
+        return x, y[-self.T :], mask[-self.T :]  # the class: at the last step
 
     @property
     def baseline(self) -> float:
         return self.digits.baseline
 
 
-def follow(net, task, check_task, *, steps: int, every: int, lr: float, seed: int) -> dict:
-    """Train ``net`` and verify at every checkpoint (task loss and random probe).
-
-    Returns
-    -------
-    dict of arrays: ``step``, ``predicted``, ``measured``, ``stderr``, ``tolerance``,
-    ``agrees``, ``probe_measured``, ``probe_agrees``, and ``loss`` per step.
-    """
-    rows = []
+def follow(net, task, check_task, *, seed: int, **train_args) -> dict:
+    """Train ``net`` (gradient norm clipped to 1); ``loss`` per step and at each checkpoint
+    (k,), its ``step`` and what ``gt.verify`` finds with the task loss on ``check_task``
+    (``predicted``, ``measured``, ``tolerance``, ``agrees``) and with a random unit probe on the
+    last state (``probe_measured``, ``probe_agrees``)."""
     probe_x = check_task.sample(32, np.random.default_rng([seed, 29]))[0]
 
-    def checkpoint(step, current, _history=None):
-        loss = gt.verify(current, task=check_task, method="jacobian", batch=32, seed=seed)
-        probe = gt.verify(current, probe_x, method="jacobian", seed=seed)
-        rows.append(
-            {
-                "step": step,
-                "predicted": loss.predicted.rate,
-                "measured": loss.measured_rate,
-                "stderr": loss.measured_stderr,
-                "tolerance": loss.tolerance,
-                "agrees": loss.agrees,
-                "probe_measured": probe.measured_rate,
-                "probe_agrees": probe.agrees,
-            }
-        )
+    def verify(now):
+        loss = gt.verify(now, task=check_task, method="jacobian", batch=32, seed=seed)
+        probe = gt.verify(now, probe_x, method="jacobian", seed=seed)
+        checked = (loss.predicted.rate, loss.measured_rate, loss.tolerance, loss.agrees)
+        return (*checked, probe.measured_rate, probe.agrees)
 
-    history = gt.train(
-        net,
-        task,
-        steps=steps,
-        lr=lr,
-        clip=1.0,
-        seed=seed,
-        progress=False,
-        callback=checkpoint,
-        callback_every=every,
-    )
-    checkpoint(steps, net)
-    return {**{k: np.array([r[k] for r in rows]) for k in rows[0]}, "loss": history.loss}
+    record = _common.fit(net, task, seed=seed, measure=verify, clip=1.0, **train_args)[0]
+    names = ("predicted", "measured", "tolerance", "agrees", "probe_measured", "probe_agrees")
+    columns = dict(zip(names, record["measured"].T, strict=True))
+    return {"step": record["measured_at"], **columns, "loss": record["loss"]}
 
 
 #: (adding T, check T, recurrent width, depth, deep width, steps, checkpoint every) by quick
@@ -125,34 +88,26 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
     """Train network ``label`` (recurrent on adding, or deep on digits) and follow its regime."""
     T, T_check, n_rnn, depth, n_deep, steps, every = SIZES[quick]
     if label in MODELS:
-        net = make_net(label, 2, n_rnn, 1, seed=seed)
+        net = _common.make_net(label, 2, n_rnn, 1, seed=seed)
         task, check = tasks.adding(T), tasks.adding(T_check)
     else:
-        net = gt.Network(
-            DEEP[label](),
-            n_in=64,
-            n_hidden=n_deep,
-            n_out=10,
-            depth=depth,
-            tied=False,
-            init="gaussian",
-            seed=seed,
-            dtype="float32",
-        )
+        untied = {"depth": depth, "tied": False, "init": "gaussian", "dtype": "float32"}
+        net = gt.Network(DEEP[label](), 64, n_deep, 10, seed=seed, **untied)
         if "W2" in net.params:  # residual branches scaled so that the sum stays O(1)
             net.params["W2"] = net.params["W2"] / np.sqrt(depth)
         task = check = DeepDigits(depth)
-    return follow(net, task, check, steps=steps, every=every, lr=LR, seed=seed)
+    return follow(net, task, check, seed=seed, steps=steps, every=every, lr=LR)
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     depth, steps = SIZES[quick][3], SIZES[quick][5]
-    seeds, labels = seed_list(seed, quick), [*MODELS, *DEEP]
+    seeds, labels = _common.seed_list(seed, quick), [*MODELS, *DEEP]
     grid = {"label": labels, "seed": seeds, "quick": [quick]}
-    result = run_sweep(follow_point, grid)
+    result = _common.run_sweep(follow_point, grid)
     fig, axes = new_figure(2, 4, width=18.0, height=8.0, sharex=True)
-    numbers, rows, needed = {}, [], seeds_needed(len(seeds))
+    numbers, rows, needed = {}, [], _common.seeds_needed(len(seeds))
+    rule = f"gt.verify agrees on at least {needed} of {len(seeds)} seeds"
     colors = [c for c in PALETTE if c != "#F0E442"]  # yellow is too faint for markers
     for ax, color, label in zip(axes.flat, colors, labels, strict=False):
         records = result.select(label=label).records
@@ -162,64 +117,41 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
             ("measured", "o", color, "task loss"),
             ("probe_measured", "^", "none", "random probe"),
         ):
-            ax.plot(
-                np.tile(step, len(seeds)),
-                r[key].ravel(),
-                marker,
-                mfc=face,
-                color=color,
-                alpha=0.6,
-                label=f"measured ({what}), one per seed",
-            )
-        ax.plot(
-            step,
-            r["predicted"].mean(axis=0),
-            "--",
-            color=color,
-            lw=1.8,
-            label="predicted (Jacobian), mean of seeds",
-        )
+            x, what = np.tile(step, len(seeds)), f"measured ({what}), one per seed"
+            ax.plot(x, r[key].ravel(), marker, mfc=face, color=color, alpha=0.6, label=what)
+        what = "predicted (Jacobian), mean of seeds"
+        ax.plot(step, r["predicted"].mean(axis=0), "--", color=color, lw=1.8, label=what)
         ax.axhline(0.0, color="grey", lw=1, ls=":")
         ax.set_title(name, fontsize=12)
-        rule = f"gt.verify agrees on at least {needed} of {len(seeds)} seeds"
         for i, at in enumerate(step):
             means = [float(r[k][:, i].mean()) for k in ("predicted", "measured")]
-            rows.append(
-                Comparison(
-                    f"rate per step, {name}, training step {int(at)} (mean of seeds)",
-                    *means,
-                    float(r["tolerance"][:, i].max()),
-                    rule,
-                    agrees=int(r["agrees"][:, i].sum()) >= needed,
-                )
-            )
+            quantity = f"rate per step, {name}, training step {int(at)} (mean of seeds)"
+            agrees = int(r["agrees"][:, i].sum()) >= needed
+            tolerance = float(r["tolerance"][:, i].max())
+            rows.append(Comparison(quantity, *means, tolerance, rule, agrees))
         for what, key in (("predicted", "predicted"), ("measured, task loss", "measured")):
             ends = [float(r[key][:, 0].mean()), float(r[key][:, -1].mean())]
             numbers[f"{name}: rate at start / end ({what}, mean of seeds)"] = ends
         agreeing = [int(r["agrees"].sum()), int(r["probe_agrees"].sum())]
         numbers[f"{name}: seed-checkpoints agreeing (task loss / random probe)"] = agreeing
-        tenth = steps // 10
+        # the task-loss rows per seed: what explains a disagreement
+        for key in ("predicted", "measured", "tolerance"):
+            numbers[f"{name}: gt.verify {key}, per seed and checkpoint"] = r[key].tolist()
+        tenth, window = steps // 10, max(1, steps // 20)
         losses = [float(np.mean(r["loss"][:, :tenth])), float(np.mean(r["loss"][:, -tenth:]))]
         numbers[f"{name}: loss first / last 10% of steps (mean of seeds)"] = losses
-        window = max(1, steps // 20)
-        loss = smooth(r["loss"].mean(axis=0), window)[window - 1 :]
+        loss = _common.smooth(r["loss"].mean(axis=0), window)[window - 1 :]
         axes.flat[-1].semilogy(np.arange(loss.size) + window, loss, color=color, lw=1.5, label=name)
     for ax in axes[:, 0]:
         ax.set_ylabel("gradient growth rate per step")
     for ax in axes[1]:
         ax.set_xlabel("training step")
-    fig.legend(
-        *axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=3, fontsize=11
-    )
+    handles = axes[0, 0].get_legend_handles_labels()
+    fig.legend(*handles, loc="outside upper center", ncol=3, fontsize=11)
     axes.flat[-1].set_title("training loss (moving average, mean of seeds)", fontsize=12)
     axes.flat[-1].legend(fontsize=7, loc="lower left")
-    settings = constants(
-        globals(),
-        steps=steps,
-        seeds=seeds,
-        clip=1.0,
-        deep_task="digits, 64 pixels at layer 1",
-    )
+    deep_task = "digits, 64 pixels at layer 1"
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, clip=1.0, deep_task=deep_task)
     latex = (
         r"\mathrm{rate} = \lim \tfrac{1}{k}\ln\|J_t J_{t-1}\cdots J_{t-k+1} v\|\ \text{(predicted)}"
         r"\quad\text{vs}\quad -\tfrac{d}{dt}\ln\|\partial L/\partial s_t\|\ \text{(BPTT)}"

@@ -20,21 +20,12 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, claim, main
-from gradtheory.claims._common import (
-    COLORS,
-    band,
-    constants,
-    make_net,
-    run_sweep,
-    seed_list,
-    seed_stats,
-    seeds_row,
-)
+from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims._common import COLORS
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"tanh RNN": 3e-3, "LSTM": 1e-2, "GRU": 1e-2}
-HIDDEN, SYMBOLS = 32, 4
+HIDDEN, SYMBOLS, LENGTH = 32, 4, 15
 BUDGET = {False: 1000, True: 600}  # Adam steps at full size and with --quick
 CALIBRATION = {
     "target": "reversal speeds up learning the copy (Sutskever et al. 2014, Sec. 3.3)",
@@ -51,17 +42,11 @@ class Recall(gt.tasks.Task):
 
     Inputs (n_in = K + 1): one-hot symbols at steps 0..L-1, the go marker (channel K) at step L,
     zeros after. Targets (n_out = K): the symbols in original order at steps L+1..2L.
-
-    Examples
-    --------
-    >>> x, y, mask = Recall(3).sample(2, 0)
-    >>> x.shape, y.shape, mask.sum(axis=0).tolist()
-    ((7, 2, 5), (7, 2, 4), [3.0, 3.0])
     """
 
     loss, target = "cross_entropy", "every"
 
-    def __init__(self, length: int = 15, n_symbols: int = SYMBOLS, reverse: bool = False):
+    def __init__(self, length: int = LENGTH, n_symbols: int = SYMBOLS, reverse: bool = False):
         self.length, self.n_symbols, self.reverse = int(length), int(n_symbols), bool(reverse)
         self.n_in, self.n_out = self.n_symbols + 1, self.n_symbols
         self.T = 2 * self.length + 1
@@ -83,82 +68,59 @@ class Recall(gt.tasks.Task):
     def baseline(self) -> float:
         return float(np.log(self.n_symbols))  # uniform guess on the output steps
 
-    def position_accuracy(self, net, batch: int = 1000, seed: int = 0) -> np.ndarray:
-        """Test accuracy of each output position 1..L on fresh sequences, shape (L,)."""
-        x, y, _ = self.sample(batch, np.random.default_rng([seed, 11]))
-        out = net.forward(x, record=False).outputs[self.length + 1 :]
-        return np.mean(out.argmax(-1) == y[self.length + 1 :].argmax(-1), axis=1)
 
-
-def recall_point(model: str, reverse: bool, seed: int, length: int, steps: int) -> dict:
+def recall_point(model: str, reverse: bool, seed: int, steps: int, length: int = LENGTH) -> dict:
     """Train ``model`` on one order; its score curve and final per-position test accuracy."""
     task = Recall(length, reverse=reverse)
-    net = make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
+    net = _common.make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
     lr, every = LEARNING_RATES[model], max(steps // 20, 1)
     hist = gt.train(net, task, steps=steps, lr=lr, seed=seed, score_every=every, progress=False)
-    return {
-        "score_steps": np.array(list(hist.scores)),
-        "scores": np.array(list(hist.scores.values())),
-        "positions": task.position_accuracy(net, seed=seed),
-    }
+    x, y, _ = task.sample(1000, np.random.default_rng([seed, 11]))  # test accuracy per position
+    out = net.forward(x, record=False).outputs[length + 1 :]
+    positions = np.mean(out.argmax(-1) == y[length + 1 :].argmax(-1), axis=1)  # (L,)
+    at, scores = np.array(list(hist.scores)), np.array(list(hist.scores.values()))
+    return {"score_steps": at, "scores": scores, "positions": positions}
 
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    length, steps, seeds = 15, BUDGET[quick], seed_list(seed, quick)
-    grid = {
-        "model": list(LEARNING_RATES),
-        "reverse": [False, True],
-        "seed": seeds,
-        "length": [length],
-        "steps": [steps],
-    }
-    result = run_sweep(recall_point, grid)
+    length, steps, seeds = LENGTH, BUDGET[quick], _common.seed_list(seed, quick)
+    grid = dict(model=[*LEARNING_RATES], reverse=[False, True], seed=seeds, steps=[steps])
+    result = _common.run_sweep(recall_point, grid)
     fig, (ax, ax2) = new_figure(1, 2, width=13.5)
     numbers, rows, arrays = {}, [], {}
     for model in LEARNING_RATES:
-        final = {}
+        final, color = {}, COLORS[model]
         for reverse, ls in ((False, "--"), (True, "-")):
+            tag = "reversed" if reverse else "in order"
             records = result.select(model=model, reverse=reverse).records
             curves = np.array([r["scores"] for r in records])
             per_seed = np.array([r["positions"] for r in records])  # (seeds, L)
-            pos, tag = per_seed.mean(axis=0), "reversed" if reverse else "in order"
-            final[reverse] = per_seed.mean(axis=1)
-            band(ax, records[0]["score_steps"], curves, COLORS[model], f"{model}, {tag}", ls)
-            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=COLORS[model])
-            seed_stats(numbers, f"test accuracy, {model}, {tag}", final[reverse])
+            pos, final[reverse] = per_seed.mean(axis=0), per_seed.mean(axis=1)
+            _common.band(ax, records[0]["score_steps"], curves, color, f"{model}, {tag}", ls)
+            ax2.plot(np.arange(1, length + 1), pos, ls, marker="o", ms=4, color=color)
+            _common.seed_stats(numbers, f"test accuracy, {model}, {tag}", final[reverse])
             numbers[f"accuracy of output 1, {model}, {tag}"] = float(pos[0])
             numbers[f"accuracy of output {length}, {model}, {tag}"] = float(pos[-1])
             arrays[f"scores_{model.replace(' ', '_')}_{tag.replace(' ', '_')}"] = curves
         gain = final[True] - final[False]  # paired by seed: same weights, same symbols
         numbers[f"reversed minus in order, {model}"] = float(gain.mean())
-        rows.append(seeds_row(f"test accuracy reversed - in order, {model}", gain, 0.02, False))
+        quantity = f"test accuracy reversed - in order, {model}"
+        rows.append(_common.seeds_row(quantity, gain, 0.02, below=False))
     for a in (ax, ax2):
         a.axhline(1 / SYMBOLS, color="grey", ls=":", lw=1.5)
         a.set_ylim(0, 1.03)
-    ax.set(
-        xlabel="training step",
-        ylabel="accuracy on the output steps",
-        title=f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)",
-    )
+    title = f"copy L = {length} symbols (mean of {len(seeds)} seeds, band min-max)"
+    ax.set(xlabel="training step", ylabel="accuracy on the output steps", title=title)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
-    ax2.set(
-        xlabel="output position i (lag: L + 1 in order, 2i reversed)",
-        ylabel="final test accuracy",
-        title="solid: reversed source, dashed: in order",
-    )
-    settings = constants(
-        globals(),
-        length=length,
-        steps=steps,
-        seeds=seeds,
-        test_batch=1000,
-    )
+    xlabel, title = "output position i (lag: L + 1 in order, 2i reversed)", "solid: reversed source"
+    ax2.set(xlabel=xlabel, ylabel="final test accuracy", title=f"{title}, dashed: in order")
+    settings = _common.constants(globals(), steps=steps, seeds=seeds, test_batch=1000)
+    headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     latex = (
         r"\mathrm{lag}_i^{\mathrm{in\,order}} = L + 1,\qquad "
         r"\mathrm{lag}_i^{\mathrm{reversed}} = 2i,\qquad \tfrac{1}{L}\textstyle\sum_i 2i = L + 1"
     )
-    headline = [f"reversed minus in order, {m}" for m in LEARNING_RATES]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 
 

@@ -24,15 +24,7 @@ import sys
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.claims._common import (
-    constants,
-    evaluate,
-    make_net,
-    run_sweep,
-    seed_list,
-    seeds_needed,
-)
+from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 NOISE, LR, STEPS, HIDDEN, LEARNED, SPANS = 0.6, 3e-3, 400, 32, 0.9, (15, 30)
@@ -52,32 +44,17 @@ CALIBRATION = {
 
 
 def reach(k: int, D: int) -> int:
-    """Steps the gradient of the loss at step D crosses with windows of k starting at step 1.
-
-    Examples
-    --------
-    >>> reach(10, 30), reach(29, 30), reach(40, 30)
-    (10, 1, 30)
-    """
+    """Steps the gradient of the loss at step D crosses with windows of k starting at step 1
+    (``reach(10, 30) == 10``, ``reach(29, 30) == 1``, ``reach(40, 30) == 30``)."""
     return D - k * ((D - 1) // k) if k < D else D
 
 
-def train_window(D: int, k: int | None, seed: int = 0, steps: int = STEPS):
-    """Train a tanh RNN on the span-D latch task with TBPTT window ``k`` (None: full BPTT).
-
-    Returns
-    -------
-    (accuracy, loss) : test accuracy on 1000 fresh sequences and the training-loss curve.
-    """
+def window_point(D: int, k: int | None, seed: int, steps: int = STEPS) -> dict:
+    """Train a tanh RNN on the span-D latch task with TBPTT window ``k`` (None: full BPTT);
+    its test accuracy on 1000 fresh sequences."""
     task = gt.tasks.latch(D, L=1, noise=NOISE)
-    net = make_net("tanh RNN", 1, HIDDEN, 2, seed=seed)
-    hist = gt.train(net, task, steps=steps, lr=LR, tbptt=k, seed=seed, progress=False)
-    return evaluate(net, task, seed=seed)[1], hist.loss
-
-
-def window_point(D: int, k: int, seed: int) -> dict:
-    """One training run of the sweep: test accuracy with window k on span D."""
-    return {"accuracy": train_window(D, k, seed)[0]}
+    net = _common.make_net("tanh RNN", 1, HIDDEN, 2, seed=seed)
+    return {"accuracy": _common.fit(net, task, seed=seed, steps=steps, lr=LR, tbptt=k)[0]["score"]}
 
 
 def chance_memory(D: int, seed: int = 0, batch: int = 2000) -> np.ndarray:
@@ -87,12 +64,9 @@ def chance_memory(D: int, seed: int = 0, batch: int = 2000) -> np.ndarray:
     sequences and its sign accuracy measured on the other half, for every t.
     """
     task = gt.tasks.latch(D, L=1, noise=NOISE)
-    net = make_net("tanh RNN", 1, HIDDEN, 2, seed=seed)
     x, y, _ = task.sample(batch, np.random.default_rng([seed, 3]))
-    states = net.forward(x, record=False).states
-    target = 2.0 * y[-1, :, 1] - 1.0
-    half = batch // 2
-    accuracy = np.zeros(D + 1)
+    states = _common.make_net("tanh RNN", 1, HIDDEN, 2, seed=seed).forward(x, record=False).states
+    target, half, accuracy = 2.0 * y[-1, :, 1] - 1.0, batch // 2, np.zeros(D + 1)
     for t in range(D + 1):
         feats = np.column_stack([states[t], np.ones(batch)])
         w = np.linalg.lstsq(feats[:half], target[:half], rcond=None)[0]
@@ -102,81 +76,55 @@ def chance_memory(D: int, seed: int = 0, batch: int = 2000) -> np.ndarray:
 
 @claim()
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    spans, ks, seeds = SPANS, np.array(WINDOWS[quick]), seed_list(seed, quick)
-    result = run_sweep(window_point, {"D": list(spans), "k": ks.tolist(), "seed": seeds})
-    acc = np.array([r["accuracy"] for r in result.records]).reshape(len(spans), len(ks), -1)
-    memory = np.array([chance_memory(max(spans), sd)[1:] for sd in seeds])
+    ks, seeds = np.array(WINDOWS[quick]), _common.seed_list(seed, quick)
+    result = _common.run_sweep(window_point, {"D": list(SPANS), "k": ks.tolist(), "seed": seeds})
+    acc = np.array([r["accuracy"] for r in result.records]).reshape(len(SPANS), len(ks), -1)
+    memory = np.array([chance_memory(max(SPANS), sd)[1:] for sd in seeds])
     fig, (ax, ax2, ax3) = new_figure(1, 3, width=18.0, sharey=True)
     result.plot("k", "accuracy", hue="D", ax=ax)
     numbers, rows, jitter = {}, [], np.random.default_rng(0).uniform(-0.3, 0.3, acc.shape[1:])
-    needed = seeds_needed(len(seeds))
-    for i, (D, color) in enumerate(zip(spans, PALETTE, strict=False)):
+    n, needed = len(seeds), _common.seeds_needed(len(seeds))
+    for i, (D, color) in enumerate(zip(SPANS, PALETTE, strict=False)):
         ax.axvline(D, color=color, ls="--", lw=1.5)
-        short, mean = ks < D, acc[i].mean(axis=1)
-        for k, m in zip(ks, mean, strict=True):
-            numbers[f"accuracy D={D}, k={k}"] = float(m)
-        learned, n = (acc[i] > LEARNED).sum(axis=1), len(seeds)  # seeds that learn, per window
+        for k, mean in zip(ks, acc[i].mean(axis=1), strict=True):
+            numbers[f"accuracy D={D}, k={k}"] = float(mean)
+        learned = (acc[i] > LEARNED).sum(axis=1)  # seeds that learn, per window
         x = np.array([reach(k, D) for k in ks], dtype=float)[:, None] + jitter
         for part, side, agreeing, what, style in (
-            (short, "<", n - learned, f"stay below {LEARNED}", {"marker": "o", "alpha": 0.6}),
-            (~short, ">=", learned, "learn", {"marker": "*", "ms": 11, "mec": "black"}),
+            (ks < D, "<", n - learned, f"stay below {LEARNED}", {"marker": "o", "alpha": 0.6}),
+            (ks >= D, ">=", learned, "learn", {"marker": "*", "ms": 11, "mec": "black"}),
         ):
-            numbers[f"fraction learned k {side} D, D={D}"] = float(
-                learned[part].sum() / (n * part.sum())
-            )
+            fraction = float(learned[part].sum() / (n * part.sum()))
+            numbers[f"fraction learned k {side} D, D={D}"] = fraction
             quantity = f"windows k {side} D = {D} where at least {needed} of {n} seeds {what}"
-            rows.append(
-                Comparison(
-                    quantity, int(part.sum()), int((agreeing[part] >= needed).sum()), rule="equal"
-                )
-            )
-            ax2.plot(
-                x[part].ravel(),
-                acc[i][part].ravel(),
-                ls="",
-                color=color,
-                label=f"D = {D}, k {side} D",
-                **style,
-            )
-    ax.set(
-        xlabel="TBPTT window k (steps)",
-        ylabel="test accuracy",
-        ylim=(0.4, 1.04),
-        title=f"tanh RNN, {STEPS} steps, {len(seeds)} seeds (dashed: k = D)",
-    )
-    ax2.set(
-        xlabel=r"gradient reach $D - k\lfloor (D-1)/k \rfloor$ (steps)",
-        title="every run against how far its gradient reaches",
-    )
-    steps_since = np.arange(1, max(spans) + 1)
-    for curve in memory:
-        ax3.plot(steps_since, curve, color=PALETTE[4], alpha=0.35, lw=1)
-    ax3.plot(
-        steps_since,
-        memory.mean(axis=0),
-        color=PALETTE[4],
-        lw=2.5,
-        label="untrained net, linear readout",
-    )
-    ax3.set(
-        xlabel="steps since the class input",
-        ylabel="readout accuracy",
-        title="class still in the untrained state?",
-    )
+            count = int((agreeing[part] >= needed).sum())
+            rows.append(Comparison(quantity, int(part.sum()), count, rule="equal"))
+            xs, ys = x[part].ravel(), acc[i][part].ravel()
+            ax2.plot(xs, ys, ls="", color=color, label=f"D = {D}, k {side} D", **style)
+    title = f"tanh RNN, {STEPS} steps, {len(seeds)} seeds (dashed: k = D)"
+    ax.set(xlabel="TBPTT window k (steps)", ylabel="test accuracy", ylim=(0.4, 1.04), title=title)
+    xlabel = r"gradient reach $D - k\lfloor (D-1)/k \rfloor$ (steps)"
+    ax2.set(xlabel=xlabel, title="every run against how far its gradient reaches")
+    steps_since = np.arange(1, max(SPANS) + 1)
+    ax3.plot(steps_since, memory.T, color=PALETTE[4], alpha=0.35, lw=1)
+    label = "untrained net, linear readout"
+    ax3.plot(steps_since, memory.mean(axis=0), color=PALETTE[4], lw=2.5, label=label)
+    title = "class still in the untrained state?"
+    ax3.set(xlabel="steps since the class input", ylabel="readout accuracy", title=title)
     ax3.yaxis.set_tick_params(labelleft=True)
     for a in (ax, ax2, ax3):
         a.axhline(0.5, color="grey", ls=":", lw=1.5)
         a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=10)
-    for t in (min(spans) - 1, max(spans) - 1):
+    for t in (min(SPANS) - 1, max(SPANS) - 1):
         numbers[f"untrained decodability after {t} steps"] = float(memory.mean(axis=0)[t - 1])
-    settings = constants(globals(), windows=ks.tolist(), seeds=seeds, test_batch=1000)
+    settings = _common.constants(globals(), windows=ks.tolist(), seeds=seeds, test_batch=1000)
     latex = (
         r"\frac{\partial L_t}{\partial \theta}\Big|_{k} = \sum_{s=t_0(t)}^{t}"
         r"\frac{\partial L_t}{\partial h_s}\frac{\partial^+ h_s}{\partial "
         r"\theta},\quad t_0(t) = k\lfloor t/k \rfloor"
     )
-    arrays = {"accuracy": acc, "windows": ks, "spans": np.array(spans)}
-    headline = [f"fraction learned k {c} D, D={D}" for D in spans for c in ("<", ">=")]
+    arrays = {"accuracy": acc, "windows": ks, "spans": np.array(SPANS)}
+    headline = [f"fraction learned k {c} D, D={D}" for D in SPANS for c in ("<", ">=")]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
 
 

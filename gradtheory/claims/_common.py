@@ -1,8 +1,6 @@
-"""Helpers shared by several claim scripts (claims never import one another).
-
-:func:`make_net` builds the four recurrent models compared across the training claims;
-:func:`log_norm_product` is the gated claims' product-of-gates estimate.
-"""
+"""Helpers shared by the claim scripts (claims never import one another): the four recurrent
+models of the training claims, their seeds, training record, settings and seed bands; and the
+gated claims' product-of-gates estimate."""
 
 from __future__ import annotations
 
@@ -13,26 +11,6 @@ from ..cells import elman, gru, irnn, lstm
 from ..figures import PALETTE
 from ..numeric.network import Network
 from ._compare import Comparison
-
-__all__ = [
-    "COLORS",
-    "MODELS",
-    "band",
-    "constants",
-    "evaluate",
-    "fit",
-    "interval",
-    "log_norm_product",
-    "make_net",
-    "run_sweep",
-    "seed_list",
-    "seed_stats",
-    "seeds_needed",
-    "seeds_row",
-    "smooth",
-    "tracked",
-    "unit_probe",
-]
 
 #: model label -> (cell factory, initialisation) used by :func:`make_net`.
 MODELS = {
@@ -46,12 +24,24 @@ MODELS = {
 COLORS = dict(zip(MODELS, PALETTE, strict=False))
 
 
+def make_net(model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0) -> Network:
+    """Network for ``model`` in :data:`MODELS` with a linear readout, in single precision.
+
+    The tanh RNN uses Gaussian recurrent weights N(0, 1/n) (gain 1, the edge of chaos); the
+    IRNN identity recurrent weights and zero bias (Le et al. 2015); LSTM and GRU PyTorch's
+    uniform initialisation U(-1/sqrt(n), 1/sqrt(n)). The gated cells train 1.7x faster in
+    single than in double precision, and the training claims need no more precision.
+    """
+    factory, init = MODELS[model]
+    return Network(factory(), n_in, n_hidden, n_out, init=init, seed=seed, dtype="float32")
+
+
 def seed_list(seed: int, quick: bool) -> list[int]:
     """The training seeds of a claim: 5 at full size, 2 with ``quick``, starting at ``seed``."""
     return [seed + k for k in range(2 if quick else 5)]
 
 
-def run_sweep(point, grid: dict):
+def run_sweep(point, grid):
     """``gt.sweep(point, grid)`` that stops the claim if any point failed (no partial grids)."""
     from ..sweeps import sweep
 
@@ -63,14 +53,37 @@ def run_sweep(point, grid: dict):
     return result
 
 
-def interval(values) -> tuple[float, float]:
-    """Mean and half-width of the 95 % Student-t interval of the mean over seeds.
+def fit(net, task, *, seed: int, measure=None, every: int | None = None, **train_args):
+    """Train ``net`` on ``task`` (no progress bar); ``(record, history)``.
 
-    Examples
-    --------
-    >>> [round(v, 3) for v in interval([1.0, 2.0, 3.0])]
-    [2.0, 2.484]
-    """
+    ``record`` holds the training ``loss`` curve, ``test_loss`` and ``score`` on 1000 fresh
+    sequences (NaN after a divergence), the fraction of steps clipped, ``diverged_at`` (-1:
+    never) and, with ``measure``, ``measure(net)`` taken every ``every`` steps and at the end
+    (``measured``) and the steps (``measured_at``)."""
+    from ..numeric.train import train
+
+    track = {}
+    if measure is not None:
+        train_args.update(callback=lambda step, now, _: track.update({step: measure(now)}))
+    history = train(net, task, seed=seed, progress=False, callback_every=every, **train_args)
+    diverged = history.diverged_at is not None
+    x, y, mask = task.sample(1000, np.random.default_rng([seed, 7]))  # not a training batch
+    out = None if diverged else net.forward(x, record=False).outputs
+    record = {
+        "loss": np.asarray(history.loss),
+        "test_loss": np.nan if diverged else float(task.loss_and_grad(out, y, mask)[0]),
+        "score": np.nan if diverged else float(task.score(out, y, mask)),
+        "clipped_fraction": float(history.clipped.mean()) if history.clipped.size else 0.0,
+        "diverged_at": int(history.diverged_at) if diverged else -1,
+    }
+    if measure is not None:
+        track[len(history.loss)] = measure(net)
+        record.update(measured_at=np.array(list(track)), measured=np.array(list(track.values())))
+    return record, history
+
+
+def interval(values) -> tuple[float, float]:
+    """Mean and half-width of the 95 % Student-t interval of the mean over seeds."""
     from scipy.stats import t
 
     values = np.asarray(values, dtype=float)
@@ -78,130 +91,6 @@ def interval(values) -> tuple[float, float]:
         return float(values.mean()), float("nan")
     sem = values.std(ddof=1) / np.sqrt(values.size)
     return float(values.mean()), float(t.ppf(0.975, values.size - 1) * sem)
-
-
-def seeds_needed(n_seeds: int) -> int:
-    """Seeds that must agree for a setting to count: 4 of 5 (n - 1 from 5 seeds), else all."""
-    return n_seeds - 1 if n_seeds >= 5 else n_seeds
-
-
-def seeds_row(quantity: str, values, threshold: float, below: bool = True) -> Comparison:
-    """Decide a training outcome from the seeds: at least 4 of 5 (all of 2) on the right side.
-
-    Examples
-    --------
-    >>> seeds_row("solved", [0.1, 0.2, 0.3, 0.1, 0.95], 0.9).agrees
-    True
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        raise ValueError(
-            f"seeds_row: argument 'values' must hold the seeds' results; got {values!r}"
-        )
-    count = int(np.sum(values < threshold) if below else np.sum(values > threshold))
-    needed = seeds_needed(values.size)
-    side = "<" if below else ">"
-    return Comparison(
-        f"seeds with {quantity} {side} {threshold:g} (of {values.size})",
-        needed,
-        count,
-        rule="at least",
-    )
-
-
-def make_net(
-    model: str, n_in: int, n_hidden: int, n_out: int, seed: int = 0, dtype: str = "float32"
-) -> Network:
-    """Network for ``model`` in :data:`MODELS` with a linear readout.
-
-    The tanh RNN uses Gaussian recurrent weights N(0, 1/n) (gain 1, the edge of chaos); the
-    IRNN identity recurrent weights and zero bias (Le et al. 2015); LSTM and GRU PyTorch's
-    uniform initialisation U(-1/sqrt(n), 1/sqrt(n)). Single precision by default: the gated
-    cells train 1.7x faster than in double and the training claims need no more precision.
-
-    Examples
-    --------
-    >>> make_net("GRU", 2, 8, 1).n_hidden
-    8
-    """
-    factory, init = MODELS[model]
-    return Network(
-        factory(), n_in=n_in, n_hidden=n_hidden, n_out=n_out, init=init, seed=seed, dtype=dtype
-    )
-
-
-def smooth(values, window: int) -> np.ndarray:
-    """Trailing moving average of ``values`` over ``window`` entries (shorter at the start).
-
-    Examples
-    --------
-    >>> smooth([1.0, 3.0, 5.0], 2)
-    array([1., 2., 4.])
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return values
-    # a windowed sum, not differences of a running sum: a 1e28 spike must not wipe out
-    # the small values after it by cancellation
-    sums = np.convolve(values, np.ones(window))[: values.size]
-    return sums / np.minimum(np.arange(1, values.size + 1), window)
-
-
-def evaluate(net, task, batch: int = 1000, seed: int = 12345, reverse: bool = False):
-    """Loss and score of ``net`` on a fresh batch of ``task`` (seeded, independent of training).
-
-    Returns
-    -------
-    (loss, score) : floats, the task's loss and its ``score`` (accuracy or 1 - MSE/baseline).
-    """
-    x, y, mask = task.sample(batch, np.random.default_rng([seed, 7]))
-    if reverse:
-        x = x[::-1]
-    out = net.forward(x, record=False).outputs
-    return float(task.loss_and_grad(out, y, mask)[0]), float(task.score(out, y, mask))
-
-
-def fit(net, task, *, seed: int, **train_args) -> tuple[dict, object]:
-    """Train ``net`` on ``task`` (no progress bar) and evaluate it on a fresh batch.
-
-    Returns
-    -------
-    (record, history) : ``record`` holds the training ``loss`` curve, ``test_loss`` and
-    ``score`` (NaN after a divergence), the fraction of steps clipped and ``diverged_at``
-    (-1: never); ``history`` is the :class:`~gradtheory.History`.
-    """
-    from ..numeric.train import train
-
-    history = train(net, task, seed=seed, progress=False, **train_args)
-    diverged = history.diverged_at is not None
-    test_loss, score = (np.nan, np.nan) if diverged else evaluate(net, task, seed=seed)
-    record = {
-        "loss": np.asarray(history.loss),
-        "test_loss": test_loss,
-        "score": score,
-        "clipped_fraction": float(history.clipped.mean()) if history.clipped.size else 0.0,
-        "diverged_at": int(history.diverged_at) if diverged else -1,
-    }
-    return record, history
-
-
-def tracked(net, task, measure, *, every: int, seed: int, **train_args):
-    """Train ``net`` on ``task``, calling ``measure(net)`` every ``every`` steps and at the end.
-
-    Returns
-    -------
-    (history, steps, values) : the :class:`~gradtheory.History`, and the steps (k,) at which
-    ``measure`` was called with its values (k,).
-    """
-    from ..numeric.train import train
-
-    track = {}
-    history = train(net, task, seed=seed, progress=False, callback_every=every,
-                    callback=lambda step, current, _: track.update({step: measure(current)}),
-                    **train_args)  # fmt: skip
-    track[len(history.loss)] = measure(net)
-    steps = sorted(track)
-    return history, np.array(steps), np.array([track[k] for k in steps])
 
 
 def seed_stats(numbers: dict, label: str, values) -> float:
@@ -221,41 +110,66 @@ def seed_stats(numbers: dict, label: str, values) -> float:
     return numbers[f"{label} (mean, 95% half-width)"][0]
 
 
+def seeds_needed(n_seeds: int) -> int:
+    """Seeds that must agree for a setting to count: 4 of 5 (n - 1 from 5 seeds), else all."""
+    return n_seeds - 1 if n_seeds >= 5 else n_seeds
+
+
+def seeds_row(quantity: str, values, threshold: float, below: bool = True) -> Comparison:
+    """Decide a training outcome from the seeds: at least 4 of 5 (all of 2) on the right side."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise ValueError(
+            f"seeds_row: argument 'values' must hold the seeds' results; got {values!r}"
+        )
+    count = int(np.sum(values < threshold) if below else np.sum(values > threshold))
+    quantity = f"seeds with {quantity} {'<' if below else '>'} {threshold:g} (of {values.size})"
+    return Comparison(quantity, seeds_needed(values.size), count, rule="at least")
+
+
 def _plain(value):
     """``value`` as JSON can hold it (tuple keys joined by ", "), or None if it holds code."""
-    if callable(value):
-        return None
     if isinstance(value, dict):
-        items = {", ".join(map(str, k)) if isinstance(k, tuple) else str(k): _plain(v)
-                 for k, v in value.items()}  # fmt: skip
-        return None if None in items.values() else items
+        keys = [", ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in value]
+        value = dict(zip(keys, map(_plain, value.values()), strict=True))
+        return None if None in value.values() else value
     if isinstance(value, (list, tuple)):
-        items = [_plain(v) for v in value]
-        return None if None in items else items
+        value = [_plain(v) for v in value]
+        return None if None in value else value
     return value if isinstance(value, (bool, int, float, str)) else None
 
 
 def constants(namespace: dict, **extra) -> dict:
-    """A claim's settings: its upper-case module constants (names lower-cased), the training
-    defaults every claim uses unless ``extra`` overrides them (Adam, batch 32) and ``extra``.
-
-    Constants that hold code (task factories, cells) and the shared ones imported from here
-    and from the house style (``MODELS``, ``COLORS``, ``PALETTE``) are left out.
+    """A claim's settings: its upper-case module constants (names lower-cased) except those
+    holding code and the shared ones (``MODELS``, ``COLORS``, ``PALETTE``), after the training
+    defaults every claim uses unless ``extra`` overrides them (Adam, batch 32), and ``extra``.
 
     Examples
     --------
     >>> constants({"LR": 0.01, "BUDGET": {False: 3, True: 1}, "TASK": len}, batch=16)
     {'optimizer': 'adam', 'batch': 16, 'lr': 0.01, 'budget': {'False': 3, 'True': 1}}
     """
-    shared = {k for k in globals() if k.isupper()} | {"PALETTE"}
-    names = [k for k in namespace if k.isupper() and k not in shared]
+    names = [k for k in namespace if k.isupper() and k not in ("MODELS", "COLORS", "PALETTE")]
     plain = {k if len(k) == 1 else k.lower(): _plain(namespace[k]) for k in names}
-    return {
-        "optimizer": "adam",
-        "batch": 32,
-        **{k: v for k, v in plain.items() if v is not None},
-        **extra,
-    }
+    settings = {k: v for k, v in plain.items() if v is not None}
+    return {"optimizer": "adam", "batch": 32, **settings, **extra}
+
+
+def smooth(values, window: int) -> np.ndarray:
+    """Trailing moving average of ``values`` over ``window`` entries (shorter at the start).
+
+    Examples
+    --------
+    >>> smooth([1.0, 3.0, 5.0], 2)
+    array([1., 2., 4.])
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return values
+    # a windowed sum, not differences of a running sum: a 1e28 spike must not wipe out
+    # the small values after it by cancellation
+    sums = np.convolve(values, np.ones(window))[: values.size]
+    return sums / np.minimum(np.arange(1, values.size + 1), window)
 
 
 def band(ax, x, curves, color, label=None, ls="-", center=np.mean):

@@ -42,8 +42,8 @@ def test_tbptt_gradient_never_reaches_inputs_outside_the_window():
 
 def test_tbptt_window_one_step_short_does_not_learn():
     """A tanh RNN learns latch(30) with window k = 30 but stays at chance with k = 29."""
-    short = tbptt_claim.train_window(30, 29, seed=0)[0]
-    full = tbptt_claim.train_window(30, 30, seed=0)[0]
+    short = tbptt_claim.window_point(30, 29, seed=0)["accuracy"]
+    full = tbptt_claim.window_point(30, 30, seed=0)["accuracy"]
     assert short < 0.6 < 0.9 < full
 
 
@@ -75,8 +75,8 @@ def test_latching_lstm_forget_bias_bridges_span_where_default_lstm_fails():
     """Latching (Bengio et al. 1994; Hochreiter & Schmidhuber 1997): at span 20 an LSTM with
     PyTorch's initialisation stays at chance, one with forget-gate bias +5 latches the bit."""
     labels = list(latch_claim.MODELS)
-    assert latch_claim.train_latch(labels[1], 20, 300, seed=0) < 0.6
-    assert latch_claim.train_latch(labels[2], 20, 300, seed=0) > 0.9
+    assert latch_claim.latch_point(labels[1], 20, seed=0, steps=300)["accuracy"] < 0.6
+    assert latch_claim.latch_point(labels[2], 20, seed=0, steps=300)["accuracy"] > 0.9
 
 
 def test_flipflop_gru_bit_accuracy():
@@ -97,7 +97,7 @@ def test_digits_gru_far_above_chance():
     """Pixel-by-pixel 8x8 digits (T = 64): a GRU is far above the 10% chance level after
     200 steps on the held-out images."""
     record = digits_claim.digits_point("GRU", False, seed=0, steps=200, every=100)
-    assert record["eval_steps"].tolist() == [0, 100, 200] and record["accuracy"][-1] > 0.4
+    assert record["measured_at"].tolist() == [0, 100, 200] and record["measured"][-1] > 0.4
 
 
 def test_smooth_is_a_trailing_mean():
