@@ -13,8 +13,6 @@ stable fixed points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from
 step Jacobians.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -80,4 +78,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

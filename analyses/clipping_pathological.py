@@ -16,7 +16,6 @@ gradient (``History.diverged_at``) and keeps what was recorded. Every setting ru
 (2 with --quick) as one ``gt.sweep``, paired by seed; a comparison holds for 4 of 5 seeds.
 """
 
-import sys
 from itertools import product
 
 import numpy as np
@@ -101,4 +100,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

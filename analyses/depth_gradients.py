@@ -14,8 +14,6 @@ are predicted by the mean-field chi_1 (plain Gaussian networks) and by the step 
 the trajectory (all) with ``gt.verify``.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -125,4 +123,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -17,7 +17,6 @@ before the runs from a PyTorch calibration (``TARGETS``): the PyTorch accuracy l
 setting agrees when at least 4 of 5 seeds reach it.
 """
 
-import sys
 from itertools import product
 
 import numpy as np
@@ -88,4 +87,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -13,8 +13,6 @@ pairs after the channel's first pulse whose output has the sign of the target, m
 ``gt.sweep``; the claim holds when at least 4 of 5 seeds exceed 95%.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -98,4 +96,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

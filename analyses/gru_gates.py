@@ -17,8 +17,6 @@ delta < 1: the claim's regime, tested with that bound (plus float64 rounding). W
 slowly than the copy-path product, and the row states that.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -106,4 +104,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -11,8 +11,6 @@ dL/dS_1 per state unit), pushed forward through the recorded step Jacobians; BPT
 on h_t (``Gradients.inputs[0]``) checks it.
 """
 
-import sys
-
 import numpy as np
 from matplotlib.colors import LogNorm
 
@@ -94,4 +92,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -12,8 +12,6 @@ of ``gradtheory.numeric.init`` a 128-unit tanh RNN is drawn; the eigenvalues of 
 executor's step Jacobian after ``steps`` steps of N(0, 1) input are plotted with the unit circle.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -74,4 +72,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -16,7 +16,6 @@ starts at +5 (f ~ 0.99: close to Hochreiter & Schmidhuber's constant error carou
 A run succeeds when its accuracy on 1000 fresh sequences exceeds 0.9; 5 seeds (2 with --quick).
 """
 
-import sys
 from itertools import product
 
 import numpy as np
@@ -91,4 +90,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

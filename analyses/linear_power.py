@@ -9,8 +9,6 @@ For h_t = w h_{t-1} + u x_t the chain rule gives dh_T/dh_0 = w^T, compared with 
 adjoint norms of a one-unit linear Elman network. Run: ``python analyses/linear_power.py``.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -51,4 +49,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -13,8 +13,6 @@ diagram and the finite-time exponent per r, ``gt.attractor`` the cycle and its c
 ``gt.lyapunov`` the exponents at r = 3.5 and 4.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -89,4 +87,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -14,8 +14,6 @@ Plain gradient descent that reaches the wall is thrown far away; the same descen
 gradient clipped by norm takes bounded steps and stays at the edge.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -128,4 +126,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -11,8 +11,6 @@ which b_f = +50, b_i = -50 give to the last bit in float64 (checked by the execu
 mode and BPTT). Smaller forget biases: the decay back in time against the recorded f_t.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -101,4 +99,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -13,8 +13,6 @@ measured (BPTT) log growth rates of ||dL/ds_t|| are both near zero. The contrast
 f_t is about 1/2 or smaller and the gradient vanishes fast.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -81,4 +79,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

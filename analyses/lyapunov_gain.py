@@ -13,8 +13,6 @@ gain, averaged over random networks: ``gt.lyapunov`` (QR method), the mean-field
 ``gt.rnn_mean_field(...).lyapunov`` and the BPTT slope of ln||dL/ds_t|| (``gt.verify``).
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -117,4 +115,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -15,8 +15,6 @@ line. Right: finite deep tanh networks (untied, Gaussian init) across sigma_w^2 
 sigma_b^2, their per-layer growth of BPTT adjoint norms (``gt.verify``) against 1/2 ln chi_1.
 """
 
-import sys
-
 import matplotlib.colors as mcolors
 import numpy as np
 
@@ -103,4 +101,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -13,9 +13,15 @@ read reversed, symbol i waits 2i steps, so the first symbols to output are the m
 ``train(..., reverse_input=True)`` flips the whole input stream (the output phase too), which
 would ask for the first symbol before it is read. Each model is trained from the same initial
 weights on the same symbol sequences in both orders.
-"""
 
-import sys
+Disagreements: The tanh RNN learns the copy in order ({{test accuracy, tanh RNN, in order (mean,
+95% half-width)}}): the constant lag L + 1 is within its memory, so reversal has no start-up
+problem to solve, and reversed, the last symbols wait up to 2L steps, beyond it: its first
+output is as good in both orders ({{accuracy of output 1, tanh RNN, in order}} in order,
+{{accuracy of output 1, tanh RNN, reversed}} reversed), its last falls from {{accuracy of output
+15, tanh RNN, in order}} to {{accuracy of output 15, tanh RNN, reversed}}. Reversal helps a
+learner limited by the minimal lag (the gated cells here), not one limited by the maximal lag.
+"""
 
 import numpy as np
 
@@ -125,4 +131,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -15,8 +15,6 @@ follows one branch until it disappears and jumps to the other. On a branch dh*/d
 network run for T steps at fixed b peaks there.
 """
 
-import sys
-
 import numpy as np
 
 import gradtheory as gt
@@ -105,4 +103,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -14,8 +14,6 @@ The lecture notes (003) state the conditions with the spectral radius: the right
 the same networks against gamma rho(W).
 """
 
-import sys
-
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
@@ -116,4 +114,4 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
 
 if __name__ == "__main__":
-    sys.exit(main(__file__))
+    main(__file__)

@@ -68,8 +68,11 @@ def _paragraph(doc: str, label: str, required: bool = True) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
-def explain(text: str, numbers: dict) -> str:
+def explain(text: str, numbers: dict, strict: bool = False) -> str:
     """``text`` with each ``{{name}}`` replaced by the run's number ``name`` (4 digits).
+
+    A number the run did not produce (a quick run's grid is smaller) is marked as such, or
+    with ``strict`` raises ValueError.
 
     Examples
     --------
@@ -78,9 +81,11 @@ def explain(text: str, numbers: dict) -> str:
     """
 
     def number(match):
-        if match.group(1) not in numbers:
+        if match.group(1) in numbers:
+            return _number(numbers[match.group(1)])
+        if strict:
             raise ValueError(f"explanation quotes {match.group(1)!r}, not among the numbers")
-        return _number(numbers[match.group(1)])
+        return f"[{match.group(1)}: not in this run]"
 
     return re.sub(r"\{\{(.+?)\}\}", number, text)
 
@@ -156,9 +161,8 @@ def run_claim(
             "comparisons": [row.row() for row in result.comparisons], "latex": result.latex,
             "seed": seed, "quick": quick, "version": __version__,
             "seconds": round(elapsed, 2)}  # fmt: skip
-    explanation = explain(entry.disagreements, result.numbers)  # a bad quote fails every run
-    if explanation and not all(row.agrees for row in result.comparisons):
-        meta["explanation"] = explanation
+    if entry.disagreements and not all(row.agrees for row in result.comparisons):
+        meta["explanation"] = explain(entry.disagreements, result.numbers)
     save_result(outdir / name, result.arrays, meta)
     if not result.arrays:
         (outdir / f"{name}.npz").unlink(missing_ok=True)
@@ -170,7 +174,7 @@ def default_outdir(quick: bool) -> Path:
     return Path("figures/quick" if quick else "figures")
 
 
-def main(script: str, argv: list[str] | None = None) -> int:
+def main(script: str, argv: list[str] | None = None) -> None:
     """Command line of a claim script: ``python analyses/<name>.py [--quick] [--seed N]``."""
     name = Path(script).stem
     parser = argparse.ArgumentParser(prog=f"analyses/{name}.py", description=f"Claim '{name}'.")
@@ -182,4 +186,3 @@ def main(script: str, argv: list[str] | None = None) -> int:
     # point function is importable by name in worker processes
     meta = run_claim(name, args.outdir, quick=args.quick, seed=args.seed)
     print(f"{name} ({meta['seconds']} s): {meta['summary']}")
-    return 0
