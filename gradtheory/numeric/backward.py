@@ -21,7 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _fused
 from ._execute import pool_of
+from ._fused import accumulate as _accumulate
 from .program import TO_AFFINE, TO_SINK, AffineStep, KernelReverse
 from .trajectory import Gradients, Trajectory
 
@@ -83,8 +85,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
-    tape.partials()
-    actions = _actions(net, tape, g_affine, g_sink, chunks, pool)
+    fused = tape.saved is not None and _fused.usable(net, dtype)
+    if not fused:
+        tape.partials()
+    actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
     seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
         (
             seed.name,
@@ -124,8 +128,21 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
             written.add(index)
         for name, target, _ in seeds:
             target[t] += adj[name]
+        if fused:
+            seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
+            step_state = {
+                "adj": adj,
+                "owned": owned,
+                "written": written,
+                "direct": direct,
+                "new": new,
+                "seats": seats,
+                "g_affine": g_affine,
+            }
         for ins in actions:
-            if isinstance(ins, _KernelAction):
+            if isinstance(ins, _fused.FusedAction):
+                _fused.run(ins, t, step_state)
+            elif isinstance(ins, _KernelAction):
                 for group in ins.groups:
                     a = adj.get(group.out)
                     if a is None:
@@ -194,19 +211,6 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     )
 
 
-def _accumulate(adj: dict, owned: set, name: str, value, fresh: bool) -> None:
-    """adj[name] += value, in place only when adj[name] is this step's own array."""
-    if name not in adj:
-        adj[name] = value
-        if fresh:
-            owned.add(name)
-    elif name in owned:
-        adj[name] += value
-    else:
-        adj[name] = adj[name] + value
-        owned.add(name)
-
-
 def _chunk(g_affine, index, sl):
     return g_affine[index] if sl is None else g_affine[index][:, :, sl]
 
@@ -248,14 +252,18 @@ class _AffineAction(NamedTuple):
     op_index: int
 
 
-def _actions(net, tape, g_affine, g_sink, chunks, pool) -> list:
-    """The reverse plan with its arrays resolved once: stacked partials, targets, scratch."""
+def _actions(net, tape, g_affine, g_sink, chunks, pool, fused: bool) -> list:
+    """The reverse plan with its arrays resolved once: stacked partials (or the fused
+    kernels' loops), targets, scratch."""
     plan, n = net.plan, net.n_hidden
-    partials, stacks = tape.partials(), tape.stacks()
+    partials, stacks = (None, None) if fused else (tape.partials(), tape.stacks())
     steps, batch = len(tape), tape.env[net.program.state[0]].shape[1]
     actions = []
     for ins in plan.reverse:
-        if isinstance(ins, KernelReverse):
+        if isinstance(ins, KernelReverse) and fused:
+            op = next(f.op for f in plan.forward if getattr(f, "number", -1) == ins.number)
+            actions.append(_fused.fused_action(net, tape, ins.number, op, pool))
+        elif isinstance(ins, KernelReverse):
             number, pairs, groups = ins.number, [], []
             for stack in ins.stacks:
                 index = stack.op_index
