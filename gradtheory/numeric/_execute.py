@@ -129,6 +129,24 @@ def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
         index, bias = ins.index, ins.bias
         width = net.plan.widths[index]
         total = None
+        if (
+            layers is None
+            and bias is not None
+            and len(ins.input_terms) == 1
+            and np.ndim(net.params[bias]) == 1
+        ):
+            # the bias as one more input column: one product writes the (T, B, width) array,
+            # instead of a product and a second full pass that adds the bias
+            w = net.params[ins.input_terms[0][0]]
+            dtype = np.result_type(x, w)
+            augmented = np.empty((steps * batch, n_in + 1), dtype)
+            augmented[:, :n_in] = x.reshape(steps * batch, n_in)
+            augmented[:, n_in] = 1.0
+            weights = np.concatenate([w, net.params[bias][:, None]], axis=1).astype(dtype)
+            total = pool.empty(f"total{index}", (steps, batch, width), dtype)
+            np.matmul(augmented, weights.T, out=total.reshape(steps * batch, width))
+            terms[index] = total
+            continue
         for weight, _ in ins.input_terms:
             w = net.params[weight]
             if layers is None and total is None:
