@@ -320,6 +320,14 @@ def _add_scaled(delta, log_scale, local, n_hidden):
 
 def _rescale(delta, log_scale, high, low):
     """Rescale (in place) the rows of ``delta`` whose norm left [low, high]."""
+    if delta.dtype != np.float64:
+        # in the array's own type first (several times faster than accumulating in float64):
+        # squares within a factor 4 of the bounds prove every row in range, since this sum
+        # differs from the float64 one by far less than that (overflow gives inf, underflow
+        # a smaller sum: both fall through to the exact test)
+        fast = np.einsum("ij,ij->i", delta, delta)
+        if fast.max() < 0.25 * high * high and fast.min() > 4.0 * low * low:
+            return False, log_scale
     sq = np.einsum("ij,ij->i", delta, delta, dtype=np.float64)
     if not (sq.max() > high * high or sq.min() < low * low):
         return False, log_scale
@@ -347,32 +355,50 @@ def _gather(net, traj, g_affine, g_sink, grads) -> None:
     tied, rows = net.tied, traj.steps * traj.states.shape[1]
     layers = None if tied else np.asarray(traj.tape.layers)
     blocks = dict(net._blocks)
-    first = set(grads)  # gradients still zero: the first product can be written in place
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
             continue
         g = g_affine[ins.index]
         flat = g.reshape(rows, -1)
+        terms = ins.state_terms + ins.input_terms
+        sources = [_source_values(traj, program, blocks, source) for _, source in terms]
+        if tied:
+            # one product for every weight and the bias of the op (their sources side by side,
+            # the bias as a column of ones): g, the largest array here, is read once
+            widths = [v.shape[-1] for v in sources]
+            shape = (rows, sum(widths) + (ins.bias is not None))
+            columns = pool_of(net).empty(f"columns{ins.index}", shape, flat.dtype)
+            start = 0
+            for values, width in zip(sources, widths, strict=True):
+                columns[:, start : start + width] = values.reshape(rows, width)
+                start += width
+            if ins.bias is not None:
+                columns[:, start] = 1.0
+            product = flat.T @ columns
+            start = 0
+            for (weight, _), width in zip(terms, widths, strict=True):
+                grads[weight] += product[:, start : start + width]
+                start += width
+            if ins.bias is not None:
+                grads[ins.bias] += product[:, start]
+            continue
         if ins.bias is not None:
-            _add(grads[ins.bias], flat.sum(axis=0) if tied else g.sum(axis=1), layers)
-            first.discard(ins.bias)
-        for weight, source in ins.state_terms + ins.input_terms:
-            if source in program.inputs:
-                values = traj.inputs
-            elif source in blocks:
-                values = traj.states[:-1, :, blocks[source]]
-            else:
-                values = traj.tape.env[source]
-            if tied and weight in first:
-                np.matmul(flat.T, values.reshape(rows, -1), out=grads[weight])
-            elif tied:
-                grads[weight] += flat.T @ values.reshape(rows, -1)
-            else:
-                _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
-            first.discard(weight)
+            _add(grads[ins.bias], g.sum(axis=1), layers)
+        for (weight, _), values in zip(terms, sources, strict=True):
+            _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
     for name in program.scalar_params:
         g = g_sink[name][:, :, 0]
         _add(grads[name], g.sum() if tied else g.sum(axis=1), layers)
+
+
+def _source_values(traj, program, blocks, source) -> np.ndarray:
+    """The (T, B, size) values an affine term reads: the inputs, a state block or a named
+    value of the tape."""
+    if source in program.inputs:
+        return traj.inputs
+    if source in blocks:
+        return traj.states[:-1, :, blocks[source]]
+    return traj.tape.env[source]
 
 
 def _input_gradient(net, traj, g_affine, g_sink) -> np.ndarray:

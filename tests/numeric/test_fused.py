@@ -61,7 +61,8 @@ def test_fused_reverse_pass_equals_numpy_path(name, tied, gain, monkeypatch):
     assert traj.tape.saved is not None  # the fused path ran
     ref_traj, numpy_path, numpy_x = _run(net, x, h0, w, monkeypatch, "0")
     assert ref_traj.tape.saved is None
-    np.testing.assert_array_equal(traj.states, ref_traj.states)  # same forward values
+    # the same forward values up to rounding (the compiled sigmoid is within 2 ulp)
+    np.testing.assert_allclose(traj.states, ref_traj.states, rtol=1e-14, atol=1e-15)
     for key in net.params:
         _close(fused.params[key], numpy_path.params[key], 1e-12)
     _close(fused_x, numpy_x, 1e-12)
