@@ -55,15 +55,23 @@ def test_compiled_sigmoid_ends_and_strided_input(dtype):
 
 
 def test_runtime_sigmoid_dispatch(monkeypatch):
-    """Generated kernels call ``_runtime.sigmoid``: float arrays take the compiled path (equal
-    to the twin within 2 ulp), other input (a scalar, complex, 3 axes) the NumPy twin."""
+    """Generated kernels call ``_runtime.sigmoid``: a 2-D float array takes the compiled path
+    (its exact values), ``GRADTHEORY_JIT=0`` and other input (a scalar, complex, 3 axes, a
+    strided ``out``) the NumPy twin."""
+    from gradtheory.numeric._vecmath import sigmoid_into
+
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(4, 6))
-    np.testing.assert_allclose(_runtime.sigmoid(x), numpy_sigmoid(x), rtol=4e-16)
+    x = 6 * rng.normal(size=(40, 60))
+    np.testing.assert_array_equal(_runtime.sigmoid(x), sigmoid_into(x, np.empty_like(x)))
     out = np.empty_like(x)
     assert _runtime.sigmoid(x, out=out) is out
+    monkeypatch.setenv("GRADTHEORY_JIT", "0")
+    np.testing.assert_array_equal(_runtime.sigmoid(x), numpy_sigmoid(x))
+    monkeypatch.setenv("GRADTHEORY_JIT", "1")
     assert _runtime.sigmoid(0.0) == 0.5
     z = np.array([0.5 + 1e-20j])
     assert _runtime.sigmoid(z).imag[0] != 0  # complex step still works
     cube = rng.normal(size=(2, 3, 4))
     np.testing.assert_array_equal(_runtime.sigmoid(cube), numpy_sigmoid(cube))
+    strided_out = np.empty((40, 120))[:, ::2]
+    np.testing.assert_array_equal(_runtime.sigmoid(x, out=strided_out), numpy_sigmoid(x))
