@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import _fused
 from .program import AffineStep, KernelStep
 from .trajectory import Tape
 
@@ -128,6 +129,24 @@ def input_terms(net, x: np.ndarray, layers) -> dict[int, np.ndarray]:
         index, bias = ins.index, ins.bias
         width = net.plan.widths[index]
         total = None
+        if (
+            layers is None
+            and bias is not None
+            and len(ins.input_terms) == 1
+            and np.ndim(net.params[bias]) == 1
+        ):
+            # the bias as one more input column: one product writes the (T, B, width) array,
+            # instead of a product and a second full pass that adds the bias
+            w = net.params[ins.input_terms[0][0]]
+            dtype = np.result_type(x, w)
+            augmented = np.empty((steps * batch, n_in + 1), dtype)
+            augmented[:, :n_in] = x.reshape(steps * batch, n_in)
+            augmented[:, n_in] = 1.0
+            weights = np.concatenate([w, net.params[bias][:, None]], axis=1).astype(dtype)
+            total = pool.empty(f"total{index}", (steps, batch, width), dtype)
+            np.matmul(augmented, weights.T, out=total.reshape(steps * batch, width))
+            terms[index] = total
+            continue
         for weight, _ in ins.input_terms:
             w = net.params[weight]
             if layers is None and total is None:
@@ -198,6 +217,12 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             env_fixed[name] = value if layers is None else value[layers][:, None, None]
     weights = _transposed(net, None) if layers is None else None
     scratch = {i: pool.empty(f"scratch{i}", (batch, w), dtype) for i, w in plan.widths.items()}
+    # a recorded run stores the function values the fused reverse pass needs, in place
+    saved = (
+        _fused.saved_arrays(net, steps, batch, dtype, pool)
+        if record and (_fused.usable(net, dtype))
+        else None
+    )
     for t in range(steps):
         if layers is not None:
             weights = _transposed(net, int(layers[t]))
@@ -230,7 +255,10 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
                         env[name] = total[:, sl]
             else:
                 op = ins.op
-                result = op.values(*[env[name] for name in op.inputs])
+                if saved is None:
+                    result = op.values(*[env[name] for name in op.inputs])
+                else:
+                    result = op.saving(*[env[name] for name in op.inputs], *saved[ins.number][t])
                 for name, value in zip(op.outputs, result, strict=True):
                     slot = next_slot.get(name)
                     if slot is not None:
@@ -244,6 +272,7 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
             net,
             _tape_env(net, x, states, totals, kept, env_fixed, next_slot),
             np.zeros(steps, dtype=int) if layers is None else np.asarray(layers),
+            saved=saved,
         )
     return states, tape, totals
 

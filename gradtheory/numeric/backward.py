@@ -21,7 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _fused
 from ._execute import pool_of
+from ._fused import accumulate as _accumulate
 from .program import TO_AFFINE, TO_SINK, AffineStep, KernelReverse
 from .trajectory import Gradients, Trajectory
 
@@ -83,8 +85,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
-    tape.partials()
-    actions = _actions(net, tape, g_affine, g_sink, chunks, pool)
+    fused = tape.saved is not None and _fused.usable(net, dtype)
+    if not fused:
+        tape.partials()
+    actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
     seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
         (
             seed.name,
@@ -124,8 +128,21 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
             written.add(index)
         for name, target, _ in seeds:
             target[t] += adj[name]
+        if fused:
+            seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
+            step_state = {
+                "adj": adj,
+                "owned": owned,
+                "written": written,
+                "direct": direct,
+                "new": new,
+                "seats": seats,
+                "g_affine": g_affine,
+            }
         for ins in actions:
-            if isinstance(ins, _KernelAction):
+            if isinstance(ins, _fused.FusedAction):
+                _fused.run(ins, t, step_state)
+            elif isinstance(ins, _KernelAction):
                 for group in ins.groups:
                     a = adj.get(group.out)
                     if a is None:
@@ -194,19 +211,6 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     )
 
 
-def _accumulate(adj: dict, owned: set, name: str, value, fresh: bool) -> None:
-    """adj[name] += value, in place only when adj[name] is this step's own array."""
-    if name not in adj:
-        adj[name] = value
-        if fresh:
-            owned.add(name)
-    elif name in owned:
-        adj[name] += value
-    else:
-        adj[name] = adj[name] + value
-        owned.add(name)
-
-
 def _chunk(g_affine, index, sl):
     return g_affine[index] if sl is None else g_affine[index][:, :, sl]
 
@@ -248,14 +252,18 @@ class _AffineAction(NamedTuple):
     op_index: int
 
 
-def _actions(net, tape, g_affine, g_sink, chunks, pool) -> list:
-    """The reverse plan with its arrays resolved once: stacked partials, targets, scratch."""
+def _actions(net, tape, g_affine, g_sink, chunks, pool, fused: bool) -> list:
+    """The reverse plan with its arrays resolved once: stacked partials (or the fused
+    kernels' loops), targets, scratch."""
     plan, n = net.plan, net.n_hidden
-    partials, stacks = tape.partials(), tape.stacks()
+    partials, stacks = (None, None) if fused else (tape.partials(), tape.stacks())
     steps, batch = len(tape), tape.env[net.program.state[0]].shape[1]
     actions = []
     for ins in plan.reverse:
-        if isinstance(ins, KernelReverse):
+        if isinstance(ins, KernelReverse) and fused:
+            op = next(f.op for f in plan.forward if getattr(f, "number", -1) == ins.number)
+            actions.append(_fused.fused_action(net, tape, ins.number, op, pool))
+        elif isinstance(ins, KernelReverse):
             number, pairs, groups = ins.number, [], []
             for stack in ins.stacks:
                 index = stack.op_index
@@ -312,6 +320,14 @@ def _add_scaled(delta, log_scale, local, n_hidden):
 
 def _rescale(delta, log_scale, high, low):
     """Rescale (in place) the rows of ``delta`` whose norm left [low, high]."""
+    if delta.dtype != np.float64:
+        # in the array's own type first (several times faster than accumulating in float64):
+        # squares within a factor 4 of the bounds prove every row in range, since this sum
+        # differs from the float64 one by far less than that (overflow gives inf, underflow
+        # a smaller sum: both fall through to the exact test)
+        fast = np.einsum("ij,ij->i", delta, delta)
+        if fast.max() < 0.25 * high * high and fast.min() > 4.0 * low * low:
+            return False, log_scale
     sq = np.einsum("ij,ij->i", delta, delta, dtype=np.float64)
     if not (sq.max() > high * high or sq.min() < low * low):
         return False, log_scale
@@ -339,32 +355,50 @@ def _gather(net, traj, g_affine, g_sink, grads) -> None:
     tied, rows = net.tied, traj.steps * traj.states.shape[1]
     layers = None if tied else np.asarray(traj.tape.layers)
     blocks = dict(net._blocks)
-    first = set(grads)  # gradients still zero: the first product can be written in place
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
             continue
         g = g_affine[ins.index]
         flat = g.reshape(rows, -1)
+        terms = ins.state_terms + ins.input_terms
+        sources = [_source_values(traj, program, blocks, source) for _, source in terms]
+        if tied:
+            # one product for every weight and the bias of the op (their sources side by side,
+            # the bias as a column of ones): g, the largest array here, is read once
+            widths = [v.shape[-1] for v in sources]
+            shape = (rows, sum(widths) + (ins.bias is not None))
+            columns = pool_of(net).empty(f"columns{ins.index}", shape, flat.dtype)
+            start = 0
+            for values, width in zip(sources, widths, strict=True):
+                columns[:, start : start + width] = values.reshape(rows, width)
+                start += width
+            if ins.bias is not None:
+                columns[:, start] = 1.0
+            product = flat.T @ columns
+            start = 0
+            for (weight, _), width in zip(terms, widths, strict=True):
+                grads[weight] += product[:, start : start + width]
+                start += width
+            if ins.bias is not None:
+                grads[ins.bias] += product[:, start]
+            continue
         if ins.bias is not None:
-            _add(grads[ins.bias], flat.sum(axis=0) if tied else g.sum(axis=1), layers)
-            first.discard(ins.bias)
-        for weight, source in ins.state_terms + ins.input_terms:
-            if source in program.inputs:
-                values = traj.inputs
-            elif source in blocks:
-                values = traj.states[:-1, :, blocks[source]]
-            else:
-                values = traj.tape.env[source]
-            if tied and weight in first:
-                np.matmul(flat.T, values.reshape(rows, -1), out=grads[weight])
-            elif tied:
-                grads[weight] += flat.T @ values.reshape(rows, -1)
-            else:
-                _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
-            first.discard(weight)
+            _add(grads[ins.bias], g.sum(axis=1), layers)
+        for (weight, _), values in zip(terms, sources, strict=True):
+            _add(grads[weight], np.matmul(np.swapaxes(g, 1, 2), values), layers)
     for name in program.scalar_params:
         g = g_sink[name][:, :, 0]
         _add(grads[name], g.sum() if tied else g.sum(axis=1), layers)
+
+
+def _source_values(traj, program, blocks, source) -> np.ndarray:
+    """The (T, B, size) values an affine term reads: the inputs, a state block or a named
+    value of the tape."""
+    if source in program.inputs:
+        return traj.inputs
+    if source in blocks:
+        return traj.states[:-1, :, blocks[source]]
+    return traj.tape.env[source]
 
 
 def _input_gradient(net, traj, g_affine, g_sink) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,13 @@ class BatchNormOp:
 
 @dataclass(frozen=True)
 class KernelOp:
-    """A generated element-wise kernel with its non-zero partial derivatives."""
+    """A generated element-wise kernel with its non-zero partial derivatives.
+
+    ``fused`` (None if the kernel has none) describes its fused reverse pass (see
+    :mod:`gradtheory.numeric._fused`): ``saving`` computes the values and stores the function
+    values the partials need, ``vjp`` maps float type name to the loop that applies the
+    partials to an adjoint from them.
+    """
 
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
@@ -71,6 +78,9 @@ class KernelOp:
     constants: dict[tuple[str, str], float]
     values: Callable
     with_partials: Callable
+    fused: dict | None = None
+    saving: Callable | None = None
+    vjp: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -97,21 +107,31 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _import(path: Path, module_name: str):
+    """Import a generated file, registered in ``sys.modules`` (numba's cache finds the globals
+    of a compiled function through its module's name)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
     return module
 
 
 def _generator_fingerprint() -> str:
-    """Hash of the code generator's source, so that an edited generator never reuses old kernels.
+    """Hash of the code generators' sources, so that an edited generator never reuses old kernels.
 
     Read from the file without importing it (the warm path must not import SymPy).
     """
     global _FINGERPRINT
     if _FINGERPRINT is None:
-        source = Path(__file__).resolve().parent.parent / "symbolic" / "codegen.py"
-        _FINGERPRINT = hashlib.sha256(source.read_bytes()).hexdigest()[:8]
+        folder = Path(__file__).resolve().parent.parent / "symbolic"
+        digest = hashlib.sha256()
+        for name in ("codegen.py", "_fusedgen.py", "_elementwise.py"):
+            digest.update((folder / name).read_bytes())
+        _FINGERPRINT = digest.hexdigest()[:8]
     return _FINGERPRINT
 
 
@@ -184,6 +204,7 @@ def _assemble(cell, module) -> Program:
             ops.append(BatchNormOp(stage))
         elif index in kernels:
             number, entry = kernels[index]
+            fused = entry.get("fused")
             ops.append(
                 KernelOp(
                     inputs=tuple(entry["inputs"]),
@@ -192,6 +213,14 @@ def _assemble(cell, module) -> Program:
                     constants={tuple(k.split("|")): v for k, v in entry["constants"].items()},
                     values=getattr(module, f"values_{number}"),
                     with_partials=getattr(module, f"partials_{number}"),
+                    fused=fused,
+                    saving=getattr(module, f"saving_{number}", None) if fused else None,
+                    vjp={
+                        dtype: getattr(module, f"vjp_{number}_{dtype}")
+                        for dtype in ("float32", "float64")
+                    }
+                    if fused
+                    else None,
                 )
             )
     return Program(

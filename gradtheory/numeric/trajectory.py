@@ -51,12 +51,15 @@ class Tape(Sequence):
     (3, (1, 2))
     """
 
-    def __init__(self, net, env: dict, layers: np.ndarray, partials=None, stacks=None):
+    def __init__(self, net, env: dict, layers: np.ndarray, partials=None, stacks=None, saved=None):
         self.net = net
         self.env = env
         self.layers = layers
         self._partials = partials
         self._stacks = stacks
+        #: per kernel, the function values its fused reverse pass reads (T, count, B, n), or
+        #: None (see :mod:`gradtheory.numeric._fused`); a slice of the tape drops them
+        self.saved = saved
 
     def __len__(self) -> int:
         return len(self.layers)

@@ -17,21 +17,24 @@ __all__ = ["box", "hardtanh", "relu", "sigmoid", "step"]
 _EXP_MAX = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0}
 
 
-def sigmoid(x):
+def sigmoid(x, out=None):
     """Logistic sigmoid 1 / (1 + exp(-x)), overflow-free and relatively accurate in both tails.
 
     For float arrays this is five in-place ufunc calls, several times faster than SciPy's
     ``expit`` on large arrays; other real input uses ``expit``, complex input the formula.
+    ``out``: an array to write the result into (as for a ufunc).
     """
     if isinstance(x, np.ndarray) and x.dtype in _EXP_MAX and x.ndim:
-        out = np.negative(x)
+        out = np.negative(x, out=out)
         np.minimum(out, _EXP_MAX[x.dtype], out=out)  # exp(709) is finite; sigma(-709) ~ 1e-308
         np.exp(out, out=out)
         out += 1.0
         return np.reciprocal(out, out=out)
-    if np.iscomplexobj(x):
-        return 1.0 / (1.0 + np.exp(-x))
-    return expit(x)
+    value = 1.0 / (1.0 + np.exp(-x)) if np.iscomplexobj(x) else expit(x)
+    if out is None:
+        return value
+    np.copyto(out, value)
+    return out
 
 
 def relu(x):

@@ -14,6 +14,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from . import _elementwise
+from ._fusedgen import fused_functions
 from .cell import Affine, BatchNorm, Cell, Pointwise
 
 __all__ = ["kernel_groups", "module_source"]
@@ -152,6 +153,8 @@ def module_source(cell: Cell, version: str) -> str:
                 varying.append(((out, inp), derivative.xreplace(rename)))
         lines += _function(printer, f"values_{number}", args, outputs)
         lines += _function(printer, f"partials_{number}", args, outputs + [d for _, d in varying])
+        fused_lines, fused = fused_functions(printer, number, group, rename)
+        lines += fused_lines
         spec.append(
             {
                 "stage": group["stage"],
@@ -159,6 +162,7 @@ def module_source(cell: Cell, version: str) -> str:
                 "outputs": list(group["outputs"]),
                 "partials": [list(k) for k, _ in varying],
                 "constants": constants,
+                "fused": fused,
             }
         )
     lines.append(f"SPEC = {spec!r}")
