@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from .. import __version__
-from .program import _write_atomic, cache_dir
+from .program import _import, _write_atomic, cache_dir
 
 __all__ = ["flat_params", "jit_enabled", "load", "param_layout"]
 
@@ -98,23 +98,6 @@ def load(net, drivers: str):
         _write_atomic(path, source)
         module = _import(path, name)
     _MEMORY[key] = module
-    return module
-
-
-def _import(path, name: str):
-    """Import the generated file as module ``name``, registered in ``sys.modules`` (numba's
-    cache finds a compiled function's globals through the module's name)."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
     return module
 
 
