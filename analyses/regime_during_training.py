@@ -7,8 +7,8 @@ Source: Pascanu et al. 2013 (Sec. 3); Le et al. 2015; He et al. 2015; Srivastava
 
 Four recurrent networks (tanh RNN, IRNN, LSTM, GRU) learn the adding problem, and three deep
 untied networks (plain tanh, residual, highway) learn the 8x8 digits given at once at the first
-layer (:class:`DeepDigits`). At checkpoints the step-Jacobian prediction of the gradient growth
-rate (``gradtheory.analysis.verify``) is compared with two BPTT measurements: the gradient of
+layer (``gt.tasks.digits(depth=L)``). At checkpoints the step-Jacobian prediction of the
+gradient growth rate (``gt.verify``) is compared with two BPTT measurements: the gradient of
 the task loss, and a random unit probe on the last state. Recurrent networks are checked on
 longer sequences of the same task than they train on, so that the fit window is long.
 
@@ -30,34 +30,12 @@ from gradtheory.cells import elman, highway, residual
 from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
 from gradtheory.claims._common import MODELS
 from gradtheory.figures import PALETTE, new_figure
-from gradtheory.numeric import tasks
 
 DEEP = {
     "plain tanh": lambda: elman("tanh"),
     "residual tanh": lambda: residual("tanh"),
     "highway tanh": lambda: highway("tanh", gate_bias=-2.0),
 }
-
-
-class DeepDigits(tasks.Task):
-    """scikit-learn's 8x8 digits for an untied network of depth L <= 64: ``x`` (L, B, 64) holds
-    the 64 pixels at layer 1 and zeros after; the 10-class target is read at layer L."""
-
-    n_in, n_out, loss, target = 64, 10, "cross_entropy", "last"
-
-    def __init__(self, depth: int):
-        self.T = int(depth)
-        self.digits = tasks.digits()
-
-    def _sample(self, B: int, rng: np.random.Generator):
-        pixels, y, mask = self.digits.sample(B, rng)  # (64, B, 1): one pixel per step
-        x = np.zeros((self.T, B, 64))
-        x[0] = pixels[:, :, 0].T
-        return x, y[-self.T :], mask[-self.T :]  # the class: at the last step
-
-    @property
-    def baseline(self) -> float:
-        return self.digits.baseline
 
 
 def follow(net, task, check_task, *, seed: int, **train_args) -> dict:
@@ -97,13 +75,13 @@ def follow_point(label: str, seed: int, quick: bool) -> dict:
     T, T_check, n_rnn, depth, n_deep, steps, every = SIZES[quick]
     if label in MODELS:
         net = _common.make_net(label, 2, n_rnn, 1, seed=seed)
-        task, check = tasks.adding(T), tasks.adding(T_check)
+        task, check = gt.tasks.adding(T), gt.tasks.adding(T_check)
     else:
         untied = {"depth": depth, "tied": False, "init": "gaussian", "dtype": "float32"}
         net = gt.Network(DEEP[label](), 64, n_deep, 10, seed=seed, **untied)
         if "W2" in net.params:  # residual branches scaled so that the sum stays O(1)
             net.params["W2"] = net.params["W2"] / np.sqrt(depth)
-        task = check = DeepDigits(depth)
+        task = check = gt.tasks.digits(depth=depth)
     return follow(net, task, check, seed=seed, steps=steps, every=every, lr=LR)
 
 

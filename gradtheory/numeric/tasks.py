@@ -360,13 +360,31 @@ class Digits(Task):
     is fixed (a permutation from ``default_rng(0)``, ``round(test_fraction * 1797)`` test
     images) and independent of ``seed``. ``sample`` draws train images with replacement;
     ``test_set()`` returns the whole test split. Baseline: entropy (nats) of the train labels.
+
+    With ``depth=L`` the image is instead one 64-vector at the first of L steps (zeros after),
+    the input of an untied network of depth L (n_in = 64, T = L; class at the last step).
+
+    Examples
+    --------
+    >>> x, y, mask = gt.tasks.digits(depth=5).sample(3, 0)
+    >>> x.shape, y.shape, float(abs(x[1:]).sum())
+    ((5, 3, 64), (5, 3, 10), 0.0)
     """
 
     n_in, n_out, T, loss, target = 1, 10, 64, "cross_entropy", "last"
 
-    def __init__(self, permuted: bool = False, seed: int = 0, test_fraction: float = 0.2):
+    def __init__(
+        self,
+        permuted: bool = False,
+        seed: int = 0,
+        test_fraction: float = 0.2,
+        depth: int | None = None,
+    ):
         if not 0.0 < float(test_fraction) < 1.0:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+        self.depth = None if depth is None else _int("depth", depth, 1, self)
+        if self.depth is not None:
+            self.n_in, self.T = 64, self.depth
         self.permuted, self.seed = bool(permuted), _int("seed", seed, 0, self)
         self.test_fraction = float(test_fraction)
         rng = np.random.default_rng(self.seed)
@@ -379,14 +397,19 @@ class Digits(Task):
 
     def _batch(self, idx: np.ndarray) -> Batch:
         images, labels = _digits_data()
-        x = images[idx][:, self.permutation].T[:, :, None].copy()
-        return x, _one_hot_last(64, labels[idx], 10), _last_mask(64, idx.size)
+        pixels = images[idx][:, self.permutation]
+        if self.depth is None:  # one pixel per step
+            x = pixels.T[:, :, None].copy()
+        else:  # the whole image at the first step
+            x = np.zeros((self.T, idx.size, 64))
+            x[0] = pixels
+        return x, _one_hot_last(self.T, labels[idx], 10), _last_mask(self.T, idx.size)
 
     def _sample(self, B: int, rng: np.random.Generator) -> Batch:
         return self._batch(self.train_indices[rng.integers(0, self.train_indices.size, B)])
 
     def test_set(self) -> Batch:
-        """The test split: x (64, n_test, 1), y (64, n_test, 10), mask (64, n_test)."""
+        """The test split: x (T, n_test, n_in), y (T, n_test, 10), mask (T, n_test)."""
         return self._batch(self.test_indices)
 
     @property

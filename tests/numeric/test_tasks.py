@@ -18,6 +18,7 @@ ALL = [
     tasks.latch(25),
     tasks.digits(),
     tasks.digits(permuted=True, seed=3),
+    tasks.digits(depth=7),
 ]
 
 
@@ -169,6 +170,24 @@ def test_digits_split_and_permutation():
     np.testing.assert_array_equal(p.test_indices, test)  # split independent of the seed
     np.testing.assert_array_equal(p.test_set()[0][:, 0, 0], x[p.permutation, 0, 0])
     assert 2.29 < task.baseline <= math.log(10)
+
+
+def test_digits_depth_is_the_image_at_the_first_layer():
+    """Digits(depth=L): the same images and labels as the pixel sequence, as one 64-vector at
+    step 0 of L (zeros after), for an untied network of depth L (what a deep classifier reads)."""
+    flat, sequence = tasks.digits(depth=12), tasks.digits()
+    assert (flat.n_in, flat.T, repr(flat)) == (64, 12, "Digits(permuted=False, seed=0, "
+                                               "test_fraction=0.2, depth=12)")  # fmt: skip
+    x, y, mask = flat.sample(9, np.random.default_rng(4))
+    xs, ys, _ = sequence.sample(9, np.random.default_rng(4))  # same draws, same images
+    np.testing.assert_array_equal(x[0], xs[:, :, 0].T)
+    assert not x[1:].any()
+    np.testing.assert_array_equal(y[-1], ys[-1])
+    assert mask[-1].all() and not mask[:-1].any()
+    assert flat.test_set()[0].shape == (12, sequence.test_indices.size, 64)
+    assert flat.baseline == sequence.baseline
+    with pytest.raises(ValueError, match="depth"):
+        tasks.digits(depth=0)
 
 
 def test_task_loss_gradient_matches_finite_differences():
