@@ -31,7 +31,6 @@ from sklearn.datasets import load_digits
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim, main
 from gradtheory.figures import PALETTE, new_figure
-from gradtheory.numeric.optim import make_optimizer  # no public optimizer object
 
 #: activation -> |a| beyond which phi'(a) < 0.1 phi'(0)
 SATURATION = {"tanh": 1.8184464592320668, "sigmoid": 3.6285488395157866}
@@ -93,48 +92,26 @@ def growth(kind: str, activation: str, batch: int, width: int, depth: int, seeds
     }
 
 
-def _softmax_grad(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows, grad = np.arange(len(labels)), np.exp(log_p)
-    grad[rows, labels] -= 1.0
-    return float(-log_p[rows, labels].mean()), grad / len(labels)
-
-
-def _vectors(batch) -> tuple[np.ndarray, np.ndarray]:
-    """A digits batch (x (64, B, 1) pixel sequences) as B 64-vectors and B labels."""
-    x, y, _ = batch
-    return x[:, :, 0].T, y[-1].argmax(axis=-1)
-
-
 def train_digits(kind: str, depth: int, width: int, steps: int, seed: int, lr: float) -> dict:
-    """SGD with momentum 0.9 on digits vectors (pixels / 16), batch 64; test accuracy in eval
-    mode (running statistics). Stops cleanly if the loss stops being finite (``loss``, one
-    entry per step, is NaN from there)."""
-    task = gt.tasks.digits()
+    """``gt.train`` with momentum 0.9 on digits vectors (pixels / 16), batch 64; test accuracy
+    in eval mode (running statistics). ``loss`` has one entry per step, NaN after a divergence
+    (training stops cleanly there)."""
+    task = gt.tasks.digits(depth=depth)
     cell = CELLS[kind]("relu", norm="batch")
     net = gt.Network(cell, 64, width, 10, depth=depth, tied=False, seed=seed)
     predicted = float(np.sum(gt.predict(net, batch=64, seed=seed).per_layer[1:]) / np.log(10.0))
-    opt, rng = make_optimizer("momentum", lr, beta=0.9), np.random.default_rng([seed, 4])
-    losses, ratio = np.full(steps, np.nan), float("nan")
-    for step in range(steps):
-        images, labels = _vectors(task.sample(64, rng))
-        traj = net.forward(images)
-        loss, grad = _softmax_grad(traj.outputs[-1], labels)
-        if not np.isfinite(loss):
-            break
-        grad_out = np.zeros_like(traj.outputs)
-        grad_out[-1] = grad
-        grads = net.backward(traj, grad_out)
-        if step == 0:  # ||dL/dH_1|| / ||dL/dH_L|| at initialisation
-            norms = _log_norms(grads)
-            ratio = float((norms[1] - norms[-1]) / np.log(10.0))
-        opt.step(net.params, grads.params)
-        losses[step] = loss
+    x, y, mask = task.sample(64, np.random.default_rng([seed, 4]))  # ||dL/dH_1|| / ||dL/dH_L||
+    traj = net.forward(x)
+    norms = _log_norms(net.backward(traj, task.loss_and_grad(traj.outputs, y, mask)[1]))
+    history = gt.train(net, task, steps=steps, batch=64, optimizer="momentum", lr=lr, seed=seed,
+                       progress=False)  # fmt: skip
     net.batchnorm.training = False
-    images, labels = _vectors(task.test_set())
+    x, y, mask = task.test_set()
     with np.errstate(all="ignore"):
-        accuracy = float(np.mean(np.argmax(net.forward(images).outputs[-1], axis=1) == labels))
+        accuracy = task.score(net.forward(x).outputs, y, mask)
+    losses = np.full(steps, np.nan)
+    losses[: len(history.loss)] = history.loss
+    ratio = float((norms[1] - norms[-1]) / np.log(10.0))
     return dict(loss=losses, accuracy=accuracy, log10_ratio=ratio, predicted_log10_ratio=predicted)
 
 
