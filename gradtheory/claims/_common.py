@@ -1,6 +1,6 @@
 """Helpers shared by the claim scripts (claims never import one another): the four recurrent
-models of the training claims, their seeds, training record, settings and seed bands; and the
-gated claims' product-of-gates estimate."""
+models of the training claims, their seeds, training record and settings (seed bands and moving
+averages: ``band``, ``smooth`` from the figures); the gated claims' product-of-gates estimate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from scipy.special import logsumexp
 
 from ..cells import elman, gru, irnn, lstm
 from ..figures import PALETTE
+from ..figures._plot_training import moving_average as smooth  # noqa: F401 (claims use it)
+from ..figures._plot_training import seed_band as band  # noqa: F401 (claims use it)
 from ..numeric.network import Network
 from ._compare import Comparison
 
@@ -45,12 +47,7 @@ def run_sweep(point, grid):
     """``gt.sweep(point, grid)`` that stops the claim if any point failed (no partial grids)."""
     from ..sweeps import sweep
 
-    result = sweep(point, grid)
-    if result.failed:
-        raise RuntimeError(
-            f"{len(result.failed)} point(s) of {point.__name__} failed; first: {result.failed[0]}"
-        )
-    return result
+    return sweep(point, grid).complete()
 
 
 def fit(net, task, *, seed: int, measure=None, every: int | None = None, **train_args):
@@ -153,30 +150,6 @@ def constants(namespace: dict, **extra) -> dict:
     plain = {k if len(k) == 1 else k.lower(): _plain(namespace[k]) for k in names}
     settings = {k: v for k, v in plain.items() if v is not None}
     return {"optimizer": "adam", "batch": 32, **settings, **extra}
-
-
-def smooth(values, window: int) -> np.ndarray:
-    """Trailing moving average of ``values`` over ``window`` entries (shorter at the start).
-
-    Examples
-    --------
-    >>> smooth([1.0, 3.0, 5.0], 2)
-    array([1., 2., 4.])
-    """
-    values = np.asarray(values, dtype=float)
-    if values.size == 0:
-        return values
-    # a windowed sum, not differences of a running sum: a 1e28 spike must not wipe out
-    # the small values after it by cancellation
-    sums = np.convolve(values, np.ones(window))[: values.size]
-    return sums / np.minimum(np.arange(1, values.size + 1), window)
-
-
-def band(ax, x, curves, color, label=None, ls="-", center=np.mean):
-    """Draw ``center`` of the seeds' ``curves`` (seeds, len(x)) and their min-max band."""
-    curves = np.asarray(curves, dtype=float)
-    ax.plot(x, center(curves, axis=0), ls, color=color, label=label)
-    ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15, lw=0)
 
 
 def log_norm_product(log_cum: np.ndarray, probe: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Drawing what training and backpropagation measured: the History of a run and the adjoint
-norms ln ||dL/ds_t|| of one backward pass."""
+"""Drawing what training and backpropagation measured: the History of a run, curves of
+several seeds as a band, and the adjoint norms ln ||dL/ds_t|| of one backward pass."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from ._axes import axes_row, one_axes
 from .style import PALETTE
 
-__all__ = ["plot_gradients", "plot_history", "plot_trajectory"]
+__all__ = ["moving_average", "plot_gradients", "plot_history", "plot_trajectory", "seed_band"]
 
 
 def _log_scale_if_positive(ax, values: np.ndarray) -> None:
@@ -17,13 +17,53 @@ def _log_scale_if_positive(ax, values: np.ndarray) -> None:
         ax.set_yscale("log")
 
 
-def plot_history(result, axes=None, **style):
-    """Two panels: the loss per step, and the gradient norm with clipping events marked."""
+def moving_average(values, window: int) -> np.ndarray:
+    """Trailing moving average of ``values`` over ``window`` entries (shorter at the start).
+
+    Examples
+    --------
+    >>> moving_average([1.0, 3.0, 5.0], 2)
+    array([1., 2., 4.])
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return values
+    # a windowed sum, not differences of a running sum: a 1e28 spike must not wipe out
+    # the small values after it by cancellation
+    sums = np.convolve(values, np.ones(window))[: values.size]
+    return sums / np.minimum(np.arange(1, values.size + 1), window)
+
+
+def seed_band(ax, x, curves, color=None, label=None, ls="-", center=np.mean, alpha=0.15):
+    """Draw ``center`` of the seeds' ``curves`` (seeds, len(x)) and their min-max band.
+
+    Examples
+    --------
+    >>> ax = seed_band(None, [0, 1], [[1.0, 2.0], [3.0, 2.0]], label="loss")
+    >>> ax.lines[0].get_ydata().tolist()
+    [2.0, 2.0]
+    """
+    ax = one_axes(ax)
+    curves = np.asarray(curves, dtype=float)
+    color = PALETTE[0] if color is None else color
+    ax.plot(x, center(curves, axis=0), ls, color=color, label=label)
+    ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=alpha, lw=0)
+    return ax
+
+
+def plot_history(result, axes=None, *, smooth: int | None = None, **style):
+    """Two panels: the loss per step (with ``smooth``, its moving average over that many
+    steps), and the gradient norm with clipping events marked."""
     axes = axes_row(axes, 2, name="History.plot")
     loss_ax, grad_ax = axes
     steps = np.arange(len(result.loss))
     line_style = {"color": PALETTE[0], "lw": 1.2, **style}
-    loss_ax.plot(steps, result.loss, label="training loss", **line_style)
+    if smooth:
+        loss = moving_average(result.loss, smooth)
+        loss_ax.plot(steps, result.loss, color=line_style["color"], lw=0.6, alpha=0.3)
+        loss_ax.plot(steps, loss, label=f"training loss (moving average of {smooth})", **line_style)
+    else:
+        loss_ax.plot(steps, result.loss, label="training loss", **line_style)
     _log_scale_if_positive(loss_ax, np.asarray(result.loss))
     loss_ax.set_xlabel("training step")
     loss_ax.set_ylabel("loss")

@@ -72,17 +72,18 @@ class History:
             f"snapshots={len(self.snapshots)}, scores={len(self.scores)})"
         )
 
-    def plot(self, axes=None, **style):
+    def plot(self, axes=None, *, smooth: int | None = None, **style):
         """Loss, and gradient norm with clipping events; returns the array of 2 Axes.
+        ``smooth``: also draw the loss's trailing moving average over that many steps.
 
         >>> net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
         >>> history = gt.train(net, gt.tasks.adding(10), steps=5, clip=0.1, progress=False)
-        >>> [ax.get_title() for ax in history.plot()]
+        >>> [ax.get_title() for ax in history.plot(smooth=2)]
         ['loss', 'gradient norm']
         """
         from ..figures._plot_training import plot_history
 
-        return plot_history(self, axes, **style)
+        return plot_history(self, axes, smooth=smooth, **style)
 
     def save(self, stem) -> None:
         """Write ``stem.npz`` and ``stem.json`` atomically (no pickle)."""

@@ -124,6 +124,23 @@ class SweepResult:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def complete(self) -> SweepResult:
+        """``self`` when every point finished, else a RuntimeError saying how many failed and
+        the first one's error (for a script that must not go on with a partial grid).
+
+        Examples
+        --------
+        >>> SweepResult([{"x": 1}], [], [{"x": 1, "error": "boom"}]).complete()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: 1 of 1 point(s) failed; first: {'x': 1, 'error': 'boom'}
+        """
+        if self.failed:
+            raise RuntimeError(
+                f"{len(self.failed)} of {len(self.points)} point(s) failed; first: {self.failed[0]}"
+            )
+        return self
+
     def select(self, **values) -> SweepResult:
         """The points whose axes have the given values, e.g. ``result.select(T=100)``."""
         unknown = set(values) - set(self.axes)

@@ -161,6 +161,40 @@ def test_history_marks_every_clipping_event():
     assert len(marks.get_xdata()) == int(history.clipped.sum()) == 8
 
 
+def test_history_smooth_draws_the_trailing_moving_average():
+    """History.plot(smooth=k): the loss line is the mean of the last k losses (fewer at the
+    start), next to the raw loss; checked against the recorded losses by hand."""
+    net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
+    history = gt.train(net, gt.tasks.adding(10), steps=6, progress=False)
+    loss_ax, _ = history.plot(smooth=3)
+    _rendered(loss_ax)
+    line = next(ln for ln in loss_ax.lines if "moving average of 3" in ln.get_label())
+    loss = history.loss
+    expected = [loss[0], loss[:2].mean(), *[loss[t - 2 : t + 1].mean() for t in range(2, 6)]]
+    np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-14)
+
+
+def test_moving_average_survives_a_huge_spike():
+    """A windowed sum, not a difference of running sums: 1e28 then 1.0 gives back 1.0 exactly
+    once the spike has left the window (cancellation would give 0)."""
+    from gradtheory.figures._plot_training import moving_average
+
+    assert moving_average([1e28, 1.0, 1.0, 1.0], 2).tolist() == [1e28, 5e27, 1.0, 1.0]
+
+
+def test_seed_band_draws_the_centre_and_the_min_max_band():
+    """seed_band: the line is ``center`` over the seeds, the band spans their min and max."""
+    from gradtheory.figures._plot_training import seed_band
+
+    curves = np.array([[1.0, 4.0, 2.0], [3.0, 0.0, 2.0], [2.0, 1.0, 5.0]])
+    ax = seed_band(None, [0, 1, 2], curves, center=np.median, label="three seeds")
+    ax.set(xlabel="step", ylabel="loss", title="band")
+    _rendered(ax)
+    assert ax.lines[0].get_ydata().tolist() == [2.0, 1.0, 2.0]
+    lows_highs = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert lows_highs.min() == 0.0 and lows_highs.max() == 5.0
+
+
 def test_gradients_with_predicted_slope():
     """Linear Elman cell, W with spectral radius 0.5 (normal, gain 0.5): the drawn prediction has
     slope -ln(rho) per step forward in t, i.e. rate = ln rho per step back."""

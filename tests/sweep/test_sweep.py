@@ -55,6 +55,15 @@ def test_a_failing_point_is_reported_and_the_sweep_goes_on():
     assert repr(result) == "SweepResult(6 points (x: 3, seed: 2); 4 finished, 2 failed)"
 
 
+def test_complete_passes_a_full_grid_and_names_the_first_failure():
+    """SweepResult.complete(): a script that needs the whole grid stops with the first error."""
+    full = gt.sweep(points.fails_at_two, {"x": [1, 3], "seed": [0]})
+    assert full.complete() is full
+    partial = gt.sweep(points.fails_at_two, {"x": [1, 2, 3], "seed": [0, 1]})
+    with pytest.raises(RuntimeError, match=r"^2 of 6 point\(s\) failed; first: .*x = 2 is not"):
+        partial.complete()
+
+
 def test_outputs_that_cannot_be_stored_fail_their_point():
     def bad(x):
         return {"x": 1.0} if x == 0 else ({"y": object()} if x == 1 else [x])
