@@ -14,11 +14,6 @@ ROUNDING = 1e-10
 #: one step's Jacobian (a bound on one factor, or the Jacobian at a point against its closed
 #: form) in float64: the rounding of a single product.
 ONE_STEP = 1e-12
-#: a spectral radius or norm that should be exactly 1 (orthogonal or identity matrices).
-UNIT = 1e-10
-#: per-step growth rates estimated from finite trajectories of random networks: their
-#: seed-to-seed spread at the claims' sizes (width >= 64, >= 100 steps) is about 0.01-0.02.
-RATE = 0.03
 #: a product of recorded gates (f_t of the LSTM, z_t of the GRU) as the estimate of the log
 #: gradient through the gated path: within 5 % of the measured value, floor 1 in log units.
 GATE_PRODUCT = 0.05
