@@ -5,8 +5,8 @@ inputs (minimal lag 2 instead of L + 1), which lets learning start and speeds it
 
 Source: Sutskever, Vinyals & Le 2014; lecture notes 001.
 
-Task (:class:`Recall`): L random symbols (one-hot, K = 4) are read, a "go" marker follows, and
-the L symbols must be output in their original order (cross-entropy on the L output steps;
+Task (``gt.tasks.recall``): L random symbols (one-hot, K = 4) are read, a "go" marker follows,
+and the L symbols must be output in their original order (cross-entropy on the L output steps;
 chance accuracy 1/K). Read in order, every symbol waits exactly L + 1 steps for its output;
 read reversed, symbol i waits 2i steps, so the first symbols to output are the most recent
 (minimal lag 2) while the mean lag stays L + 1. Only the source is reversed, as in the paper:
@@ -43,41 +43,9 @@ CALIBRATION = {
 }
 
 
-class Recall(gt.tasks.Task):
-    """Copy ``length`` symbols after a go marker; ``reverse`` feeds the source backwards.
-
-    Inputs (n_in = K + 1): one-hot symbols at steps 0..L-1, the go marker (channel K) at step L,
-    zeros after. Targets (n_out = K): the symbols in original order at steps L+1..2L.
-    """
-
-    loss, target = "cross_entropy", "every"
-
-    def __init__(self, length: int = LENGTH, n_symbols: int = SYMBOLS, reverse: bool = False):
-        self.length, self.n_symbols, self.reverse = int(length), int(n_symbols), bool(reverse)
-        self.n_in, self.n_out = self.n_symbols + 1, self.n_symbols
-        self.T = 2 * self.length + 1
-
-    def _sample(self, B: int, rng: np.random.Generator):
-        L, K = self.length, self.n_symbols
-        seq = rng.integers(0, K, size=(L, B))
-        cols = np.arange(B)[None, :]
-        x = np.zeros((self.T, B, K + 1))
-        x[np.arange(L)[:, None], cols, seq[::-1] if self.reverse else seq] = 1.0
-        x[L, :, K] = 1.0
-        y = np.zeros((self.T, B, K))
-        y[np.arange(L + 1, self.T)[:, None], cols, seq] = 1.0
-        mask = np.zeros((self.T, B))
-        mask[L + 1 :] = 1.0
-        return x, y, mask
-
-    @property
-    def baseline(self) -> float:
-        return float(np.log(self.n_symbols))  # uniform guess on the output steps
-
-
 def recall_point(model: str, reverse: bool, seed: int, steps: int, length: int = LENGTH) -> dict:
     """Train ``model`` on one order; its score curve and final per-position test accuracy."""
-    task = Recall(length, reverse=reverse)
+    task = gt.tasks.recall(length, SYMBOLS, reverse=reverse)
     net = _common.make_net(model, task.n_in, HIDDEN, task.n_out, seed=seed)
     lr, every = LEARNING_RATES[model], max(steps // 20, 1)
     hist = gt.train(net, task, steps=steps, lr=lr, seed=seed, score_every=every, progress=False)

@@ -32,9 +32,9 @@ import numpy as np
 from .._deprecate import renamed
 from .._validate import Int, check
 
-__all__ = ["TASKS", "Adding", "CopyMemory", "Digits", "FlipFlop", "Latch", "Task",
+__all__ = ["TASKS", "Adding", "CopyMemory", "Digits", "FlipFlop", "Latch", "Recall", "Task",
            "TemporalOrder", "adding", "copy_memory", "digits", "flipflop", "latch", "make_task",
-           "task_loss", "temporal_order"]  # fmt: skip
+           "recall", "task_loss", "temporal_order"]  # fmt: skip
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -229,6 +229,50 @@ class CopyMemory(Task):
         return super().score(np.asarray(outputs)[-L:], np.asarray(y)[-L:], np.asarray(mask)[-L:])
 
 
+class Recall(Task):
+    """Copy ``length`` symbols right after reading them (Sutskever, Vinyals & Le 2014, Sec. 3.3).
+
+    Inputs (n_in = K + 1, K = ``n_symbols``): ``length`` one-hot symbols uniform in 0..K-1 at
+    steps 0..L-1, a go marker (channel K) at step L, zeros after; T = 2L + 1. Targets (n_out =
+    K): the symbols in their original order at steps L+1..2L (cross-entropy there only). In
+    order every symbol waits L + 1 steps; with ``reverse`` the source is read backwards, so
+    symbol i waits 2i steps (minimal lag 2, mean lag still L + 1). Only the source is reversed,
+    unlike ``train(..., reverse_input=True)``, which flips the whole stream. Baseline: ln K.
+
+    Examples
+    --------
+    >>> x, y, mask = gt.tasks.recall(3, reverse=True).sample(1, 0)
+    >>> x[:3, 0].argmax(-1)[::-1].tolist() == y[4:, 0].argmax(-1).tolist()
+    True
+    """
+
+    loss, target = "cross_entropy", "recall"  # the loss on the L steps after the go marker
+
+    def __init__(self, length: int = 10, n_symbols: int = 4, reverse: bool = False):
+        self.length = _int("length", length, 1, self)
+        self.n_symbols = _int("n_symbols", n_symbols, 2, self)
+        self.reverse = bool(reverse)
+        self.n_in, self.n_out = self.n_symbols + 1, self.n_symbols
+        self.T = 2 * self.length + 1
+
+    def _sample(self, B: int, rng: np.random.Generator) -> Batch:
+        L, K = self.length, self.n_symbols
+        seq = rng.integers(0, K, size=(L, B))
+        cols = np.arange(B)[None, :]
+        x = np.zeros((self.T, B, K + 1))
+        x[np.arange(L)[:, None], cols, seq[::-1] if self.reverse else seq] = 1.0
+        x[L, :, K] = 1.0
+        y = np.zeros((self.T, B, K))
+        y[np.arange(L + 1, self.T)[:, None], cols, seq] = 1.0
+        mask = np.zeros((self.T, B))
+        mask[L + 1 :] = 1.0
+        return x, y, mask
+
+    @property
+    def baseline(self) -> float:
+        return math.log(self.n_symbols)  # a uniform guess on the output steps
+
+
 class TemporalOrder(Task):
     """Temporal order (Hochreiter & Schmidhuber 1997 exp. 6a; Pascanu et al. 2013 version).
 
@@ -420,7 +464,7 @@ class Digits(Task):
 
 
 adding, copy_memory, temporal_order = Adding, CopyMemory, TemporalOrder
-flipflop, latch, digits = FlipFlop, Latch, Digits
+flipflop, latch, digits, recall = FlipFlop, Latch, Digits, Recall
 
 TASKS: dict[str, type[Task]] = {
     "adding": Adding,

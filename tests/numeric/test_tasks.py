@@ -19,6 +19,7 @@ ALL = [
     tasks.digits(),
     tasks.digits(permuted=True, seed=3),
     tasks.digits(depth=7),
+    tasks.recall(6, reverse=True),
 ]
 
 
@@ -32,6 +33,8 @@ def test_shapes_and_attributes(task):
     assert task.loss in ("mse", "cross_entropy")
     if task.target == "last":
         assert np.all(mask[-1] == 1) and np.all(mask[:-1] == 0)
+    elif task.target == "recall":  # the output phase, after the go marker
+        assert np.all(mask[-task.length :] == 1) and np.all(mask[: -task.length] == 0)
     else:
         assert task.target == "every" and np.all(mask == 1)
     assert np.isfinite(task.baseline) and task.baseline > 0
@@ -188,6 +191,31 @@ def test_digits_depth_is_the_image_at_the_first_layer():
     assert flat.baseline == sequence.baseline
     with pytest.raises(ValueError, match="depth"):
         tasks.digits(depth=0)
+
+
+def test_recall_lags_and_baseline():
+    """Recall (Sutskever et al. 2014): in order every symbol waits L + 1 steps for its output,
+    reversed symbol i (1-based) waits 2i; only the source is reversed; ln K is the loss of the
+    uniform guess (zero logits) on the output steps."""
+    L, K = 5, 3
+    forward, backward = tasks.recall(L, K), tasks.recall(L, K, reverse=True)
+    x, y, mask = forward.sample(40, np.random.default_rng(2))
+    xr, yr, maskr = backward.sample(40, np.random.default_rng(2))
+    assert (forward.T, forward.n_in, forward.n_out) == (2 * L + 1, K + 1, K)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_array_equal(mask, maskr)
+    np.testing.assert_array_equal(xr[:L], x[:L][::-1])
+    np.testing.assert_array_equal(xr[L:], x[L:])
+    assert x[L, :, K].all() and not x[L + 1 :].any()
+    read = lambda inputs, t: inputs[t, :, :K].argmax(-1)  # noqa: E731
+    for i in range(1, L + 1):  # output i at step L + i
+        np.testing.assert_array_equal(y[L + i].argmax(-1), read(x, i - 1))  # lag L + 1
+        np.testing.assert_array_equal(y[L + i].argmax(-1), read(xr, L - i))  # lag 2i
+    assert not mask[: L + 1].any() and mask[L + 1 :].all()
+    uniform = task_loss("cross_entropy", np.zeros_like(y), y, mask)[0]
+    assert math.isclose(uniform, forward.baseline, rel_tol=1e-12)
+    assert math.isclose(forward.baseline, math.log(K))
+    assert forward.score(y, y, mask) == 1.0
 
 
 def test_task_loss_gradient_matches_finite_differences():
