@@ -17,7 +17,7 @@ the trajectory (all) with ``gt.verify``.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
 from gradtheory.figures import PALETTE, new_figure
 
 #: name -> (cell, network keyword arguments, mean-field route applies, figure label)
@@ -80,8 +80,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         prof = gradient_profile(name, depth, width, seeds, x)
         log10, jac = prof["log_norms"] / np.log(10.0), prof["jacobian"]
         mean = log10.mean(axis=0)
-        ax.plot(layers, mean, color=color, label=MODELS[name][3] or name)
-        ax.fill_between(layers, log10.min(axis=0), log10.max(axis=0), color=color, alpha=0.2)
+        _common.band(ax, layers, log10, color, MODELS[name][3] or name, alpha=0.2)
         ax_rate.plot(layers[1:], np.mean([c.per_layer for c in jac], axis=0), color=color, lw=1.5)
         ax_rate.plot(layers[1:], np.mean([c.predicted.per_layer for c in jac], axis=0), "--",
                      color=color, lw=1.5)  # fmt: skip

@@ -109,9 +109,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     xlabel = r"gradient reach $D - k\lfloor (D-1)/k \rfloor$ (steps)"
     ax2.set(xlabel=xlabel, title="every run against how far its gradient reaches")
     steps_since = np.arange(1, max(SPANS) + 1)
-    ax3.plot(steps_since, memory.T, color=PALETTE[4], alpha=0.35, lw=1)
-    label = "untrained net, linear readout"
-    ax3.plot(steps_since, memory.mean(axis=0), color=PALETTE[4], lw=2.5, label=label)
+    _common.band(ax3, steps_since, memory, PALETTE[4], "untrained net, linear readout")
     title = "class still in the untrained state?"
     ax3.set(xlabel="steps since the class input", ylabel="readout accuracy", title=title)
     ax3.yaxis.set_tick_params(labelleft=True)

@@ -12,6 +12,7 @@ from ..figures import PALETTE
 from ..figures._plot_training import moving_average as smooth  # noqa: F401 (claims use it)
 from ..figures._plot_training import seed_band as band  # noqa: F401 (claims use it)
 from ..numeric.network import Network
+from ..sweeps._result import _half_width
 from ._compare import Comparison
 
 #: model label -> (cell factory, initialisation) used by :func:`make_net`.
@@ -80,14 +81,9 @@ def fit(net, task, *, seed: int, measure=None, every: int | None = None, **train
 
 
 def interval(values) -> tuple[float, float]:
-    """Mean and half-width of the 95 % Student-t interval of the mean over seeds."""
-    from scipy.stats import t
-
+    """Mean and half-width of the 95 % Student-t interval of the mean over seeds (NaN: < 2)."""
     values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return float(values.mean()), float("nan")
-    sem = values.std(ddof=1) / np.sqrt(values.size)
-    return float(values.mean()), float(t.ppf(0.975, values.size - 1) * sem)
+    return float(values.mean()), _half_width(values)
 
 
 def seed_stats(numbers: dict, label: str, values) -> float:

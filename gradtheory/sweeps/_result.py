@@ -260,4 +260,5 @@ def _half_width(values: np.ndarray) -> float:
         return np.nan
     from scipy import stats  # here, not at import: a pool worker need not load scipy.stats
 
-    return float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    stderr = values.std(ddof=1) / np.sqrt(values.size)
+    return float(stats.t.ppf(0.975, values.size - 1) * stderr)
