@@ -84,6 +84,7 @@ def growth(kind: str, activation: str, batch: int, width: int, depth: int, seeds
         "stderr": _stderr(measured),
         "predicted": float(np.mean([p.rate for p in predicted])),
         "method": predicted[0].method,
+        "regime": predicted[0].regime,
         "per_layer": np.mean([p.per_layer for p in predicted], axis=0),  # nan at layer 1
         "seed_rates": measured,
         "seed_tail": tails,

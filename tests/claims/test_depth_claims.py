@@ -108,7 +108,7 @@ def test_regime_tracking_checkpoints_and_deep_task():
         net, tasks.adding(10), tasks.adding(60), steps=10, every=10, lr=1e-3, seed=0
     )
     assert out["step"].tolist() == [0, 10] and bool(out["agrees"][0])
-    x, y, mask = regime_during_training.DeepDigits(5).sample(3, 0)
+    x, y, mask = tasks.digits(depth=5).sample(3, 0)
     assert x.shape == (5, 3, 64) and not x[1:].any() and x[0].any()
     assert mask[-1].all() and not mask[:-1].any() and y[-1].sum() == 3
 

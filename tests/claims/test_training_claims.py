@@ -12,7 +12,7 @@ from gradtheory.claims import latching as latch_claim
 from gradtheory.claims import reverse_input as reverse_claim
 from gradtheory.claims import tbptt_window as tbptt_claim
 from gradtheory.claims._common import interval, make_net, seeds_row, smooth
-from gradtheory.numeric.tasks import adding, latch
+from gradtheory.numeric.tasks import adding, latch, recall
 from gradtheory.numeric.train import gradient
 
 
@@ -51,8 +51,8 @@ def test_reverse_input_lets_lstm_start_learning():
     """Sutskever et al. 2014: copying 15 symbols, an LSTM stays at chance (0.25) when the
     source is read in order (every lag 16) but learns when it is reversed (lags 2, 4, ...),
     first on the earliest outputs."""
-    x, _, _ = reverse_claim.Recall(4, reverse=True).sample(1, 0)
-    x_in, _, _ = reverse_claim.Recall(4, reverse=False).sample(1, 0)
+    x, _, _ = recall(4, reverse=True).sample(1, 0)  # the task the claim trains on
+    x_in, _, _ = recall(4, reverse=False).sample(1, 0)
     assert np.array_equal(x[:4], x_in[3::-1])
     in_order = reverse_claim.recall_point("LSTM", False, seed=0, length=15, steps=300)["positions"]
     reversed_ = reverse_claim.recall_point("LSTM", True, seed=0, length=15, steps=300)["positions"]
