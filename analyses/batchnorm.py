@@ -109,8 +109,7 @@ def train_digits(kind: str, depth: int, width: int, steps: int, seed: int, lr: f
     x, y, mask = task.test_set()
     with np.errstate(all="ignore"):
         accuracy = task.score(net.forward(x).outputs, y, mask)
-    losses = np.full(steps, np.nan)
-    losses[: len(history.loss)] = history.loss
+    losses = np.pad(history.loss, (0, steps - len(history.loss)), constant_values=np.nan)
     ratio = float((norms[1] - norms[-1]) / np.log(10.0))
     return dict(loss=losses, accuracy=accuracy, log10_ratio=ratio, predicted_log10_ratio=predicted)
 
