@@ -130,10 +130,8 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         axes.flat[-1].semilogy(np.arange(loss.size) + window, loss, color=color, lw=1.5, label=name)
     for ax in axes[:, 0]:
         ax.set_ylabel("gradient growth rate per step")
-    for ax in axes[1]:
-        ax.set_xlabel("training step")
-    handles = axes[0, 0].get_legend_handles_labels()
-    fig.legend(*handles, loc="outside upper center", ncol=3, fontsize=11)
+    fig.supxlabel("training step")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=3)
     axes.flat[-1].set_title("training loss (moving average, mean of seeds)", fontsize=12)
     axes.flat[-1].legend(fontsize=7, loc="lower left")
     deep_task = "digits, 64 pixels at layer 1"
