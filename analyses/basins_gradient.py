@@ -16,7 +16,7 @@ step Jacobians.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
@@ -75,7 +75,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"grid": grid, "label": m.labels, "log_grad": log_grad}
     headline = ["median log10 gradient on boundaries", "median log10 gradient inside basins"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -22,7 +22,7 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"GRU": 1e-2, "LSTM": 1e-2, "IRNN": 1e-3}
@@ -84,7 +84,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     settings = _common.constants(globals(), steps=steps, seeds=seeds, test_images=359)
     headline = [k for k in numbers if k.startswith("test accuracy") and "(mean" in k]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -16,7 +16,7 @@ pairs after the channel's first pulse whose output has the sign of the target, m
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.figures import PALETTE, new_figure
 
 BITS, T, HIDDEN, LR, TARGET = 3, 100, 32, 1e-2, 0.95
@@ -93,7 +93,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"loss": loss, "eval_steps": at, "bit_accuracy": accuracy}
     headline = ["bit accuracy (mean, 95% half-width)"]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -20,7 +20,7 @@ slowly than the copy-path product, and the row states that.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.claims._common import log_norm_product, unit_probe
 from gradtheory.figures import PALETTE, new_figure
 
@@ -101,7 +101,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"mean_z": mean_z, "measured": meas, "product": prod, "eps": eps, "near": near}
     headline = ["|dL/dh_0| / |dL/dh_T| at z = 1"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric.tangent import jacobian_product
 
@@ -89,7 +89,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              r"{\partial x_1},\qquad J_k = \frac{\partial s_k}{\partial s_{k-1}}")  # fmt: skip
     headline = [f"log10 mean |dh_t/dx_1|, t = {T}, {label}" for label in MODELS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, {"sensitivity": table})
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -15,7 +15,7 @@ executor's step Jacobian after ``steps`` steps of N(0, 1) input are plotted with
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_figure
 
 INITS = ("gaussian", "glorot", "he", "orthogonal", "identity", "torch")
@@ -69,7 +69,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     settings = {"n_hidden": n, "steps before J_t": steps, "inputs": "N(0, 1)", "inits": INITS}
     headline = [f"{init}: spectral radius of W" for init in INITS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

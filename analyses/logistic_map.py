@@ -16,7 +16,7 @@ diagram and the finite-time exponent per r, ``gt.attractor`` the cycle and its c
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_mosaic
 
 
@@ -84,7 +84,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb_orbit": orbit}
     headline = ["4-cycle points at r = 3.5", *(f"Lyapunov exponent at r = {r}" for r in (3.5, 4))]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -14,7 +14,7 @@ mode and BPTT). Smaller forget biases: the decay back in time against the record
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.claims._common import log_norm_product, unit_probe
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric.tangent import jacobian_product
@@ -96,7 +96,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                 "forget targets": list(FORGET), "h0": 0, "c0": "N(0, 1)"}  # fmt: skip
     headline = ["max |dc_T/dc_0 - I| (f = 1, i = 0)", "|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -16,7 +16,7 @@ f_t is about 1/2 or smaller and the gradient vanishes fast.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 #: label -> (forget-gate bias, input-gate bias); None keeps the default initialisation.
@@ -76,7 +76,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              r"\sum_t \ln f_t \approx 0")  # fmt: skip
     headline = [f"mean ln f_t, {_plain(near)}", "measured rate, default init"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -20,7 +20,7 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.analysis.mean_field import phase_diagram
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 
@@ -98,7 +98,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
               "tolerance": np.array([c.tolerance for c in checks])}  # fmt: skip
     headline = ["critical sigma_w2 at sigma_b2 = 0.05", "max |measured - predicted|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -18,7 +18,7 @@ network run for T steps at fixed b peaks there.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 W = 5.0
@@ -100,7 +100,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     headline = ["b_c (analytic)", "hysteresis width", "peak |dh_T/db| (from h_0 = -1)",
                 "median |dh_T/db| on the lower branch near b = -1"]  # fmt: skip
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)
