@@ -151,6 +151,24 @@ def test_mean_field_phase_diagram_line_is_critical():
     assert "chi_1" in result._repr_latex_()
 
 
+def test_phase_diagram_draws_half_log_chi1_and_the_critical_line():
+    """tanh (Poole et al. 2016): the colour mesh is 1/2 ln chi_1 of the diagram's own grid, the
+    chi_1 = 1 line starts at sigma_w2 = 1 for sigma_b2 = 0 and each of its points has
+    chi_1 = 1; the result is still the dict of grids it was before it could draw itself."""
+    diagram = gt.phase_diagram("tanh", np.linspace(0.5, 3.0, 6), [0.0, 0.1, 0.2])
+    assert set(diagram) >= {"sigma_w2", "sigma_b2", "chi1", "xi_c"}
+    ax = diagram.plot(levels=[-0.1, 0.1], line_points=5)
+    _rendered(ax)
+    mesh = ax.collections[0].get_array().reshape(3, 6)
+    np.testing.assert_allclose(mesh, 0.5 * np.log(diagram["chi1"]), rtol=1e-12)
+    line = next(ln for ln in ax.lines if "critical" in ln.get_label())
+    assert line.get_xdata()[0] == pytest.approx(1.0, abs=1e-6) and line.get_ydata()[-1] == 0.2
+    for sw, sb in zip(line.get_xdata(), line.get_ydata(), strict=True):
+        assert gt.mean_field("tanh", sw, sb).chi1 == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="chi1"):
+        gt.phase_diagram("tanh", [1.0, 2.0], [0.0, 0.1], quantities=("q_star",)).plot()
+
+
 def test_history_marks_every_clipping_event():
     """Clipping at 0.01 (far below the gradient norm) clips every step; each is marked."""
     net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
