@@ -57,10 +57,15 @@ def plot_bifurcation(result, ax=None, *, coordinate: int = 0, **style):
     return ax
 
 
-def plot_basins(result, axes=None, **style):
-    """Basins (a colour per attractor, grey: divergent) and, if computed, log10 of the gradient."""
+def plot_basins(result, axes=None, *, inside: float | None = None, **style):
+    """Basins (a colour per attractor, grey: divergent) and, if computed, log10 of the gradient;
+    with ``inside``, its distribution on the boundaries and deep inside the basins."""
     has_gradient = result.log_gradient is not None
-    axes = axes_row(axes, 2 if has_gradient else 1, name="Basins.plot")
+    if inside is not None and not has_gradient:
+        raise ValueError("Basins.plot: argument 'inside' needs a result with the gradient; got "
+                         "one computed with gradient=False")  # fmt: skip
+    panels = (2 if has_gradient else 1) + (inside is not None)
+    axes = axes_row(axes, panels, name="Basins.plot")
     extent = (result.grid_x[0], result.grid_x[-1], result.grid_y[0], result.grid_y[-1])
     k = len(result.attractors)
     colours = ["#BBBBBB"] + [PALETTE[i % len(PALETTE)] for i in range(k)]
@@ -88,7 +93,9 @@ def plot_basins(result, axes=None, **style):
             image, ax=axes[1], label=r"$\log_{10}\|\partial s_T/\partial s_0\|$"
         )
         axes[1].set_title(f"gradient after T = {result.steps} steps")
-    for ax in axes:
+    if inside is not None:
+        _plot_gradient_distribution(result, axes[2], inside)
+    for ax in axes[:2]:
         if k:
             ax.plot(*result.attractors.T[:2], "x", color="black", ms=9, mew=2, label="attractor")
         ax.set_xlabel("$s_{0,1}$")
@@ -97,6 +104,25 @@ def plot_basins(result, axes=None, **style):
     if k:
         axes[0].legend(loc="upper left", fontsize=9)
     return axes
+
+
+def _plot_gradient_distribution(result, ax, inside: float) -> None:
+    log_grad = result.log10_gradient
+    bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
+    for cells, colour, label in (
+        (
+            result.boundary_distance > inside,
+            PALETTE[0],
+            f"inside (> {inside:g} cells from boundary)",
+        ),
+        (result.boundary, PALETTE[3], "boundary cells"),
+    ):
+        ax.hist(log_grad[cells], bins=bins, density=True, color=colour, alpha=0.6, label=label)
+        ax.axvline(np.median(log_grad[cells]), color=colour, ls="--", lw=2)
+    ax.set_xlabel(r"$\log_{10}\|\partial s_T/\partial s_0\|_2$")
+    ax.set_ylabel("density")
+    ax.set_title("medians dashed")
+    ax.legend(loc="upper right", fontsize=9.5)
 
 
 def plot_attractor(result, ax=None, *, net=None, x=None, h0=None, steps: int = 60, **style):

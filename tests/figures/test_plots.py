@@ -75,6 +75,27 @@ def test_basins_two_panels_and_axes_argument():
         result.plot(axes=given[:1])
 
 
+def test_basins_gradient_distribution_panel():
+    """W = 2 I: with ``inside`` a third panel holds the log10 gradient of the boundary cells and
+    of the cells deep inside the basins (the result's own boundary masks), medians dashed; the
+    gradient is larger on the boundaries (Pascanu et al. 2013, Sec. 2.2)."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": 2 * np.eye(2)})
+    grid = np.linspace(-1, 1, 41)
+    result = gt.basins(net, grid, grid, steps=30)
+    axes = result.plot(inside=3)
+    assert len(axes) == 3
+    _rendered(axes)
+    log_grad = result.log10_gradient
+    deep, edge = log_grad[result.boundary_distance > 3], log_grad[result.boundary]
+    medians = [ln.get_xdata()[0] for ln in axes[2].lines]
+    assert medians == [np.median(deep), np.median(edge)] and medians[1] > medians[0]
+    counts = [sum(p.get_height() * p.get_width() for p in c) for c in axes[2].containers]
+    np.testing.assert_allclose(counts, 1.0, rtol=1e-12)  # two normalised histograms
+    no_gradient = gt.basins(net, grid, grid, steps=30, gradient=False)
+    with pytest.raises(ValueError, match="'inside'"):
+        no_gradient.plot(inside=3)
+
+
 def test_fixed_points_2d_flow_nullclines_and_unit_circle():
     """W = 2 I tanh units: 9 fixed points (3 per unit), 4 stable, 4 saddles, 1 unstable; the
     eigenvalue panel shows all 18 eigenvalues and the unit circle."""
