@@ -14,7 +14,13 @@ from .analysis.basins import Basins, basins
 from .analysis.batchnorm import batchnorm_gradient_factor
 from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points
-from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
+from .analysis.jacobians import (
+    Spectra,
+    jacobians,
+    pascanu_conditions,
+    product_log_singular_values,
+    spectra,
+)
 from .analysis.lyapunov import LyapunovResult, lyapunov
 from .analysis.maps import Attractor, attractor, cobweb, orbit
 from .analysis.mean_field import (
@@ -52,6 +58,7 @@ __all__ = [
     "Network",
     "PhaseDiagram",
     "Prediction",
+    "Spectra",
     "SweepResult",
     "Trajectory",
     "Unrolled",

@@ -190,6 +190,24 @@ def test_phase_diagram_draws_half_log_chi1_and_the_critical_line():
         gt.phase_diagram("tanh", [1.0, 2.0], [0.0, 0.1], quantities=("q_star",)).plot()
 
 
+def test_spectra_draws_every_eigenvalue_and_the_unit_circle():
+    """0.9 times a rotation by 0.3 rad: eigenvalues 0.9 e^(+-0.3i) (closed form), drawn inside
+    the unit circle; a stack of 3 such matrices draws all 6."""
+    c, s = np.cos(0.3), np.sin(0.3)
+    rotation = 0.9 * np.array([[c, -s], [s, c]])
+    result = gt.spectra(np.stack([rotation] * 3))
+    assert isinstance(result, dict) and result["spectral_radius"] == pytest.approx([0.9] * 3)
+    ax = result.plot(color="red", label="eig")
+    _rendered(ax)
+    points, circle = ax.lines
+    drawn = np.sort_complex(points.get_xdata() + 1j * points.get_ydata())
+    expected = np.sort_complex(np.repeat(0.9 * np.exp([-0.3j, 0.3j]), 3))
+    np.testing.assert_allclose(drawn, expected, atol=1e-12)
+    np.testing.assert_allclose(np.hypot(circle.get_xdata(), circle.get_ydata()), 1.0)
+    assert points.get_label() == "eig" and points.get_color() == "red"
+    assert len(gt.spectra(rotation).plot(circle=False).lines) == 1
+
+
 def test_history_marks_every_clipping_event():
     """Clipping at 0.01 (far below the gradient norm) clips every step; each is marked."""
     net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
