@@ -1,8 +1,7 @@
 """Single-unit RNN: saddle-node bifurcations, hysteresis and exploding dh_T/db.
 
 Claim: The map h -> tanh(w h + b) with w = 5 is bistable for |b| < b_c = 3.03; sweeping b shows
-hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations where w (1 - h^2)
-= 1.
+hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations, w (1 - h^2) = 1.
 
 Source: Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
@@ -22,11 +21,8 @@ from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 W = 5.0
-
-
-def unit(w: float = W) -> gt.Network:
-    """The one-unit tanh RNN; the bias enters as the constant input x (U = 1, b = 0)."""
-    return gt.Network(gt.cells.elman("tanh"), 1, 1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]})
+#: the one-unit tanh RNN's weights: the bias enters as the constant input x (U = 1, b = 0)
+PARAMS = {"W": [[W]], "U": [[1.0]], "b": [0.0]}
 
 
 def gradient_at(net: gt.Network, biases: np.ndarray, steps: int, h0: float) -> np.ndarray:
@@ -38,7 +34,7 @@ def gradient_at(net: gt.Network, biases: np.ndarray, steps: int, h0: float) -> n
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    net, root = unit(), np.sqrt(1 - 1 / W)
+    net, root = gt.Network(gt.cells.elman("tanh"), 1, 1, params=PARAMS), np.sqrt(1 - 1 / W)
     b_c = float(W * root - np.arctanh(root))
     n_b, hold, steps = (401, 60, 60) if quick else (2001, 200, 100)
     grid = np.linspace(-5, 5, n_b)

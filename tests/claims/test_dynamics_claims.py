@@ -105,7 +105,7 @@ def test_logistic_map_four_cycle_and_chaos():
 def test_single_unit_hysteresis_and_gradient_peak():
     """Pascanu et al. 2013, Sec. 2.2: with w = 5 the slow sweep jumps at b = +-b_c (3.029) and
     dh_T/db near b_c exceeds its value deep inside the bistable window by > 1e3."""
-    net = single_unit_bifurcation.unit()
+    net = Network(elman("tanh"), 1, 1, params=single_unit_bifurcation.PARAMS)
     grid = np.linspace(-5, 5, 201)
     bif = bifurcation(
         net, "x", grid, h0=[-1.0], transient=56, keep=4, branches=False, progress=False
