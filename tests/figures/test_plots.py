@@ -248,6 +248,23 @@ def test_prediction_and_verification_draw():
     assert "e^{" in verification.predicted._repr_latex_()
 
 
+def test_verifications_share_one_axes():
+    """Two Verifications on one Axes without bands: each measured curve is its log_norms, each
+    predicted line has the predicted rate as its slope per step back (verify's fitted line)
+    and takes the given style."""
+    ax = None
+    for gain, colour in ((0.5, "red"), (0.8, "blue")):
+        net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=16, gain=gain, seed=1)
+        check = gt.verify(net, steps=60, batch=4)
+        ax = check.plot(ax, band=False, predicted={"color": "black"}, color=colour)
+        measured, predicted = ax.lines[-2:]
+        np.testing.assert_array_equal(measured.get_ydata(), check.log_norms)
+        assert measured.get_color() == colour and predicted.get_color() == "black"
+        k, y = predicted.get_data()
+        assert np.polyfit(k, y, 1)[0] == pytest.approx(check.predicted.rate, rel=1e-9)
+    assert len(ax.lines) == 4 and not ax.collections
+
+
 def test_trajectory_draws_the_hidden_states():
     """The lines are Trajectory.hidden of the chosen sequence; a bad sequence index is refused."""
     net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=3, seed=0)
