@@ -61,9 +61,6 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     near = list(SETTINGS)[2]
     checks[near].plot(ax_zoom).set_title(f"Zoom: {near} (f near 1)")
     ax_zoom.legend(fontsize=10, loc="lower left")
-    text = (f"rate per step\npredicted {checks[near].predicted.rate:+.4f}\n"
-            f"measured {checks[near].measured_rate:+.4f}")  # fmt: skip
-    ax_zoom.text(0.98, 0.97, text, transform=ax_zoom.transAxes, ha="right", va="top", fontsize=11)
     settings = {"n_hidden": n_hidden, "n_in": n_in, "T": T, "batch": batch, "inputs": "N(0, 1)",
                 "init": "torch (PyTorch default)",
                 "biases": {_plain(k): v for k, v in SETTINGS.items()}}  # fmt: skip

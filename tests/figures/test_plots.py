@@ -245,6 +245,9 @@ def test_prediction_and_verification_draw():
     axv = verification.plot()
     _rendered(axv)
     assert axv.get_title().endswith("agree" if verification.agrees else "disagree")
+    measured, predicted = (line.get_label() for line in axv.lines)  # both rates are named
+    assert measured.endswith(f"rate {verification.measured_rate:+.3g}/step")
+    assert predicted.endswith(f"rate {verification.predicted.rate:+.3g}/step")
     assert "e^{" in verification.predicted._repr_latex_()
 
 
