@@ -49,14 +49,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              label=rf"networks on the right ($\sigma_b^2$ = {sigma_b2})")  # fmt: skip
     ax0.legend(loc="lower right", bbox_to_anchor=(1.0, 0.2), fontsize=9, framealpha=0.9)
     fine = np.linspace(sweep_w2.min(), sweep_w2.max(), 16 if quick else 60)
-    chi1 = gt.phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",))["chi1"][0]
-    ax1.plot(fine, 0.5 * np.log(chi1), color=PALETTE[3], label=r"mean field $\frac{1}{2}\ln\chi_1$")
+    gt.phase_diagram("tanh", fine, [sigma_b2], quantities=("chi1",)).plot(ax1)
     label = f"measured BPTT (L = {depth}, N = {width}; 3 s.e.)"
     ax1.errorbar(sweep_w2, measured, yerr=np.maximum(3 * stderr, 1e-9), fmt="o",
                  color=PALETTE[0], capsize=4, label=label)  # fmt: skip
-    ax1.axhline(0, color="grey", lw=1)
-    ax1.axvline(sw_crit, color="black", ls="--", label=rf"critical $\sigma_w^2$ = {sw_crit:.3f}")
-    ax1.set(xlabel=ax0.get_xlabel(), title=rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}",
+    ax1.set(title=rf"deep tanh networks, $\sigma_b^2$ = {sigma_b2}",
             ylabel=r"growth of $\ln\|\partial L/\partial s_l\|$ per layer back")  # fmt: skip
     ax1.legend(loc="lower right", fontsize=10)
 

@@ -321,8 +321,9 @@ class PhaseDiagram(dict):
 
     def plot(self, ax=None, *, levels=(), line_points: int = 16, **style):
         """1/2 ln chi_1 over the grid (needs 'chi1'), contours at ``levels`` and the line
-        chi_1 = 1 at ``line_points`` values of sigma_b2; ``style`` goes to the colour mesh.
-        Returns the Axes.
+        chi_1 = 1 at ``line_points`` values of sigma_b2; ``style`` goes to the colour mesh. A
+        diagram of one sigma_b2 draws 1/2 ln chi_1 against sigma_w2 and the critical sigma_w2
+        (``style`` to the curve). Returns the Axes.
 
         >>> gt.phase_diagram("tanh", [0.5, 1.5, 2.5], [0.0, 0.2]).plot().get_title()
         'tanh mean-field phase diagram'

@@ -68,7 +68,8 @@ def plot_mean_field(
 def plot_phase_diagram(result, ax=None, *, levels=(), line_points: int = 16, **style):
     """1/2 ln chi_1, the per-layer log growth of the gradient, over the (sigma_w^2, sigma_b^2)
     grid on a scale diverging at 0 (ordered below, chaotic above), its contours at ``levels``
-    and the line chi_1 = 1, sampled densely near sigma_b^2 = 0 where it bends."""
+    and the line chi_1 = 1, sampled densely near sigma_b^2 = 0 where it bends; for a single
+    sigma_b^2, the curve against sigma_w^2 with the critical sigma_w^2."""
     from ..analysis.mean_field import critical_sigma_w2
 
     if "chi1" not in result:
@@ -76,6 +77,9 @@ def plot_phase_diagram(result, ax=None, *, levels=(), line_points: int = 16, **s
     ax = one_axes(ax)
     sw, sb = result["sigma_w2"], result["sigma_b2"]
     growth = 0.5 * np.log(result["chi1"])
+    name = result.activation if isinstance(result.activation, str) else "custom"
+    if len(sb) == 1:
+        return _phase_cut(result.activation, name, sw, sb[0], growth[0], ax, **style)
     norm = TwoSlopeNorm(0.0, min(growth.min(), -1e-12), max(growth.max(), 1e-12))
     mesh_style = {"cmap": "PuOr_r", "shading": "gouraud", "norm": norm, **style}
     mesh = ax.pcolormesh(sw, sb, growth, **mesh_style)
@@ -92,11 +96,31 @@ def plot_phase_diagram(result, ax=None, *, levels=(), line_points: int = 16, **s
         ax.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
         for x, text in ((0.06, "ordered\n(vanishing)"), (0.71, "chaotic\n(exploding)")):
             ax.text(x, 0.82, text, transform=ax.transAxes, fontsize=12)
-    name = result.activation if isinstance(result.activation, str) else "custom"
     ax.set_xlabel(r"weight variance $\sigma_w^2$")
     ax.set_ylabel(r"bias variance $\sigma_b^2$")
     ax.set_title(f"{name} mean-field phase diagram")
     ax.grid(False)
+    return ax
+
+
+def _phase_cut(activation, name: str, sw, sb: float, growth, ax, **style):
+    """A diagram of one sigma_b^2: 1/2 ln chi_1 against sigma_w^2 and the critical sigma_w^2."""
+    from ..analysis.mean_field import critical_sigma_w2
+
+    label = r"mean field $\frac{1}{2}\ln\chi_1$"
+    ax.plot(sw, growth, **{"color": PALETTE[3], "label": label, **style})
+    ax.axhline(0, color="grey", lw=1)
+    try:
+        critical = critical_sigma_w2(activation, sb)
+        ax.axvline(
+            critical, color="black", ls="--", label=rf"critical $\sigma_w^2$ = {critical:.3f}"
+        )
+    except ValueError:  # no transition for this activation
+        pass
+    ax.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax.set_ylabel(r"$\frac{1}{2}\ln\chi_1$ per layer")
+    ax.set_title(rf"{name} mean field at $\sigma_b^2$ = {sb:g}")
+    ax.legend(loc="best", fontsize=9)
     return ax
 
 

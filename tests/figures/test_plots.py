@@ -190,6 +190,18 @@ def test_phase_diagram_draws_half_log_chi1_and_the_critical_line():
         gt.phase_diagram("tanh", [1.0, 2.0], [0.0, 0.1], quantities=("q_star",)).plot()
 
 
+def test_phase_diagram_of_one_bias_variance_is_a_cut():
+    """One sigma_b2: the curve is 1/2 ln chi_1 of the grid, crossing 0 at the marked critical
+    sigma_w2 (for tanh at sigma_b2 = 0, sigma_w2 = 1; Poole et al. 2016)."""
+    cut = gt.phase_diagram("tanh", np.linspace(0.5, 2.0, 7), [0.0], quantities=("chi1",))
+    ax = cut.plot()
+    _rendered(ax)
+    curve = next(ln for ln in ax.lines if "mean field" in ln.get_label())
+    np.testing.assert_allclose(curve.get_ydata(), 0.5 * np.log(cut["chi1"][0]), rtol=1e-12)
+    critical = next(ln for ln in ax.lines if "critical" in ln.get_label())
+    assert critical.get_xdata()[0] == pytest.approx(1.0, abs=1e-6)
+
+
 def test_spectra_draws_every_eigenvalue_and_the_unit_circle():
     """0.9 times a rotation by 0.3 rad: eigenvalues 0.9 e^(+-0.3i) (closed form), drawn inside
     the unit circle; a stack of 3 such matrices draws all 6."""
