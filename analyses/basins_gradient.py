@@ -5,12 +5,11 @@ basin and large on the boundaries between basins.
 
 Source: lecture notes 001 (after Hinton); Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
-Inside a basin of h -> tanh(W h + b) a small change of h_0 ends at the same attractor, so
-dh_T/dh_0, a product of T contracting step Jacobians, vanishes; on a boundary between basins
-(the stable manifold of a saddle) it moves the end point to another attractor and the gradient
-is large. ``gt.basins`` labels every initial state of a grid by the attractor it reaches (the
-stable fixed points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from the executor's
-step Jacobians.
+Inside a basin of h -> tanh(W h + b) a small change of h_0 ends at the same attractor, so dh_T/dh_0,
+a product of T contracting step Jacobians, vanishes; on a boundary between basins (the stable
+manifold of a saddle) it moves the end point to another attractor and the gradient is large.
+``gt.basins`` labels every initial state of a grid by the attractor it reaches (the stable fixed
+points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from the executor's step Jacobians.
 """
 
 import numpy as np

@@ -6,15 +6,14 @@ the same models trained by PyTorch with the same data and budget.
 
 Source: Le, Jaitly & Hinton 2015 (sequential and permuted MNIST), on scikit-learn's 8x8 digits.
 
-scikit-learn's bundled 8x8 digits (1797 images, a fixed 80/20 train/test split) are fed one
-pixel per step (T = 64, one input) in row-major order and, in the full run, in a fixed random
-permutation that scatters neighbouring pixels across the sequence (as in permuted MNIST); the
-class is read out after the last pixel. Every model gets the same budget (Adam, batch 32, 32
-units, gradient norm clipped to 1) and its own learning rate; test accuracy on the 359
-held-out images is recorded during training, over 5 seeds (2 with --quick). Chance is about
-10%. No paper reports numbers for 8x8 digits, so the target accuracy of each setting was fixed
-before the runs from a PyTorch calibration (``TARGETS``): the PyTorch accuracy less 0.1; a
-setting agrees when at least 4 of 5 seeds reach it.
+scikit-learn's bundled 8x8 digits (1797 images, a fixed 80/20 train/test split) are fed one pixel
+per step (T = 64, one input) in row-major order and, in the full run, in a fixed random permutation
+that scatters neighbouring pixels across the sequence (as in permuted MNIST); the class is read out
+after the last pixel. Every model gets the same budget (Adam, batch 32, 32 units, gradient norm
+clipped to 1) and its own learning rate; test accuracy on the 359 held-out images is recorded during
+training, over 5 seeds (2 with --quick). Chance is about 10%. No paper reports numbers for 8x8
+digits, so the target accuracy of each setting was fixed before the runs from a PyTorch calibration
+(``TARGETS``): the PyTorch accuracy less 0.1; a setting agrees when at least 4 of 5 seeds reach it.
 """
 
 from itertools import product

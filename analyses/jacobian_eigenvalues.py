@@ -1,8 +1,7 @@
 """Eigenvalues of W and of the step Jacobian for each initialisation.
 
-Claim: The initialisation places the eigenvalues of W (the step Jacobian at h = 0, b = 0)
-inside, on or outside the unit circle; along a trajectory tanh' pulls the Jacobian's spectrum
-inward.
+Claim: The initialisation places the eigenvalues of W (the step Jacobian at h = 0, b = 0) inside, on
+or outside the unit circle; along a trajectory tanh' pulls the Jacobian's spectrum inward.
 
 Source: lecture notes 001 and 003 (spectral radius); Saxe et al. 2014; Le et al. 2015.
 

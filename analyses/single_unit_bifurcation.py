@@ -5,13 +5,12 @@ hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations, w
 
 Source: Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
-For |b| < b_c the unit has two stable fixed points and an unstable one between them; at
-|b| = b_c a stable one and the unstable one collide (saddle-node) where the map's slope is one,
-w (1 - h^2) = 1: h* = +-sqrt(1 - 1/w), b_c = w sqrt(1 - 1/w) - artanh(sqrt(1 - 1/w)). Sweeping
-b slowly up and then down (``gt.bifurcation``, each b held for ``hold`` steps), the state
-follows one branch until it disappears and jumps to the other. On a branch dh*/db =
-(1 - h*^2) / (1 - w (1 - h*^2)) diverges at the bifurcation; the BPTT gradient dh_T/db of the
-network run for T steps at fixed b peaks there.
+For |b| < b_c the unit has two stable fixed points and an unstable one between them; at |b| = b_c a
+stable one and the unstable one collide (saddle-node) where the map's slope is one, w (1 - h^2) = 1:
+h* = +-sqrt(1 - 1/w), b_c = w sqrt(1 - 1/w) - artanh(sqrt(1 - 1/w)). Sweeping b slowly up and then
+down (``gt.bifurcation``, each b held for ``hold`` steps), the state follows one branch until it
+disappears and jumps to the other. On a branch dh*/db = (1 - h*^2) / (1 - w (1 - h*^2)) diverges at
+the bifurcation; the BPTT gradient dh_T/db of the network run for T steps at fixed b peaks there.
 """
 
 import numpy as np
