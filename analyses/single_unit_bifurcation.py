@@ -49,15 +49,13 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sens = (1 - h_low**2) / (1 - W * (1 - h_low**2))
 
     fig, (ax0, ax1) = new_figure(2, 1, width=8.5, height=8.0, sharex=True)
-    bif.plot(ax0).axvspan(-b_c, b_c, color=PALETTE[5], alpha=0.12, lw=0, label="bistable window")
-    ax0.plot(grid, up, color=PALETTE[3], lw=1.5, label=r"state after the sweep $b\uparrow$")
-    ax0.plot(grid, down, color=PALETTE[0], lw=1.5, label=r"state after the sweep $b\downarrow$")
+    bif.plot(ax0, final=True, multistable=True)  # the bias is the input x
     ax0.plot([b_c, -b_c], [-root, root], "o", color="black", ms=9, mfc="white", mew=2)
     ax0.set(xlabel="", ylabel=r"state $h$", ylim=(-1.15, 1.15), xlim=(-5.2, 5.2),
             title=rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
                   r"($w(1-h^2)=1$, circles)")  # fmt: skip
     ax0.legend(loc="lower left", bbox_to_anchor=(0.24, 0.12), fontsize=9.5, framealpha=0.95)
-    for h0, grad, color in ((-1, grad_lower, PALETTE[3]), (1, grad_upper, PALETTE[0])):
+    for h0, grad, color in ((-1, grad_lower, PALETTE[0]), (1, grad_upper, PALETTE[4])):
         ax1.semilogy(fine, np.abs(grad), color=color, label=rf"BPTT, $h_0={h0:+d}$, $T$ = {steps}")
     label = r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$"
     ax1.semilogy(lower.values, np.abs(sens), ":", color="black", lw=2, label=label)

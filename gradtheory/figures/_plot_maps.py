@@ -22,8 +22,12 @@ def _kind(n_unstable: int, n_state: int) -> str:
     return "stable" if n_unstable == 0 else "unstable" if n_unstable == n_state else "saddle"
 
 
-def plot_bifurcation(result, ax=None, *, coordinate: int = 0, **style):
-    """Attractor samples of the sweeps as dots, fixed-point branches coloured by stability."""
+def plot_bifurcation(
+    result, ax=None, *, coordinate: int = 0, final: bool = False, multistable: bool = False, **style
+):
+    """Attractor samples of the sweeps as dots, fixed-point branches coloured by stability;
+    with ``final`` each sweep's state at the end of every value as a line (their gap is the
+    hysteresis), with ``multistable`` the values with two or more stable fixed points shaded."""
     ax = one_axes(ax)
     for sweep, colour, label in (
         (result.up, PALETTE[0], f"sweep {result.param} up"),
@@ -32,6 +36,15 @@ def plot_bifurcation(result, ax=None, *, coordinate: int = 0, **style):
         if sweep is not None and len(sweep.param):
             ax.plot(sweep.param, sweep.states[:, coordinate], ".", ms=1.5, color=colour, alpha=0.5)
             ax.plot([], [], ".", ms=6, color=colour, label=label)  # a legend-sized marker
+        if final and sweep is not None:
+            state = sweep.final[:, coordinate]
+            ax.plot(sweep.values, state, color=colour, lw=1.5, zorder=3,  # over the branches
+                    label=f"state after the {label}")  # fmt: skip
+    if multistable:
+        for n, run in enumerate(segments_where(np.asarray(result.n_stable) >= 2)):
+            span = result.values[run.start], result.values[run.stop - 1]
+            label = None if n else "two or more stable fixed points"
+            ax.axvspan(*span, color=PALETTE[5], alpha=0.12, lw=0, label=label)
     labelled = set()
     for branch in result.branches:
         n_state = branch.points.shape[1]

@@ -59,6 +59,25 @@ def test_bifurcation_branches_coloured_by_stability():
     assert any(np.min(ln.get_xdata()) > 2.99 and ln.get_linestyle() == "--" for ln in unstable)
 
 
+def test_bifurcation_hysteresis_lines_and_bistable_window():
+    """h -> tanh(5 h + b) (Pascanu et al. 2013, Sec. 2.2) is bistable for |b| < b_c = 3.029
+    (b_c = w sqrt(1 - 1/w) - artanh sqrt(1 - 1/w)): the shaded window spans it within a grid
+    step; the final-state lines are the sweeps' own final states."""
+    w, root = 5.0, np.sqrt(1 - 1 / 5.0)
+    b_c = w * root - np.arctanh(root)
+    net = gt.Network(gt.cells.elman("tanh"), 1, 1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]})
+    grid = np.linspace(-5, 5, 101)
+    bif = gt.bifurcation(net, "x", grid, h0=[-1.0], transient=40, keep=4, progress=False)
+    ax = bif.plot(final=True, multistable=True)
+    _rendered(ax)
+    (window,) = [p for p in ax.patches if p.get_label().startswith("two or more")]
+    left, right = window.get_x(), window.get_x() + window.get_width()  # an axvspan Rectangle
+    assert abs(left + b_c) <= 0.1 and abs(right - b_c) <= 0.1
+    for sweep, name in ((bif.up, "up"), (bif.down, "down")):
+        line = next(ln for ln in ax.lines if ln.get_label() == f"state after the sweep x {name}")
+        np.testing.assert_array_equal(line.get_ydata(), sweep.final[:, 0])
+
+
 def test_basins_two_panels_and_axes_argument():
     """Two bistable tanh units (W = 2 I) have four stable fixed points: four basins, and the
     gradient image holds Basins.log10_gradient; axes= is used as given and checked."""
