@@ -46,14 +46,12 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     att.plot(axes["a"], net=logistic(r0), h0=[x0])
     bif.plot(axes["b"])
     branches.plot(axes["b"]).set(ylim=(-0.05, 1.05), xlabel="")
-    ax = axes["c"]
+    ax = bif.plot_lyapunov(axes["c"], label=None)
     ax.sharex(axes["b"])
-    ax.plot(rs, lam_r, color=PALETTE[0], lw=1)
     label = rf"gt.lyapunov(): $\lambda(3.5)$ = {lam35:.3f}, $\lambda(4)$ = {lam4:.3f}"
     ax.plot([r0, 4.0], [lam35, lam4], "o", color=PALETTE[3], mec="black", ms=8, label=label)
-    ax.axhline(0, color="black", lw=1)
     ax.axhline(np.log(2), color=PALETTE[3], ls=":", lw=1.5, label="ln 2")
-    ax.set(xlabel="$r$", ylabel=r"Lyapunov exp. $\lambda$", ylim=(max(-2.0, lam_r.min() - 0.1), 1))
+    ax.set(title="", ylim=(max(-2.0, lam_r.min() - 0.1), 1))
     ax.legend(loc="lower left", fontsize=9.5)
 
     rows = [

@@ -114,6 +114,19 @@ class Bifurcation:
 
         return plot_bifurcation(self, ax, final=final, multistable=multistable, **style)
 
+    def plot_lyapunov(self, ax=None, **style):
+        """Each sweep's finite-time Lyapunov exponent (``Sweep.lyapunov``) against the
+        parameter, with the zero line; ``style`` goes to the curves. Returns the Axes.
+
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
+        >>> bif = gt.bifurcation(net, "r", [3.2, 4.0], h0=[0.2], sweep="up", progress=False)
+        >>> bif.plot_lyapunov().get_title()
+        'largest Lyapunov exponent over the sweep'
+        """
+        from ..figures._plot_maps import plot_sweep_lyapunov
+
+        return plot_sweep_lyapunov(self, ax, **style)
+
 
 def _network_at(model, param: str, value, x):
     """(network, constant input) at one parameter value."""

@@ -12,7 +12,13 @@ from matplotlib.colors import ListedColormap
 from ._axes import axes_row, one_axes, segments_where
 from .style import PALETTE
 
-__all__ = ["KIND_COLORS", "plot_attractor", "plot_basins", "plot_bifurcation"]
+__all__ = [
+    "KIND_COLORS",
+    "plot_attractor",
+    "plot_basins",
+    "plot_bifurcation",
+    "plot_sweep_lyapunov",
+]
 
 #: Colour of a fixed point (or branch) by its stability, used by every dynamics figure.
 KIND_COLORS = {"stable": PALETTE[2], "saddle": PALETTE[1], "unstable": PALETTE[3]}
@@ -67,6 +73,21 @@ def plot_bifurcation(
     ax.set_title("bifurcation diagram")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=9)
+    return ax
+
+
+def plot_sweep_lyapunov(result, ax=None, **style):
+    """The finite-time largest Lyapunov exponent of each sweep against the parameter, and 0:
+    below it the attractor contracts (fixed point, cycle), above it chaos."""
+    ax = one_axes(ax)
+    for sweep, colour, label in ((result.up, PALETTE[0], "up"), (result.down, PALETTE[4], "down")):
+        if sweep is not None:
+            line_style = {"color": colour, "lw": 1.0, "label": f"sweep {result.param} {label}"}
+            ax.plot(sweep.values, sweep.lyapunov, **{**line_style, **style})
+    ax.axhline(0.0, color="black", lw=1)
+    ax.set_xlabel(f"parameter {result.param}")
+    ax.set_ylabel(r"finite-time Lyapunov exponent $\lambda$")
+    ax.set_title("largest Lyapunov exponent over the sweep")
     return ax
 
 

@@ -59,6 +59,20 @@ def test_bifurcation_branches_coloured_by_stability():
     assert any(np.min(ln.get_xdata()) > 2.99 and ln.get_linestyle() == "--" for ln in unstable)
 
 
+def test_bifurcation_lyapunov_curve_is_the_sweeps_exponent():
+    """Logistic map (May 1976): the drawn curve is Sweep.lyapunov; negative at the stable
+    fixed point (r = 2.8), near ln 2 at r = 4 (over 2000 kept steps)."""
+    rs = np.array([2.8, 3.5, 4.0])
+    bif = gt.bifurcation(_logistic(3.0), "r", rs, h0=[0.2], transient=200, keep=2000,
+                         sweep="up", branches=False, progress=False)  # fmt: skip
+    ax = bif.plot_lyapunov()
+    _rendered(ax)
+    curve = ax.lines[0]
+    np.testing.assert_array_equal(curve.get_ydata(), bif.up.lyapunov)
+    np.testing.assert_array_equal(curve.get_xdata(), rs)
+    assert curve.get_ydata()[0] < 0 and abs(curve.get_ydata()[-1] - np.log(2)) < 0.05
+
+
 def test_bifurcation_hysteresis_lines_and_bistable_window():
     """h -> tanh(5 h + b) (Pascanu et al. 2013, Sec. 2.2) is bistable for |b| < b_c = 3.029
     (b_c = w sqrt(1 - 1/w) - artanh sqrt(1 - 1/w)): the shaded window spans it within a grid
