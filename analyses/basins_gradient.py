@@ -16,7 +16,7 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.claims import ClaimResult, Comparison, claim
-from gradtheory.figures import PALETTE, new_figure
+from gradtheory.figures import new_figure
 
 W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
 B = [0.0, 0.0]
@@ -38,10 +38,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
     fig, axes = new_figure(1, 3, width=16.5, height=5.4, width_ratios=[1, 1.2, 0.85])
     lo, hi = np.percentile(log_grad, [1, 99.8])
-    m.plot(axes=axes, inside=inside_cells, cmap="magma", vmin=lo, vmax=hi)
-    for ax in axes[:2]:
-        ax.plot(*saddles.T, "X", color=PALETTE[3], mec="black", ms=11, label="saddle")
-    axes[0].legend(loc="upper left", fontsize=10, framealpha=0.95)
+    m.plot(axes=axes, inside=inside_cells, saddles=saddles, cmap="magma", vmin=lo, vmax=hi)
     fig.suptitle(rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, $b$ = {tuple(B)}", fontsize=13)
 
     rows = [Comparison("median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",

@@ -91,9 +91,10 @@ def plot_sweep_lyapunov(result, ax=None, **style):
     return ax
 
 
-def plot_basins(result, axes=None, *, inside: float | None = None, **style):
+def plot_basins(result, axes=None, *, inside: float | None = None, saddles=None, **style):
     """Basins (a colour per attractor, grey: divergent) and, if computed, log10 of the gradient;
-    with ``inside``, its distribution on the boundaries and deep inside the basins."""
+    with ``inside``, its distribution on the boundaries and deep inside the basins; ``saddles``
+    (k, 2), whose stable manifolds are the boundaries, marked on the maps."""
     has_gradient = result.log_gradient is not None
     if inside is not None and not has_gradient:
         raise ValueError("Basins.plot: argument 'inside' needs a result with the gradient; got "
@@ -132,10 +133,13 @@ def plot_basins(result, axes=None, *, inside: float | None = None, **style):
     for ax in axes[:2]:
         if k:
             ax.plot(*result.attractors.T[:2], "x", color="black", ms=9, mew=2, label="attractor")
+        if saddles is not None and len(saddles):
+            points = np.asarray(saddles, dtype=float).T[:2]
+            ax.plot(*points, "X", color=KIND_COLORS["saddle"], mec="black", ms=11, label="saddle")
         ax.set_xlabel("$s_{0,1}$")
         ax.set_ylabel("$s_{0,2}$")
         ax.grid(False)
-    if k:
+    if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(loc="upper left", fontsize=9)
     return axes
 

@@ -124,6 +124,10 @@ def test_basins_gradient_distribution_panel():
     assert medians == [np.median(deep), np.median(edge)] and medians[1] > medians[0]
     counts = [sum(p.get_height() * p.get_width() for p in c) for c in axes[2].containers]
     np.testing.assert_allclose(counts, 1.0, rtol=1e-12)  # two normalised histograms
+    saddles = np.array([[0.0, 0.96], [0.96, 0.0]])
+    for ax in result.plot(saddles=saddles):  # both maps mark the given saddles
+        marks = next(ln for ln in ax.lines if ln.get_label() == "saddle")
+        np.testing.assert_array_equal(np.column_stack(marks.get_data()), saddles)
     no_gradient = gt.basins(net, grid, grid, steps=30, gradient=False)
     with pytest.raises(ValueError, match="'inside'"):
         no_gradient.plot(inside=3)
