@@ -40,13 +40,11 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     for ax, init in zip(axes.flat, INITS, strict=True):
         s = spectra(init, n, steps, seed)
         rho_w, rho_j = float(s["W"]["spectral_radius"]), float(s["J"]["spectral_radius"])
-        s["W"].plot(ax, mfc="none", color="grey", ms=5, label="eig(W)")
-        label = rf"eig($J_t$), t = {steps}"
+        s["W"].plot(ax, mfc="none", color="grey", ms=5, label=rf"eig(W): $\rho$ = {rho_w:.3f}")
+        label = rf"eig($J_t$), t = {steps}: $\rho$ = {rho_j:.3f}"
         s["J"].plot(ax, circle=False, marker=".", color=PALETTE[3], label=label)
         ax.set(xlim=(-1.75, 1.75), ylim=(-1.75, 1.75), title=init)
-        ax.text(0.03, 0.97, f"$\\rho(W)$ = {rho_w:.3f}\n$\\rho(J_t)$ = {rho_j:.3f}",
-                transform=ax.transAxes, va="top", fontsize=11,
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})  # fmt: skip
+        ax.legend(fontsize=10, loc="upper left")
         numbers.update({f"{init}: spectral radius of W": rho_w,
                         f"{init}: spectral radius of J_t (t = {steps})": rho_j,
                         f"{init}: sigma_max(W)": float(s["W"]["norm"])})  # fmt: skip
@@ -57,7 +55,6 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                             numbers[f"{init}: sigma_max(W)"], rho_j, tolerances.ONE_STEP,
                             "at most")]  # fmt: skip
         arrays.update({f"{init}_W": s["W"]["eigenvalues"], f"{init}_J": s["J"]["eigenvalues"]})
-    axes[0, 0].legend(fontsize=10, loc="lower left")
     fig.suptitle(f"tanh RNN, n = {n}: eigenvalues against the unit circle", fontsize=14)
     latex = (r"J_t = \frac{\partial h_t}{\partial h_{t-1}} = "
              r"\operatorname{diag}\big(1 - h_t^{2}\big)\,W,\qquad J_t\big|_{h=0} = W")  # fmt: skip
