@@ -5,35 +5,29 @@ basin and large on the boundaries between basins.
 
 Source: lecture notes 001 (after Hinton); Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
-Inside a basin of h -> tanh(W h + b) a small change of h_0 ends at the same attractor, so
-dh_T/dh_0, a product of T contracting step Jacobians, vanishes; on a boundary between basins
-(the stable manifold of a saddle) it moves the end point to another attractor and the gradient
-is large. ``gt.basins`` labels every initial state of a grid by the attractor it reaches (the
-stable fixed points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from the executor's
-step Jacobians.
+Inside a basin of h -> tanh(W h + b) a small change of h_0 ends at the same attractor, so dh_T/dh_0,
+a product of T contracting step Jacobians, vanishes; on a boundary between basins (the stable
+manifold of a saddle) it moves the end point to another attractor and the gradient is large.
+``gt.basins`` labels every initial state of a grid by the attractor it reaches (the stable fixed
+points of ``gt.fixed_points``) and gives log10 ||dh_T/dh_0||_2 from the executor's step Jacobians.
 """
 
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
-from gradtheory.figures import PALETTE, new_figure
+from gradtheory.claims import ClaimResult, Comparison, claim
+from gradtheory.figures import new_figure
 
 W = [[1.8, -0.3], [0.3, 1.8]]  # a I + c R90: four equivalent attractors
 B = [0.0, 0.0]
-
-
-def two_unit(weights=W, bias=B) -> gt.Network:
-    """The autonomous two-unit tanh RNN h -> tanh(W h + b)."""
-    params = {"W": weights, "U": [[0.0], [0.0]], "b": bias}
-    return gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=2, params=params)
 
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     n, steps = (121, 30) if quick else (401, 30)
     inside_cells = 4 if quick else 12  # "inside": this many grid cells from any boundary
-    net = two_unit()
+    # the autonomous two-unit tanh RNN h -> tanh(W h + b)
+    net = gt.Network(gt.cells.elman("tanh"), 1, 2, params={"W": W, "U": [[0.0], [0.0]], "b": B})
     fps = gt.fixed_points(net, progress=False, seed=seed)
     attractors, saddles = fps.points[fps.stable], fps.points[[k == "saddle" for k in fps.kind]]
     grid = np.linspace(-1.5, 1.5, n)
@@ -44,20 +38,7 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
 
     fig, axes = new_figure(1, 3, width=16.5, height=5.4, width_ratios=[1, 1.2, 0.85])
     lo, hi = np.percentile(log_grad, [1, 99.8])
-    m.plot(axes=axes[:2], cmap="magma", vmin=lo, vmax=hi)
-    for ax in axes[:2]:
-        ax.plot(*saddles.T, "X", color=PALETTE[3], mec="black", ms=11, label="saddle")
-    axes[0].legend(loc="upper left", fontsize=10, framealpha=0.95)
-    bins = np.linspace(np.percentile(log_grad, 0.5), log_grad.max(), 40)
-    for cells, median, color, label in (
-        (inside, med_in, PALETTE[0], f"inside (> {inside_cells} cells from boundary)"),
-        (edge, med_edge, PALETTE[3], "boundary cells"),
-    ):
-        axes[2].hist(log_grad[cells], bins=bins, density=True, color=color, alpha=0.6, label=label)
-        axes[2].axvline(median, color=color, ls="--", lw=2)
-    axes[2].set(xlabel=r"$\log_{10}\|\partial h_T/\partial h_0\|_2$", ylabel="density",
-                title="medians dashed")  # fmt: skip
-    axes[2].legend(loc="upper right", fontsize=9.5)
+    m.plot(axes=axes, inside=inside_cells, saddles=saddles, cmap="magma", vmin=lo, vmax=hi)
     fig.suptitle(rf"$h_t = \tanh(W h_{{t-1}} + b)$, $W$ = {W}, $b$ = {tuple(B)}", fontsize=13)
 
     rows = [Comparison("median log10 ||dh_T/dh_0||: boundary cells minus inside basins (decades)",
@@ -75,7 +56,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"grid": grid, "label": m.labels, "log_grad": log_grad}
     headline = ["median log10 gradient on boundaries", "median log10 gradient inside basins"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

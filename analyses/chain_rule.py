@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.symbolic.registry import ACTIVATIONS
 
@@ -88,7 +88,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                 "batch": batch}  # fmt: skip
     headline = [f"{a}: median |dh_{n_show}/dh_0|" for a in ("tanh", "sigmoid", "relu", "linear")]
     return ClaimResult(fig, numbers, rows, settings, unrolled.latex(), headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -21,7 +21,7 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.figures import PALETTE, new_figure
 
 CLIP, T, HIDDEN, ORDER_LRS, ADDING_LR = 1.0, 20, 32, (0.1, 0.5), 0.3
@@ -97,7 +97,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     latex = r"g \leftarrow \frac{\eta}{\|g\|}\, g \quad \text{if } \|g\| > \eta"
     headline = [k for k in numbers if k.startswith("final loss") and "(mean" in k][:4]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
-
-
-if __name__ == "__main__":
-    main(__file__)

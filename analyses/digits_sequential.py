@@ -6,15 +6,14 @@ the same models trained by PyTorch with the same data and budget.
 
 Source: Le, Jaitly & Hinton 2015 (sequential and permuted MNIST), on scikit-learn's 8x8 digits.
 
-scikit-learn's bundled 8x8 digits (1797 images, a fixed 80/20 train/test split) are fed one
-pixel per step (T = 64, one input) in row-major order and, in the full run, in a fixed random
-permutation that scatters neighbouring pixels across the sequence (as in permuted MNIST); the
-class is read out after the last pixel. Every model gets the same budget (Adam, batch 32, 32
-units, gradient norm clipped to 1) and its own learning rate; test accuracy on the 359
-held-out images is recorded during training, over 5 seeds (2 with --quick). Chance is about
-10%. No paper reports numbers for 8x8 digits, so the target accuracy of each setting was fixed
-before the runs from a PyTorch calibration (``TARGETS``): the PyTorch accuracy less 0.1; a
-setting agrees when at least 4 of 5 seeds reach it.
+scikit-learn's bundled 8x8 digits (1797 images, a fixed 80/20 train/test split) are fed one pixel
+per step (T = 64, one input) in row-major order and, in the full run, in a fixed random permutation
+that scatters neighbouring pixels across the sequence (as in permuted MNIST); the class is read out
+after the last pixel. Every model gets the same budget (Adam, batch 32, 32 units, gradient norm
+clipped to 1) and its own learning rate; test accuracy on the 359 held-out images is recorded during
+training, over 5 seeds (2 with --quick). Chance is about 10%. No paper reports numbers for 8x8
+digits, so the target accuracy of each setting was fixed before the runs from a PyTorch calibration
+(``TARGETS``): the PyTorch accuracy less 0.1; a setting agrees when at least 4 of 5 seeds reach it.
 """
 
 from itertools import product
@@ -22,7 +21,7 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.figures import new_figure
 
 LEARNING_RATES = {"GRU": 1e-2, "LSTM": 1e-2, "IRNN": 1e-3}
@@ -84,7 +83,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     settings = _common.constants(globals(), steps=steps, seeds=seeds, test_images=359)
     headline = [k for k in numbers if k.startswith("test accuracy") and "(mean" in k]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -16,8 +16,8 @@ pairs after the channel's first pulse whose output has the sign of the target, m
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
-from gradtheory.figures import PALETTE, new_figure
+from gradtheory.claims import ClaimResult, _common, claim
+from gradtheory.figures import PALETTE, new_mosaic
 
 BITS, T, HIDDEN, LR, TARGET = 3, 100, 32, 1e-2, 0.95
 #: (steps, evaluate every) at full size and with --quick
@@ -61,20 +61,18 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     first = np.where(learned.any(axis=1), at[learned.argmax(axis=1)], -1)
     numbers["first step above 95% bit accuracy per seed (-1: never)"] = first.tolist()
 
-    fig, axes = new_figure(BITS, 2, width=13.5, height=7.0)
-    for ax in axes[:, 1]:
-        ax.remove()
-    curve_ax = fig.add_subplot(axes[0, 1].get_gridspec()[:, 1])
+    fig, panels = new_mosaic([[ch, "curves"] for ch in range(BITS)], width=13.5, height=7.0)
+    bit_axes, curve_ax = [panels[ch] for ch in range(BITS)], panels["curves"]
     shown, t = records[0], np.arange(T)
-    for ch, ax in enumerate(axes[:, 0]):
+    for ch, ax in enumerate(bit_axes):
         pulses = np.nonzero(shown["x"][:, ch])[0]
         ax.vlines(pulses, 0, shown["x"][pulses, ch], color=PALETTE[1], lw=2.5, label="input pulse")
         ax.step(t, shown["y"][:, ch], where="post", color="black", lw=1.5, ls="--", label="target")
         ax.plot(t, shown["out"][:, ch], color=PALETTE[0], lw=2, label="GRU output")
         ax.set(ylim=(-1.4, 1.4), ylabel=f"bit {ch + 1}")
-    axes[0, 0].set_title(f"a test sequence (seed {seeds[0]})")
-    axes[-1, 0].set_xlabel("time step t")
-    axes[-1, 0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=10)
+    bit_axes[0].set_title(f"a test sequence (seed {seeds[0]})")
+    bit_axes[-1].set_xlabel("time step t")
+    bit_axes[-1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=10)
     # one line per seed, named once in the legend (labels starting with "_" are left out)
     unnamed = ["_"] * (len(seeds) - 1)
     smoothed = np.array([_common.smooth(c, 10) for c in loss]) / gt.tasks.flipflop(BITS, T).baseline
@@ -93,7 +91,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"loss": loss, "eval_steps": at, "bit_accuracy": accuracy}
     headline = ["bit accuracy (mean, 95% half-width)"]
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

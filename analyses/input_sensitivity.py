@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric.tangent import jacobian_product
 
@@ -27,7 +27,7 @@ MODELS = {
 }
 
 
-def sensitivity(net: gt.Network, x: np.ndarray, check_at: int | None = None, seed: int = 0) -> dict:
+def sensitivity(net: gt.Network, x: np.ndarray, check_at: int, seed: int = 0) -> dict:
     """``norms`` ||dh_t/dx_1||_F (T, B) and ``check``, the max relative difference between
     forward-mode u^T dh_t/dx_1 and BPTT's ``Gradients.inputs[0]`` (probe u on h_t, t = check_at)."""
     (batch, n_in), n, n_state = x[0].shape, net.n_hidden, net.n_state
@@ -38,8 +38,6 @@ def sensitivity(net: gt.Network, x: np.ndarray, check_at: int | None = None, see
     for entry in net.forward(x).tape[1:]:
         tangents.append(jacobian_product(net, entry, tangents[-1]))
     norms = np.array([np.linalg.norm(tangent[:, :n], axis=(1, 2)) for tangent in tangents])
-    if check_at is None:
-        return {"norms": norms, "check": float("nan")}
     probe = np.zeros((batch, n_state))
     probe[:, :n] = np.random.default_rng([seed, 23]).normal(size=(batch, n))
     reverse = net.backward(net.forward(x[:check_at]), grad_state=probe).inputs[0]
@@ -51,8 +49,7 @@ def sensitivity(net: gt.Network, x: np.ndarray, check_at: int | None = None, see
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     n_hidden, T, batch = (32, 60, 16) if quick else (64, 150, 32)
-    x = np.random.default_rng([seed, 19]).normal(size=(T, batch, 1))
-    check_at = T // 2
+    x, check_at = np.random.default_rng([seed, 19]).normal(size=(T, batch, 1)), T // 2
     table, numbers, rows = [], {}, []
     for label, cell in MODELS.items():
         result = sensitivity(gt.Network(cell, 1, n_hidden, seed=seed), x, check_at, seed)
@@ -89,7 +86,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              r"{\partial x_1},\qquad J_k = \frac{\partial s_k}{\partial s_{k-1}}")  # fmt: skip
     headline = [f"log10 mean |dh_t/dx_1|, t = {T}, {label}" for label in MODELS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, {"sensitivity": table})
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -21,7 +21,7 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
+from gradtheory.claims import ClaimResult, Comparison, _common, claim
 from gradtheory.figures import new_figure
 
 NOISE, HIDDEN, SUCCESS, FORGET_BIAS = 0.5, 32, 0.9, 5.0
@@ -87,7 +87,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     headline = [f"success rate, {label}, T={last}" for label in MODELS]
     arrays = {"accuracy": np.reshape(accuracy, (len(MODELS), len(Ts), -1)), "T": np.array(Ts)}
     return ClaimResult(fig, numbers, rows, settings, "", headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

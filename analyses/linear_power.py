@@ -12,7 +12,7 @@ adjoint norms of a one-unit linear Elman network. Run: ``python analyses/linear_
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_figure
 
 WEIGHTS = [0.9, 0.95, 1.0, 1.05, 1.1]
@@ -46,7 +46,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     latex = r"\frac{\partial h_T}{\partial h_0} = \prod_{t=1}^{T} w = w^{T}"
     settings = {"steps": steps, "weights": WEIGHTS}
     return ClaimResult(fig, numbers, rows, settings, latex, ["w=1.1, T=50", "w=0.9, T=50"])
-
-
-if __name__ == "__main__":
-    main(__file__)

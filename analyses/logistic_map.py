@@ -16,7 +16,7 @@ diagram and the finite-time exponent per r, ``gt.attractor`` the cycle and its c
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.figures import PALETTE, new_mosaic
 
 
@@ -46,14 +46,12 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     att.plot(axes["a"], net=logistic(r0), h0=[x0])
     bif.plot(axes["b"])
     branches.plot(axes["b"]).set(ylim=(-0.05, 1.05), xlabel="")
-    ax = axes["c"]
+    ax = bif.plot_lyapunov(axes["c"], label=None)
     ax.sharex(axes["b"])
-    ax.plot(rs, lam_r, color=PALETTE[0], lw=1)
     label = rf"gt.lyapunov(): $\lambda(3.5)$ = {lam35:.3f}, $\lambda(4)$ = {lam4:.3f}"
     ax.plot([r0, 4.0], [lam35, lam4], "o", color=PALETTE[3], mec="black", ms=8, label=label)
-    ax.axhline(0, color="black", lw=1)
     ax.axhline(np.log(2), color=PALETTE[3], ls=":", lw=1.5, label="ln 2")
-    ax.set(xlabel="$r$", ylabel=r"Lyapunov exp. $\lambda$", ylim=(max(-2.0, lam_r.min() - 0.1), 1))
+    ax.set(title="", ylim=(max(-2.0, lam_r.min() - 0.1), 1))
     ax.legend(loc="lower left", fontsize=9.5)
 
     rows = [
@@ -84,7 +82,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"r": rs, "lyapunov_r": lam_r, "cobweb_orbit": orbit}
     headline = ["4-cycle points at r = 3.5", *(f"Lyapunov exponent at r = {r}" for r in (3.5, 4))]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -14,7 +14,7 @@ mode and BPTT). Smaller forget biases: the decay back in time against the record
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main, tolerances
+from gradtheory.claims import ClaimResult, Comparison, claim, tolerances
 from gradtheory.claims._common import log_norm_product, unit_probe
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.numeric.tangent import jacobian_product
@@ -84,10 +84,9 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     ax.set(xlabel="steps back $k$", ylabel=ylabel + r"  (probe on $c_T$)",
            title=f"LSTM, input gate shut ($b_i = -{SATURATE:g}$), n = {n_hidden}")  # fmt: skip
     zoom.set(xlabel="steps back $k$", ylabel=ylabel, title="Zoom: forget gate at or near 1")
-    zoom.legend(fontsize=10, loc="center left")
     ax.legend(fontsize=9, loc="lower left")
     text = f"f = 1, i = 0:  max $|\\partial c_T/\\partial c_0 - I|$ = {dev:.1e}"
-    zoom.text(0.03, 0.05, text, transform=zoom.transAxes, ha="left", va="bottom", fontsize=11)
+    zoom.legend(fontsize=10, loc="lower left", title=text, title_fontsize=11)
     derivation = gt.derive(gt.cells.lstm())  # the c-rows of the LSTM step Jacobian
     cc, ch = (derivation.printer.doprint(derivation.block_jacobians["c", s]) for s in "ch")
     latex = (rf"\frac{{\partial c_t}}{{\partial c_{{t-1}}}} = {cc},\quad "
@@ -96,7 +95,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
                 "forget targets": list(FORGET), "h0": 0, "c0": "N(0, 1)"}  # fmt: skip
     headline = ["max |dc_T/dc_0 - I| (f = 1, i = 0)", "|dL/dc_0| / |dL/dc_T| (f = 1, i = 0)"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
-
-
-if __name__ == "__main__":
-    main(__file__)

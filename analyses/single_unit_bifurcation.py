@@ -1,32 +1,27 @@
 """Single-unit RNN: saddle-node bifurcations, hysteresis and exploding dh_T/db.
 
 Claim: The map h -> tanh(w h + b) with w = 5 is bistable for |b| < b_c = 3.03; sweeping b shows
-hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations where w (1 - h^2)
-= 1.
+hysteresis, and the gradient dh_T/db explodes at the saddle-node bifurcations, w (1 - h^2) = 1.
 
 Source: Pascanu, Mikolov and Bengio 2013, Sec. 2.2.
 
-For |b| < b_c the unit has two stable fixed points and an unstable one between them; at
-|b| = b_c a stable one and the unstable one collide (saddle-node) where the map's slope is one,
-w (1 - h^2) = 1: h* = +-sqrt(1 - 1/w), b_c = w sqrt(1 - 1/w) - artanh(sqrt(1 - 1/w)). Sweeping
-b slowly up and then down (``gt.bifurcation``, each b held for ``hold`` steps), the state
-follows one branch until it disappears and jumps to the other. On a branch dh*/db =
-(1 - h*^2) / (1 - w (1 - h*^2)) diverges at the bifurcation; the BPTT gradient dh_T/db of the
-network run for T steps at fixed b peaks there.
+For |b| < b_c the unit has two stable fixed points and an unstable one between them; at |b| = b_c a
+stable one and the unstable one collide (saddle-node) where the map's slope is one, w (1 - h^2) = 1:
+h* = +-sqrt(1 - 1/w), b_c = w sqrt(1 - 1/w) - artanh(sqrt(1 - 1/w)). Sweeping b slowly up and then
+down (``gt.bifurcation``, each b held for ``hold`` steps), the state follows one branch until it
+disappears and jumps to the other. On a branch dh*/db = (1 - h*^2) / (1 - w (1 - h*^2)) diverges at
+the bifurcation; the BPTT gradient dh_T/db of the network run for T steps at fixed b peaks there.
 """
 
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 W = 5.0
-
-
-def unit(w: float = W) -> gt.Network:
-    """The one-unit tanh RNN; the bias enters as the constant input x (U = 1, b = 0)."""
-    return gt.Network(gt.cells.elman("tanh"), 1, 1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]})
+#: the one-unit tanh RNN's weights: the bias enters as the constant input x (U = 1, b = 0)
+PARAMS = {"W": [[W]], "U": [[1.0]], "b": [0.0]}
 
 
 def gradient_at(net: gt.Network, biases: np.ndarray, steps: int, h0: float) -> np.ndarray:
@@ -38,7 +33,7 @@ def gradient_at(net: gt.Network, biases: np.ndarray, steps: int, h0: float) -> n
 
 @claim(ci=True)
 def run(quick: bool = False, seed: int = 0) -> ClaimResult:
-    net, root = unit(), np.sqrt(1 - 1 / W)
+    net, root = gt.Network(gt.cells.elman("tanh"), 1, 1, params=PARAMS), np.sqrt(1 - 1 / W)
     b_c = float(W * root - np.arctanh(root))
     n_b, hold, steps = (401, 60, 60) if quick else (2001, 200, 100)
     grid = np.linspace(-5, 5, n_b)
@@ -54,15 +49,13 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     sens = (1 - h_low**2) / (1 - W * (1 - h_low**2))
 
     fig, (ax0, ax1) = new_figure(2, 1, width=8.5, height=8.0, sharex=True)
-    bif.plot(ax0).axvspan(-b_c, b_c, color=PALETTE[5], alpha=0.12, lw=0, label="bistable window")
-    ax0.plot(grid, up, color=PALETTE[3], lw=1.5, label=r"state after the sweep $b\uparrow$")
-    ax0.plot(grid, down, color=PALETTE[0], lw=1.5, label=r"state after the sweep $b\downarrow$")
+    bif.plot(ax0, final=True, multistable=True)  # the bias is the input x
     ax0.plot([b_c, -b_c], [-root, root], "o", color="black", ms=9, mfc="white", mew=2)
     ax0.set(xlabel="", ylabel=r"state $h$", ylim=(-1.15, 1.15), xlim=(-5.2, 5.2),
             title=rf"$h \mapsto \tanh({W:g}\,h + b)$: saddle-nodes at $b = \pm${b_c:.3f} "
                   r"($w(1-h^2)=1$, circles)")  # fmt: skip
     ax0.legend(loc="lower left", bbox_to_anchor=(0.24, 0.12), fontsize=9.5, framealpha=0.95)
-    for h0, grad, color in ((-1, grad_lower, PALETTE[3]), (1, grad_upper, PALETTE[0])):
+    for h0, grad, color in ((-1, grad_lower, PALETTE[0]), (1, grad_upper, PALETTE[4])):
         ax1.semilogy(fine, np.abs(grad), color=color, label=rf"BPTT, $h_0={h0:+d}$, $T$ = {steps}")
     label = r"lower branch $dh^*/db=\frac{1-h^{*2}}{1-w(1-h^{*2})}$"
     ax1.semilogy(lower.values, np.abs(sens), ":", color="black", lw=2, label=label)
@@ -100,7 +93,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     headline = ["b_c (analytic)", "hysteresis width", "peak |dh_T/db| (from h_0 = -1)",
                 "median |dh_T/db| on the lower branch near b = -1"]  # fmt: skip
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

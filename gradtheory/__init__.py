@@ -14,10 +14,23 @@ from .analysis.basins import Basins, basins
 from .analysis.batchnorm import batchnorm_gradient_factor
 from .analysis.bifurcation import Bifurcation, bifurcation
 from .analysis.fixed_points import FixedPoints, fixed_points
-from .analysis.jacobians import jacobians, pascanu_conditions, product_log_singular_values, spectra
+from .analysis.jacobians import (
+    Spectra,
+    jacobians,
+    pascanu_conditions,
+    product_log_singular_values,
+    spectra,
+)
 from .analysis.lyapunov import LyapunovResult, lyapunov
 from .analysis.maps import Attractor, attractor, cobweb, orbit
-from .analysis.mean_field import MeanField, critical_sigma_w2, mean_field, rnn_mean_field
+from .analysis.mean_field import (
+    MeanField,
+    PhaseDiagram,
+    critical_sigma_w2,
+    mean_field,
+    phase_diagram,
+    rnn_mean_field,
+)
 from .analysis.predict import Prediction, predict
 from .analysis.verify import Verification, track, verify
 from .numeric import tasks
@@ -43,7 +56,9 @@ __all__ = [
     "LyapunovResult",
     "MeanField",
     "Network",
+    "PhaseDiagram",
     "Prediction",
+    "Spectra",
     "SweepResult",
     "Trajectory",
     "Unrolled",
@@ -67,6 +82,7 @@ __all__ = [
     "mean_field",
     "orbit",
     "pascanu_conditions",
+    "phase_diagram",
     "predict",
     "product_log_singular_values",
     "rnn_mean_field",

@@ -53,9 +53,13 @@ class Basins:
     log_gradient: np.ndarray | None
     steps: int
 
-    def plot(self, axes=None, **style):
+    def plot(self, axes=None, *, inside: float | None = None, saddles=None, **style):
         """Basins and the log10 gradient map side by side; returns the array of 2 Axes (of 1
-        without a gradient). ``style`` goes to the gradient image (e.g. ``cmap``).
+        without a gradient). With ``inside`` a third panel holds the distributions of the
+        log10 gradient on :attr:`boundary` cells and on cells more than ``inside`` cells from
+        any boundary (:attr:`boundary_distance`), medians dashed. ``saddles`` (k, 2), e.g. the
+        saddles of :func:`gradtheory.fixed_points`, are marked on the maps. ``style`` goes to
+        the gradient image (e.g. ``cmap``).
 
         >>> bistable = {"W": 2 * np.eye(2)}  # two bistable units: four attractors
         >>> net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params=bistable)
@@ -65,7 +69,7 @@ class Basins:
         """
         from ..figures._plot_maps import plot_basins
 
-        return plot_basins(self, axes, **style)
+        return plot_basins(self, axes, inside=inside, saddles=saddles, **style)
 
     @property
     def log10_gradient(self) -> np.ndarray | None:

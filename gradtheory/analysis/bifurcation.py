@@ -100,8 +100,10 @@ class Bifurcation:
     branches: list
     n_stable: np.ndarray
 
-    def plot(self, ax=None, **style):
-        """Sweep samples as dots, fixed-point branches coloured by stability; returns the Axes.
+    def plot(self, ax=None, *, final: bool = False, multistable: bool = False, **style):
+        """Sweep samples as dots, fixed-point branches coloured by stability; with ``final``
+        each sweep's end state per value as a line (the hysteresis loop), with
+        ``multistable`` the values where ``n_stable >= 2`` shaded. Returns the Axes.
 
         >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
         >>> bif = gt.bifurcation(net, "r", np.linspace(2.8, 3.6, 21), h0=[0.2], progress=False)
@@ -110,7 +112,20 @@ class Bifurcation:
         """
         from ..figures._plot_maps import plot_bifurcation
 
-        return plot_bifurcation(self, ax, **style)
+        return plot_bifurcation(self, ax, final=final, multistable=multistable, **style)
+
+    def plot_lyapunov(self, ax=None, **style):
+        """Each sweep's finite-time Lyapunov exponent (``Sweep.lyapunov``) against the
+        parameter, with the zero line; ``style`` goes to the curves. Returns the Axes.
+
+        >>> net = gt.Network(gt.cells.custom("r*h*(1-h)", "h", params={"r": 3.0}))
+        >>> bif = gt.bifurcation(net, "r", [3.2, 4.0], h0=[0.2], sweep="up", progress=False)
+        >>> bif.plot_lyapunov().get_title()
+        'largest Lyapunov exponent over the sweep'
+        """
+        from ..figures._plot_maps import plot_sweep_lyapunov
+
+        return plot_sweep_lyapunov(self, ax, **style)
 
 
 def _network_at(model, param: str, value, x):

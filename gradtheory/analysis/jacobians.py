@@ -21,6 +21,7 @@ from ..symbolic.registry import ACTIVATIONS, elman_activation
 __all__ = [
     "PASCANU_REGIMES",
     "PascanuConditions",
+    "Spectra",
     "jacobians",
     "pascanu_bound",
     "pascanu_conditions",
@@ -81,7 +82,24 @@ def jacobians(net, traj) -> np.ndarray:
     return out
 
 
-def spectra(jacobians) -> dict:
+class Spectra(dict):
+    """What :func:`spectra` returns: its dict of eigenvalues, singular values, spectral radii
+    and norms, which draws itself (:meth:`plot`)."""
+
+    def plot(self, ax=None, *, circle: bool = True, **style):
+        """Every eigenvalue in the complex plane and, with ``circle``, the unit circle, where
+        |lambda| = 1 separates contracting from expanding directions. ``style`` goes to the
+        markers (e.g. ``marker``, ``color``, ``label``). Returns the Axes.
+
+        >>> spectra(np.diag([2.0, -0.5])).plot().get_title()
+        '2 eigenvalues and the unit circle'
+        """
+        from ..figures._plot_stability import plot_eigenvalues
+
+        return plot_eigenvalues(self["eigenvalues"], ax, circle=circle, **style)
+
+
+def spectra(jacobians) -> Spectra:
     """Eigenvalues, singular values and spectral radius of every matrix in a stack.
 
     Parameters
@@ -91,10 +109,10 @@ def spectra(jacobians) -> dict:
 
     Returns
     -------
-    dict
-        ``eigenvalues`` (..., n) complex, by descending modulus; ``singular_values`` (..., n)
-        descending; ``spectral_radius`` (...,) the largest eigenvalue modulus; ``norm`` (...,)
-        the largest singular value (spectral norm).
+    Spectra
+        A dict: ``eigenvalues`` (..., n) complex, by descending modulus; ``singular_values``
+        (..., n) descending; ``spectral_radius`` (...,) the largest eigenvalue modulus;
+        ``norm`` (...,) the largest singular value (spectral norm). ``.plot()`` draws it.
 
     Examples
     --------
@@ -106,12 +124,9 @@ def spectra(jacobians) -> dict:
     order = np.argsort(-np.abs(eig), axis=-1, kind="stable")
     eig = np.take_along_axis(eig, order, axis=-1)
     sv = np.linalg.svd(mats, compute_uv=False)
-    return {
-        "eigenvalues": eig,
-        "singular_values": sv,
-        "spectral_radius": np.abs(eig[..., 0]),
-        "norm": sv[..., 0],
-    }
+    return Spectra(
+        eigenvalues=eig, singular_values=sv, spectral_radius=np.abs(eig[..., 0]), norm=sv[..., 0]
+    )
 
 
 def _qr_sweep(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

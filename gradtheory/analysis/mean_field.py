@@ -30,6 +30,7 @@ from .._validate import Real, validate
 __all__ = [
     "PHASE_QUANTITIES",
     "MeanField",
+    "PhaseDiagram",
     "RNNMeanField",
     "critical_sigma_w2",
     "mean_field",
@@ -310,9 +311,31 @@ def critical_sigma_w2(activation, sigma_b2: float) -> float:
 PHASE_QUANTITIES = ("chi1", "xi_c", "q_star", "c_star")
 
 
+class PhaseDiagram(dict):
+    """What :func:`phase_diagram` returns: its dict of grids and quantities, with the
+    ``activation`` kept for :meth:`plot`."""
+
+    def __init__(self, activation, values: dict):
+        super().__init__(values)
+        self.activation = activation
+
+    def plot(self, ax=None, *, levels=(), line_points: int = 16, **style):
+        """1/2 ln chi_1 over the grid (needs 'chi1'), contours at ``levels`` and the line
+        chi_1 = 1 at ``line_points`` values of sigma_b2; ``style`` goes to the colour mesh. A
+        diagram of one sigma_b2 draws 1/2 ln chi_1 against sigma_w2 and the critical sigma_w2
+        (``style`` to the curve). Returns the Axes.
+
+        >>> gt.phase_diagram("tanh", [0.5, 1.5, 2.5], [0.0, 0.2]).plot().get_title()
+        'tanh mean-field phase diagram'
+        """
+        from ..figures._plot_theory import plot_phase_diagram
+
+        return plot_phase_diagram(self, ax, levels=levels, line_points=line_points, **style)
+
+
 def phase_diagram(
     activation, sigma_w2_grid, sigma_b2_grid, quantities=PHASE_QUANTITIES
-) -> dict[str, np.ndarray]:
+) -> PhaseDiagram:
     """chi1, xi_c, q*, c* on a grid of (sigma_b2, sigma_w2) (32-node rule, no error estimate).
 
     Parameters
@@ -327,9 +350,9 @@ def phase_diagram(
 
     Returns
     -------
-    dict
-        'sigma_w2' (n_w,), 'sigma_b2' (n_b,), and each of ``quantities`` of shape (n_b, n_w)
-        (rows are sigma_b2, as imshow expects).
+    PhaseDiagram
+        A dict: 'sigma_w2' (n_w,), 'sigma_b2' (n_b,), and each of ``quantities`` of shape
+        (n_b, n_w) (rows are sigma_b2, as imshow expects); ``.plot()`` draws it.
 
     Examples
     --------
@@ -356,7 +379,7 @@ def phase_diagram(
             m = _build("", w, b, math.nan, _compute(act, w, b, correlation=correlation))
             for k in keys:
                 out[k][i, j] = getattr(m, k)
-    return {"sigma_w2": sw, "sigma_b2": sb, **out}
+    return PhaseDiagram(activation, {"sigma_w2": sw, "sigma_b2": sb, **out})
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,15 @@ def claim(*, ci: bool = False):
     """Register ``run(quick: bool, seed: int) -> ClaimResult`` under its script's file name.
 
     Title, statement and source come from the script's docstring; ``ci`` marks the claims
-    whose quick run is part of the test suite.
+    whose quick run is part of the test suite. A script run directly (``python
+    analyses/<name>.py [--quick] [--seed N]``) hands over to :func:`main` here and exits.
     """
 
     def register(run):
         module = sys.modules[run.__module__]
+        if run.__module__ == "__main__":
+            main(module.__file__)  # runs the registered module, not this one
+            raise SystemExit(0)
         doc = module.__doc__ or ""
         name = Path(module.__file__).stem
         title = doc.strip().splitlines()[0].rstrip(".")
@@ -112,10 +116,6 @@ def claim(*, ci: bool = False):
 
 #: Where ``run_claim`` keeps the claims' sweep results between runs (git-ignored).
 STORE_ROOT = Path(".gradtheory-store")
-
-
-def _store(root, name: str) -> Path | None:
-    return None if root is None else Path(root) / name
 
 
 def run_claim(
@@ -143,13 +143,14 @@ def run_claim(
 
     entry = load(name)
     outdir = Path(outdir if outdir is not None else default_outdir(quick))
+    store = None if store_root is None else Path(store_root) / name
     start = time.perf_counter()
     # The claims multiply matrices of at most a few hundred rows: a second BLAS thread gains at
     # most 1.5x on an idle 2-core machine and loses up to 4.6x when the other core is busy
     # (README, "BLAS threads"); one thread keeps every claim's run time predictable.
     with (
         threadpool_limits(limits=1, user_api="blas"),
-        defaults(workers=workers, executor=scheduler, store_root=_store(store_root, name)),
+        defaults(workers=workers, executor=scheduler, store_root=store),
     ):
         result = entry.run(quick=quick, seed=seed)
     elapsed = time.perf_counter() - start

@@ -9,7 +9,7 @@ from ._axes import axes_row, one_axes
 from ._plot_maps import KIND_COLORS
 from .style import PALETTE
 
-__all__ = ["plot_fixed_points", "plot_lyapunov"]
+__all__ = ["plot_eigenvalues", "plot_fixed_points", "plot_lyapunov"]
 
 _MARKERS = {"stable": "o", "saddle": "s", "unstable": "D"}
 
@@ -106,6 +106,22 @@ def plot_fixed_points(result, axes=None, *, net=None, x=None, grid: int = 40, **
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=9)
     return axes
+
+
+def plot_eigenvalues(eigenvalues, ax=None, *, circle: bool = True, **style):
+    """Eigenvalues (any shape, complex) in the complex plane, with the unit circle."""
+    ax = one_axes(ax)
+    eig = np.asarray(eigenvalues).ravel()
+    marker_style = {"marker": "o", "linestyle": "none", "color": PALETTE[0], **style}
+    ax.plot(eig.real, eig.imag, **marker_style)
+    if circle:
+        angle = np.linspace(0.0, 2.0 * np.pi, 400)
+        ax.plot(np.cos(angle), np.sin(angle), color="black", lw=1.2)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"Re $\lambda$")
+    ax.set_ylabel(r"Im $\lambda$")
+    ax.set_title(f"{eig.size} eigenvalues and the unit circle")
+    return ax
 
 
 def plot_lyapunov(result, ax=None, *, show: int = 6, **style):

@@ -4,11 +4,18 @@ and their formulas as LaTeX (``_repr_latex_`` in notebooks)."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import TwoSlopeNorm
 
 from ._axes import one_axes
 from .style import PALETTE
 
-__all__ = ["latex_mean_field", "latex_prediction", "plot_mean_field", "plot_prediction"]
+__all__ = [
+    "latex_mean_field",
+    "latex_prediction",
+    "plot_mean_field",
+    "plot_phase_diagram",
+    "plot_prediction",
+]
 
 _LN1000 = float(np.log(1000.0))
 
@@ -55,6 +62,65 @@ def plot_mean_field(
     ax.set_ylabel(r"$\sigma_b^2$")
     ax.set_title(f"mean-field phase diagram ({result.activation})")
     ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+def plot_phase_diagram(result, ax=None, *, levels=(), line_points: int = 16, **style):
+    """1/2 ln chi_1, the per-layer log growth of the gradient, over the (sigma_w^2, sigma_b^2)
+    grid on a scale diverging at 0 (ordered below, chaotic above), its contours at ``levels``
+    and the line chi_1 = 1, sampled densely near sigma_b^2 = 0 where it bends; for a single
+    sigma_b^2, the curve against sigma_w^2 with the critical sigma_w^2."""
+    from ..analysis.mean_field import critical_sigma_w2
+
+    if "chi1" not in result:
+        raise ValueError(f"PhaseDiagram.plot: the diagram must hold 'chi1'; got {list(result)}")
+    ax = one_axes(ax)
+    sw, sb = result["sigma_w2"], result["sigma_b2"]
+    growth = 0.5 * np.log(result["chi1"])
+    name = result.activation if isinstance(result.activation, str) else "custom"
+    if len(sb) == 1:
+        return _phase_cut(result.activation, name, sw, sb[0], growth[0], ax, **style)
+    norm = TwoSlopeNorm(0.0, min(growth.min(), -1e-12), max(growth.max(), 1e-12))
+    mesh_style = {"cmap": "PuOr_r", "shading": "gouraud", "norm": norm, **style}
+    mesh = ax.pcolormesh(sw, sb, growth, **mesh_style)
+    ax.figure.colorbar(mesh, ax=ax, label=r"$\frac{1}{2}\ln\chi_1$ per layer")
+    if len(levels):
+        contours = ax.contour(sw, sb, growth, levels=list(levels), colors="dimgrey")
+        ax.clabel(contours, fontsize=9, fmt="%g")
+    line_b = sb.max() * np.linspace(0.0, 1.0, line_points) ** 2
+    try:
+        line_w = [critical_sigma_w2(result.activation, b) for b in line_b]
+    except ValueError:  # no transition for this activation: no line
+        line_w = None
+    if line_w is not None:
+        ax.plot(line_w, line_b, "k-", lw=2.5, label=r"$\chi_1 = 1$ (critical_sigma_w2)")
+        for x, text in ((0.06, "ordered\n(vanishing)"), (0.71, "chaotic\n(exploding)")):
+            ax.text(x, 0.82, text, transform=ax.transAxes, fontsize=12)
+    ax.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax.set_ylabel(r"bias variance $\sigma_b^2$")
+    ax.set_title(f"{name} mean-field phase diagram")
+    ax.grid(False)
+    return ax
+
+
+def _phase_cut(activation, name: str, sw, sb: float, growth, ax, **style):
+    """A diagram of one sigma_b^2: 1/2 ln chi_1 against sigma_w^2 and the critical sigma_w^2."""
+    from ..analysis.mean_field import critical_sigma_w2
+
+    label = r"mean field $\frac{1}{2}\ln\chi_1$"
+    ax.plot(sw, growth, **{"color": PALETTE[3], "label": label, **style})
+    ax.axhline(0, color="grey", lw=1)
+    try:
+        critical = critical_sigma_w2(activation, sb)
+        ax.axvline(
+            critical, color="black", ls="--", label=rf"critical $\sigma_w^2$ = {critical:.3f}"
+        )
+    except ValueError:  # no transition for this activation
+        pass
+    ax.set_xlabel(r"weight variance $\sigma_w^2$")
+    ax.set_ylabel(r"$\frac{1}{2}\ln\chi_1$ per layer")
+    ax.set_title(rf"{name} mean field at $\sigma_b^2$ = {sb:g}")
+    ax.legend(loc="best", fontsize=9)
     return ax
 
 

@@ -9,6 +9,7 @@ from gradtheory.analysis.basins import basins
 from gradtheory.analysis.bifurcation import bifurcation
 from gradtheory.analysis.fixed_points import fixed_points
 from gradtheory.analysis.maps import attractor
+from gradtheory.cells import elman
 from gradtheory.claims import (
     basins_gradient,
     chain_rule,
@@ -18,6 +19,7 @@ from gradtheory.claims import (
     mean_field_phase,
     single_unit_bifurcation,
 )
+from gradtheory.numeric.network import Network
 
 
 def test_mean_field_phase_sign_follows_chi1():
@@ -59,7 +61,6 @@ def test_chain_rule_symbolic_sum_has_three_paths():
     """Lecture notes 002: dh_3/dw is a sum of three products (one per step k = 1, 2, 3)."""
     import sympy as sp
 
-    from gradtheory.cells import elman
     from gradtheory.symbolic.unroll import unroll
 
     unrolled = unroll(elman("tanh"), 3)
@@ -104,7 +105,7 @@ def test_logistic_map_four_cycle_and_chaos():
 def test_single_unit_hysteresis_and_gradient_peak():
     """Pascanu et al. 2013, Sec. 2.2: with w = 5 the slow sweep jumps at b = +-b_c (3.029) and
     dh_T/db near b_c exceeds its value deep inside the bistable window by > 1e3."""
-    net = single_unit_bifurcation.unit()
+    net = Network(elman("tanh"), 1, 1, params=single_unit_bifurcation.PARAMS)
     grid = np.linspace(-5, 5, 201)
     bif = bifurcation(
         net, "x", grid, h0=[-1.0], transient=56, keep=4, branches=False, progress=False
@@ -119,7 +120,8 @@ def test_single_unit_hysteresis_and_gradient_peak():
 def test_basins_gradient_boundary_much_larger():
     """Lecture notes 001: ||dh_T/dh_0|| is orders of magnitude larger on basin boundaries than
     inside basins (median over a coarse grid, > 1e3)."""
-    net = basins_gradient.two_unit()
+    params = {"W": basins_gradient.W, "U": [[0.0], [0.0]], "b": basins_gradient.B}
+    net = Network(elman("tanh"), n_in=1, n_hidden=2, params=params)
     fps = fixed_points(net, progress=False)
     attractors = fps.points[fps.stable]
     assert len(attractors) == 4

@@ -2,6 +2,7 @@
 where results go; and CI's quick reproduction of the claims marked ci=True."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -43,6 +44,17 @@ def test_claim_importable_by_name_in_a_fresh_process():
         cwd=ANALYSES.parent,
     )
     assert out.stdout.strip() == "gradtheory.claims.flipflop_gru"
+
+
+def test_script_run_directly_hands_over_to_the_registry(tmp_path):
+    """``python analyses/<name>.py`` runs the claim through ``main`` (the registered module,
+    importable by name in workers) and writes its results, without a ``__main__`` block."""
+    root = ANALYSES.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    script = [sys.executable, str(ANALYSES / "linear_power.py"), "--quick", "--outdir", tmp_path]
+    out = subprocess.run(script, capture_output=True, text=True, check=True, cwd=root, env=env)
+    assert out.stdout.startswith("linear_power (") and "5 of 5 comparisons agree" in out.stdout
+    assert json.loads((tmp_path / "linear_power.json").read_text())["quick"] is True
 
 
 def test_comparison_rules_and_generated_summary():

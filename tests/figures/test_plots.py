@@ -59,6 +59,39 @@ def test_bifurcation_branches_coloured_by_stability():
     assert any(np.min(ln.get_xdata()) > 2.99 and ln.get_linestyle() == "--" for ln in unstable)
 
 
+def test_bifurcation_lyapunov_curve_is_the_sweeps_exponent():
+    """Logistic map (May 1976): the drawn curve is Sweep.lyapunov; negative at the stable
+    fixed point (r = 2.8), near ln 2 at r = 4 (over 2000 kept steps)."""
+    rs = np.array([2.8, 3.5, 4.0])
+    bif = gt.bifurcation(_logistic(3.0), "r", rs, h0=[0.2], transient=200, keep=2000,
+                         sweep="up", branches=False, progress=False)  # fmt: skip
+    ax = bif.plot_lyapunov()
+    _rendered(ax)
+    curve = ax.lines[0]
+    np.testing.assert_array_equal(curve.get_ydata(), bif.up.lyapunov)
+    np.testing.assert_array_equal(curve.get_xdata(), rs)
+    assert curve.get_ydata()[0] < 0 and abs(curve.get_ydata()[-1] - np.log(2)) < 0.05
+
+
+def test_bifurcation_hysteresis_lines_and_bistable_window():
+    """h -> tanh(5 h + b) (Pascanu et al. 2013, Sec. 2.2) is bistable for |b| < b_c = 3.029
+    (b_c = w sqrt(1 - 1/w) - artanh sqrt(1 - 1/w)): the shaded window spans it within a grid
+    step; the final-state lines are the sweeps' own final states."""
+    w, root = 5.0, np.sqrt(1 - 1 / 5.0)
+    b_c = w * root - np.arctanh(root)
+    net = gt.Network(gt.cells.elman("tanh"), 1, 1, params={"W": [[w]], "U": [[1.0]], "b": [0.0]})
+    grid = np.linspace(-5, 5, 101)
+    bif = gt.bifurcation(net, "x", grid, h0=[-1.0], transient=40, keep=4, progress=False)
+    ax = bif.plot(final=True, multistable=True)
+    _rendered(ax)
+    (window,) = [p for p in ax.patches if p.get_label().startswith("two or more")]
+    left, right = window.get_x(), window.get_x() + window.get_width()  # an axvspan Rectangle
+    assert abs(left + b_c) <= 0.1 and abs(right - b_c) <= 0.1
+    for sweep, name in ((bif.up, "up"), (bif.down, "down")):
+        line = next(ln for ln in ax.lines if ln.get_label() == f"state after the sweep x {name}")
+        np.testing.assert_array_equal(line.get_ydata(), sweep.final[:, 0])
+
+
 def test_basins_two_panels_and_axes_argument():
     """Two bistable tanh units (W = 2 I) have four stable fixed points: four basins, and the
     gradient image holds Basins.log10_gradient; axes= is used as given and checked."""
@@ -73,6 +106,31 @@ def test_basins_two_panels_and_axes_argument():
     assert all(a is b for a, b in zip(result.plot(axes=given), given, strict=True))
     with pytest.raises(ValueError, match="axes"):
         result.plot(axes=given[:1])
+
+
+def test_basins_gradient_distribution_panel():
+    """W = 2 I: with ``inside`` a third panel holds the log10 gradient of the boundary cells and
+    of the cells deep inside the basins (the result's own boundary masks), medians dashed; the
+    gradient is larger on the boundaries (Pascanu et al. 2013, Sec. 2.2)."""
+    net = gt.Network(gt.cells.elman("tanh"), n_in=0, n_hidden=2, params={"W": 2 * np.eye(2)})
+    grid = np.linspace(-1, 1, 41)
+    result = gt.basins(net, grid, grid, steps=30)
+    axes = result.plot(inside=3)
+    assert len(axes) == 3
+    _rendered(axes)
+    log_grad = result.log10_gradient
+    deep, edge = log_grad[result.boundary_distance > 3], log_grad[result.boundary]
+    medians = [ln.get_xdata()[0] for ln in axes[2].lines]
+    assert medians == [np.median(deep), np.median(edge)] and medians[1] > medians[0]
+    counts = [sum(p.get_height() * p.get_width() for p in c) for c in axes[2].containers]
+    np.testing.assert_allclose(counts, 1.0, rtol=1e-12)  # two normalised histograms
+    saddles = np.array([[0.0, 0.96], [0.96, 0.0]])
+    for ax in result.plot(saddles=saddles):  # both maps mark the given saddles
+        marks = next(ln for ln in ax.lines if ln.get_label() == "saddle")
+        np.testing.assert_array_equal(np.column_stack(marks.get_data()), saddles)
+    no_gradient = gt.basins(net, grid, grid, steps=30, gradient=False)
+    with pytest.raises(ValueError, match="'inside'"):
+        no_gradient.plot(inside=3)
 
 
 def test_fixed_points_2d_flow_nullclines_and_unit_circle():
@@ -151,6 +209,54 @@ def test_mean_field_phase_diagram_line_is_critical():
     assert "chi_1" in result._repr_latex_()
 
 
+def test_phase_diagram_draws_half_log_chi1_and_the_critical_line():
+    """tanh (Poole et al. 2016): the colour mesh is 1/2 ln chi_1 of the diagram's own grid, the
+    chi_1 = 1 line starts at sigma_w2 = 1 for sigma_b2 = 0 and each of its points has
+    chi_1 = 1; the result is still the dict of grids it was before it could draw itself."""
+    diagram = gt.phase_diagram("tanh", np.linspace(0.5, 3.0, 6), [0.0, 0.1, 0.2])
+    assert set(diagram) >= {"sigma_w2", "sigma_b2", "chi1", "xi_c"}
+    ax = diagram.plot(levels=[-0.1, 0.1], line_points=5)
+    _rendered(ax)
+    mesh = ax.collections[0].get_array().reshape(3, 6)
+    np.testing.assert_allclose(mesh, 0.5 * np.log(diagram["chi1"]), rtol=1e-12)
+    line = next(ln for ln in ax.lines if "critical" in ln.get_label())
+    assert line.get_xdata()[0] == pytest.approx(1.0, abs=1e-6) and line.get_ydata()[-1] == 0.2
+    for sw, sb in zip(line.get_xdata(), line.get_ydata(), strict=True):
+        assert gt.mean_field("tanh", sw, sb).chi1 == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="chi1"):
+        gt.phase_diagram("tanh", [1.0, 2.0], [0.0, 0.1], quantities=("q_star",)).plot()
+
+
+def test_phase_diagram_of_one_bias_variance_is_a_cut():
+    """One sigma_b2: the curve is 1/2 ln chi_1 of the grid, crossing 0 at the marked critical
+    sigma_w2 (for tanh at sigma_b2 = 0, sigma_w2 = 1; Poole et al. 2016)."""
+    cut = gt.phase_diagram("tanh", np.linspace(0.5, 2.0, 7), [0.0], quantities=("chi1",))
+    ax = cut.plot()
+    _rendered(ax)
+    curve = next(ln for ln in ax.lines if "mean field" in ln.get_label())
+    np.testing.assert_allclose(curve.get_ydata(), 0.5 * np.log(cut["chi1"][0]), rtol=1e-12)
+    critical = next(ln for ln in ax.lines if "critical" in ln.get_label())
+    assert critical.get_xdata()[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_spectra_draws_every_eigenvalue_and_the_unit_circle():
+    """0.9 times a rotation by 0.3 rad: eigenvalues 0.9 e^(+-0.3i) (closed form), drawn inside
+    the unit circle; a stack of 3 such matrices draws all 6."""
+    c, s = np.cos(0.3), np.sin(0.3)
+    rotation = 0.9 * np.array([[c, -s], [s, c]])
+    result = gt.spectra(np.stack([rotation] * 3))
+    assert isinstance(result, dict) and result["spectral_radius"] == pytest.approx([0.9] * 3)
+    ax = result.plot(color="red", label="eig")
+    _rendered(ax)
+    points, circle = ax.lines
+    drawn = np.sort_complex(points.get_xdata() + 1j * points.get_ydata())
+    expected = np.sort_complex(np.repeat(0.9 * np.exp([-0.3j, 0.3j]), 3))
+    np.testing.assert_allclose(drawn, expected, atol=1e-12)
+    np.testing.assert_allclose(np.hypot(circle.get_xdata(), circle.get_ydata()), 1.0)
+    assert points.get_label() == "eig" and points.get_color() == "red"
+    assert len(gt.spectra(rotation).plot(circle=False).lines) == 1
+
+
 def test_history_marks_every_clipping_event():
     """Clipping at 0.01 (far below the gradient norm) clips every step; each is marked."""
     net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=4, n_out=1)
@@ -222,7 +328,27 @@ def test_prediction_and_verification_draw():
     axv = verification.plot()
     _rendered(axv)
     assert axv.get_title().endswith("agree" if verification.agrees else "disagree")
+    measured, predicted = (line.get_label() for line in axv.lines)  # both rates are named
+    assert measured.endswith(f"rate {verification.measured_rate:+.3g}/step")
+    assert predicted.endswith(f"rate {verification.predicted.rate:+.3g}/step")
     assert "e^{" in verification.predicted._repr_latex_()
+
+
+def test_verifications_share_one_axes():
+    """Two Verifications on one Axes without bands: each measured curve is its log_norms, each
+    predicted line has the predicted rate as its slope per step back (verify's fitted line)
+    and takes the given style."""
+    ax = None
+    for gain, colour in ((0.5, "red"), (0.8, "blue")):
+        net = gt.Network(gt.cells.elman("tanh"), n_in=1, n_hidden=16, gain=gain, seed=1)
+        check = gt.verify(net, steps=60, batch=4)
+        ax = check.plot(ax, band=False, predicted={"color": "black"}, color=colour)
+        measured, predicted = ax.lines[-2:]
+        np.testing.assert_array_equal(measured.get_ydata(), check.log_norms)
+        assert measured.get_color() == colour and predicted.get_color() == "black"
+        k, y = predicted.get_data()
+        assert np.polyfit(k, y, 1)[0] == pytest.approx(check.predicted.rate, rel=1e-9)
+    assert len(ax.lines) == 4 and not ax.collections
 
 
 def test_trajectory_draws_the_hidden_states():
