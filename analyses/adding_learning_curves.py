@@ -29,7 +29,7 @@ from itertools import product
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.claims._common import COLORS, MODELS
 from gradtheory.figures import new_figure
 
@@ -119,7 +119,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     latex = r"\mathrm{MSE}_{\mathrm{const}} = \mathrm{Var}(U_1 + U_2) = \tfrac{1}{6}"
     headline = [f"MSE/baseline, {m}, T={Ts[-1]}, clipped (mean, 95% half-width)" for m in MODELS]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

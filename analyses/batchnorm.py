@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 #: activation -> |a| beyond which phi'(a) < 0.1 phi'(0)
@@ -235,7 +235,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     headline = [f"saturated fraction (layers 3..L), tanh, {label}" for label in ("BN", "plain")]
     headline += [accuracy_name.format(kind) for kind in ("plain", "residual")]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -17,7 +17,7 @@ the trajectory (all) with ``gt.verify``.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
+from gradtheory.claims import ClaimResult, Comparison, _common, claim
 from gradtheory.figures import PALETTE, new_figure
 
 #: name -> (cell, network keyword arguments, mean-field route applies, figure label)
@@ -119,7 +119,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
              r"\chi_1 = \sigma_w^2\,\mathbb{E}[\phi'(\sqrt{q^*}z)^2]")  # fmt: skip
     headline = [k for k in numbers if k.startswith("log10")]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -17,7 +17,7 @@ gradient clipped by norm takes bounded steps and stays at the edge.
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_mosaic
 
 W, T, H0, TARGET = 5.0, 10, -1.0, -0.85
@@ -123,7 +123,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
               "clipped_b": clipped["b"]}  # fmt: skip
     headline = ["cliff / plateau gradient ratio", "plain GD final loss", "clipped GD final loss"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -17,7 +17,7 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.analysis.mean_field import phase_diagram
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 
 
@@ -112,7 +112,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
               "ln_rho": per_gain["ln_rho"]}  # fmt: skip
     headline = [*list(numbers)[:2], "max |lambda_1 - BPTT growth|", "max |lambda_1 - mean field|"]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -27,7 +27,7 @@ import numpy as np
 
 import gradtheory as gt
 from gradtheory.cells import elman, highway, residual
-from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
+from gradtheory.claims import ClaimResult, Comparison, _common, claim
 from gradtheory.claims._common import MODELS
 from gradtheory.figures import PALETTE, new_figure
 
@@ -142,7 +142,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     )
     headline = [k for k in numbers if "rate at start / end (predicted" in k]
     return ClaimResult(fig, numbers, rows, settings, latex, headline)
-
-
-if __name__ == "__main__":
-    main(__file__)

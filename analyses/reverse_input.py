@@ -26,7 +26,7 @@ learner limited by the minimal lag (the gated cells here), not one limited by th
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, _common, claim, main
+from gradtheory.claims import ClaimResult, _common, claim
 from gradtheory.claims._common import COLORS
 from gradtheory.figures import new_figure
 
@@ -96,7 +96,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
         r"\mathrm{lag}_i^{\mathrm{reversed}} = 2i,\qquad \tfrac{1}{L}\textstyle\sum_i 2i = L + 1"
     )
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

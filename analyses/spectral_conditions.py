@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, claim, main
+from gradtheory.claims import ClaimResult, Comparison, claim
 from gradtheory.figures import PALETTE, new_figure
 from gradtheory.symbolic.registry import ACTIVATIONS
 
@@ -111,7 +111,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {f"{a}_{k}": v for a, r in results.items() for k, v in r.items()}
     headline = [f"{a}: above_not_exploded" for a in results] + [f"{a}: above" for a in results]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)

@@ -27,7 +27,7 @@ while every k >= D run does. The notes' claim holds for the gradient, not for th
 import numpy as np
 
 import gradtheory as gt
-from gradtheory.claims import ClaimResult, Comparison, _common, claim, main
+from gradtheory.claims import ClaimResult, Comparison, _common, claim
 from gradtheory.figures import PALETTE, new_figure
 
 NOISE, LR, STEPS, HIDDEN, LEARNED, SPANS = 0.6, 3e-3, 400, 32, 0.9, (15, 30)
@@ -127,7 +127,3 @@ def run(quick: bool = False, seed: int = 0) -> ClaimResult:
     arrays = {"accuracy": acc, "windows": ks, "spans": np.array(SPANS)}
     headline = [f"fraction learned k {c} D, D={D}" for D in SPANS for c in ("<", ">=")]
     return ClaimResult(fig, numbers, rows, settings, latex, headline, arrays)
-
-
-if __name__ == "__main__":
-    main(__file__)
