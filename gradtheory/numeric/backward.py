@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _fused
+from . import _fused, _loops
 from ._execute import pool_of
 from ._fused import accumulate as _accumulate
 from .program import TO_AFFINE, TO_SINK, AffineStep, KernelReverse
@@ -88,7 +88,6 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     fused = tape.saved is not None and _fused.usable(net, dtype)
     if not fused:
         tape.partials()
-    actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
     seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
         (
             seed.name,
@@ -97,100 +96,106 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         )
         for seed in plan.seeds
     ]
-    weights = net.params if net.tied else None
-    blocks = net._blocks
-    block_of = dict(blocks)
-    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
-    countdown = 0
-    for t in range(steps - 1, -1, -1):
-        delta = history[t + 1]
-        if local is not None:
+    if fused and net.tied and _loops.usable(net, dtype):  # the whole loop compiled
+        scaled = _loops.reverse(
+            net, tape, history, local, log_scale, scale_rec, g_affine, (high, low, every)
+        )
+    else:
+        actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
+        weights = net.params if net.tied else None
+        blocks = net._blocks
+        block_of = dict(blocks)
+        seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
+        countdown = 0
+        for t in range(steps - 1, -1, -1):
+            delta = history[t + 1]
+            if local is not None:
+                if scaled:
+                    log_scale = _add_scaled(delta, log_scale, local[t], n)
+                else:
+                    delta[:, :n] += local[t]
+            if countdown == 0:
+                countdown = every
+                changed, log_scale = _rescale(delta, log_scale, high, low)
+                scaled = scaled or changed
+            countdown -= 1
             if scaled:
-                log_scale = _add_scaled(delta, log_scale, local[t], n)
-            else:
-                delta[:, :n] += local[t]
-        if countdown == 0:
-            countdown = every
-            changed, log_scale = _rescale(delta, log_scale, high, low)
-            scaled = scaled or changed
-        countdown -= 1
-        if scaled:
-            scale_rec[t + 1] = log_scale
-        if weights is None:
-            weights = net.layer_params(int(tape.layers[t]))
-        new = history[t]
-        adj = {name: delta[:, sl] for name, sl in seed_names}
-        owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
-        written: set = set()  # affine ops whose adjoint at step t has been written
-        direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
-        for index in seeded:
-            g_affine[index][t] = 0.0
-            written.add(index)
-        for name, target, _ in seeds:
-            target[t] += adj[name]
-        if fused:
-            seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
-            step_state = {
-                "adj": adj,
-                "owned": owned,
-                "written": written,
-                "direct": direct,
-                "new": new,
-                "seats": seats,
-                "g_affine": g_affine,
-            }
-        for ins in actions:
-            if isinstance(ins, _fused.FusedAction):
-                _fused.run(ins, t, step_state)
-            elif isinstance(ins, _KernelAction):
-                for group in ins.groups:
-                    a = adj.get(group.out)
-                    if a is None:
-                        continue
-                    stack = group.stack
-                    p = stack if np.ndim(stack) == 0 else stack[t]
-                    if group.op_index in written:
-                        group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
-                    else:
-                        np.multiply(p, a[:, None, :], out=group.g4[t])
-                        written.add(group.op_index)
-                for pair in ins.pairs:
-                    a = adj.get(pair.out)
-                    if a is None:
-                        continue
-                    inp, p_all = pair.inp, pair.values
-                    p = pair.constant if p_all is None else p_all[t]
-                    if pair.kind == TO_SINK:
-                        pair.sink[t] += a * p
-                    elif inp in block_of and inp not in adj:  # straight into delta_{t}
-                        adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
-                        owned.add(inp)
-                    elif p_all is None and pair.constant == 1.0:
-                        _accumulate(adj, owned, inp, a, fresh=False)
-                    else:
-                        _accumulate(adj, owned, inp, a * p, fresh=True)
-            elif ins.op_index in written:
-                g = ins.g[t]
-                for weight, source in ins.state_terms:
-                    if source in block_of and source not in adj:
-                        adj[source] = direct[source] = np.matmul(
-                            g, weights[weight], out=new[:, block_of[source]]
-                        )
-                        owned.add(source)
-                    else:
-                        _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
-        if len(written) < len(g_affine):
-            for index, g in g_affine.items():
-                if index not in written:
-                    g[t] = 0.0
-        if not net.tied:
-            weights = None
-        for block, sl in blocks:
-            value = adj.get(block)
-            if value is None:
-                new[:, sl] = 0.0
-            elif value is not direct.get(block):
-                new[:, sl] = value
+                scale_rec[t + 1] = log_scale
+            if weights is None:
+                weights = net.layer_params(int(tape.layers[t]))
+            new = history[t]
+            adj = {name: delta[:, sl] for name, sl in seed_names}
+            owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
+            written: set = set()  # affine ops whose adjoint at step t has been written
+            direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
+            for index in seeded:
+                g_affine[index][t] = 0.0
+                written.add(index)
+            for name, target, _ in seeds:
+                target[t] += adj[name]
+            if fused:
+                seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
+                step_state = {
+                    "adj": adj,
+                    "owned": owned,
+                    "written": written,
+                    "direct": direct,
+                    "new": new,
+                    "seats": seats,
+                    "g_affine": g_affine,
+                }
+            for ins in actions:
+                if isinstance(ins, _fused.FusedAction):
+                    _fused.run(ins, t, step_state)
+                elif isinstance(ins, _KernelAction):
+                    for group in ins.groups:
+                        a = adj.get(group.out)
+                        if a is None:
+                            continue
+                        stack = group.stack
+                        p = stack if np.ndim(stack) == 0 else stack[t]
+                        if group.op_index in written:
+                            group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
+                        else:
+                            np.multiply(p, a[:, None, :], out=group.g4[t])
+                            written.add(group.op_index)
+                    for pair in ins.pairs:
+                        a = adj.get(pair.out)
+                        if a is None:
+                            continue
+                        inp, p_all = pair.inp, pair.values
+                        p = pair.constant if p_all is None else p_all[t]
+                        if pair.kind == TO_SINK:
+                            pair.sink[t] += a * p
+                        elif inp in block_of and inp not in adj:  # straight into delta_{t}
+                            adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
+                            owned.add(inp)
+                        elif p_all is None and pair.constant == 1.0:
+                            _accumulate(adj, owned, inp, a, fresh=False)
+                        else:
+                            _accumulate(adj, owned, inp, a * p, fresh=True)
+                elif ins.op_index in written:
+                    g = ins.g[t]
+                    for weight, source in ins.state_terms:
+                        if source in block_of and source not in adj:
+                            adj[source] = direct[source] = np.matmul(
+                                g, weights[weight], out=new[:, block_of[source]]
+                            )
+                            owned.add(source)
+                        else:
+                            _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
+            if len(written) < len(g_affine):
+                for index, g in g_affine.items():
+                    if index not in written:
+                        g[t] = 0.0
+            if not net.tied:
+                weights = None
+            for block, sl in blocks:
+                value = adj.get(block)
+                if value is None:
+                    new[:, sl] = 0.0
+                elif value is not direct.get(block):
+                    new[:, sl] = value
     delta = history[0]
     scale_rec[0] = log_scale
     squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
