@@ -5,10 +5,10 @@ For a tied network whose kernels all have a fused reverse pass (see
 :mod:`gradtheory.symbolic._fusedgen`), this writes, from the network's :class:`Plan`, two numba
 functions per float type that run all T steps in one call:
 
-* ``forward_<dtype>``: per step, the state terms of every affine op (``numpy.dot`` on
-  C-contiguous blocks, which numba hands to BLAS gemm) added to the precomputed input terms
-  (or the bias), then every kernel's row function writing the next state, the kept values and
-  the saved function values into the preallocated (T, ...) arrays of the NumPy executor;
+* ``forward_<dtype>``: per step, the state terms of every affine op added by BLAS gemm
+  (:func:`gradtheory.numeric._blas.gemm_rows`, ``beta = 1``: no add pass) to the precomputed
+  input terms (or the bias), then every kernel's row function writing the next state, the
+  kept values and the saved function values into the (T, ...) arrays of the NumPy executor;
 * ``reverse_<dtype>``: per step, the readout's adjoint added to delta_{t+1}, the range check
   and rescaling of :mod:`gradtheory.numeric.backward` (same bounds, same steps), each kernel's
   ``vjp`` loop and the adjoint products through the recurrent weights, into the same arrays
@@ -72,7 +72,7 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
         env[name] = (f"A{i}[t]", f"{j} * n", one)
     for name in kept:
         env[name] = (f"K_{name}[t]", "0", True)
-    args, setup, body = ["T", "B", "n", "keep", "S"], ["    C = numpy.empty((B, n), numpy.{d})"], []
+    args, setup, body = ["T", "B", "n", "keep", "S", "GEMM"], [], []
     weights, kernels = [], []
     for ins in plan.forward:
         if isinstance(ins, AffineStep):
@@ -83,32 +83,22 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
             mode = "add" if ins.input_terms else ("bias" if ins.bias else "set")
             if mode == "bias":
                 args.append(f"BIAS{i}")
-            setup.append(f"    P{i} = numpy.empty((B, A{i}.shape[2]), numpy.{{d}})")
+                body += [
+                    f"        R = A{i}[t]",
+                    "        for b in range(B):",
+                    "            for c in range(R.shape[1]):",
+                    f"                R[b, c] = BIAS{i}[c]",
+                ]
             for k, (weight, source) in enumerate(ins.state_terms):
                 if source not in env:
                     return None
                 weights.append(f"WT_{weight}")
                 array, offset, full = env[source]
-                if not full:
-                    body += [
-                        f"        X = {array}",
-                        "        for b in range(B):",
-                        "            for u in range(n):",
-                        f"                C[b, u] = X[b, {offset} + u]",
-                    ]
-                    array = "C"
-                if mode == "set" and k == 0:
-                    body.append(f"        numpy.dot({array}, WT_{weight}, A{i}[t])")
-                    continue
-                body.append(f"        numpy.dot({array}, WT_{weight}, P{i})")
-                op = "=" if mode == "bias" and k == 0 else "+="
-                extra = f" + BIAS{i}[c]" if op == "=" else ""
-                body += [
-                    f"        R = A{i}[t]",
-                    "        for b in range(B):",
-                    f"            for c in range(P{i}.shape[1]):",
-                    f"                R[b, c] {op} P{i}[b, c]{extra}",
-                ]
+                block = array if full else f"{array}[:, {offset}:{offset} + n]"
+                beta = "0.0" if mode == "set" and k == 0 else "1.0"
+                body.append(
+                    f"        gemm_rows(GEMM, {block}, WT_{weight}, A{i}[t], numpy.{{d}}({beta}))"
+                )
         else:
             op, number = ins.op, ins.number
             if not op.fused.get("step"):
@@ -182,10 +172,9 @@ _CHECK = """\
 def _reverse(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
     blocks, following, chunk, _ = layout
     plan, single, program = net.plan, len(blocks) == 1, net.program
-    args = ["T", "B", "n", "every", "high2", "low2", "has_local", "H", "L", "LS", "SR"]
+    args = ["T", "B", "n", "every", "high2", "low2", "has_local", "H", "L", "LS", "SR", "GEMM"]
     args += [f"G{i}" for i in sorted(plan.widths)]
-    setup = ["    Z = numpy.zeros((B, n), numpy.{d})", "    P = numpy.empty((B, n), numpy.{d})"]
-    setup.append("    Q = numpy.empty(B, numpy.float64)")
+    setup = ["    Z = numpy.zeros((B, n), numpy.{d})", "    Q = numpy.empty(B, numpy.float64)"]
     body, others, weights, extra = [], set(), [], []
 
     def where(name):  # the adjoint's (array, offset, full row)
@@ -234,17 +223,11 @@ def _reverse(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
                 return None
             weights.append(f"W_{weight}")
             array, offset, full = where(source)
-            if full and source not in has:
-                body.append(f"        numpy.dot(G{i}[t], W_{weight}, {array})")
-            else:
-                body.append(f"        numpy.dot(G{i}[t], W_{weight}, P)")
-                op = "+=" if source in has else "="
-                body += [
-                    f"        R = {array}",
-                    "        for b in range(B):",
-                    "            for u in range(n):",
-                    f"                R[b, {offset} + u] {op} P[b, u]",
-                ]
+            block = array if full else f"{array}[:, {offset}:{offset} + n]"
+            beta = "1.0" if source in has else "0.0"
+            body.append(
+                f"        gemm_rows(GEMM, G{i}[t], W_{weight}, {block}, numpy.{{d}}({beta}))"
+            )
             has.add(source)
     for name, j in blocks.items():
         if name not in has:
@@ -270,6 +253,7 @@ def loop_source(net, kernel_module: str) -> tuple[str, dict] | None:
         "import numba",
         "import numpy",
         "from gradtheory.numeric import _scalarmath",
+        "from gradtheory.numeric._blas import gemm_rows",
         f"_K = sys.modules[{kernel_module!r}]",
         "_K._sm = _scalarmath  # the generated kernels' scalar activations",
         "",

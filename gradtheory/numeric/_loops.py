@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import __version__
 from . import _execute, _fused
+from ._blas import gemm_functions
 from ._loopgen import GENERATOR, loop_source
 from .program import AffineStep, KernelOp, _generator_fingerprint, _import, _write_atomic, cache_dir
 from .trajectory import Tape
@@ -103,6 +104,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     states[0] = state
     pre = _execute.input_terms(net, x, None)
     values = {"T": steps, "B": batch, "n": n, "keep": int(record), "S": states}
+    values["GEMM"] = gemm_functions()[dtype.name]
     totals = {}
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
@@ -162,7 +164,7 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds) -
     values = {
         "T": steps, "B": batch, "n": n, "every": every, "high2": high * high,
         "low2": low * low, "has_local": has_local, "H": history, "L": local,
-        "LS": log_scale, "SR": scale_rec,
+        "LS": log_scale, "SR": scale_rec, "GEMM": gemm_functions()[dtype.name],
     }  # fmt: skip
     for index, g in g_affine.items():
         values[f"G{index}"] = g
