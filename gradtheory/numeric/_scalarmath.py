@@ -6,9 +6,10 @@ function of one float type (a float32 loop must stay in float32). The sigmoid us
 vectorisable ``exp`` as the compiled array sigmoid (:mod:`gradtheory.numeric._vecmath`), so
 both give the same values. ``tanh`` is written out the same way (the C library's would be
 called once per element, 10x slower): with ``y = -2|x|`` and ``e = expm1(y)``,
-``tanh|x| = -e / (2 + e)``, where ``expm1`` is its Taylor polynomial for ``|y| < 0.35`` and
-``exp(y) - 1`` beyond (a cancellation of at most 1.5 bits); both branches are computed and
-one selected, so LLVM vectorises it. Within 3 ulp of the exact value in both types
+``tanh|x| = -e / (2 + e)``; ``expm1`` uses the reduction of ``exp`` (``y = k ln 2 + r``) and
+``expm1(y) = 2^k expm1(r) + (2^k - 1)`` with the Taylor polynomial of ``expm1(r)`` (no
+cancellation near 0, where ``k = 0``; one polynomial, no branch, so LLVM vectorises it).
+Within 3 ulp of the exact value in both types
 (``tests/numeric/test_scalarmath.py``). The
 piecewise functions follow their NumPy twins (:mod:`gradtheory.symbolic._elementwise`),
 NaN included: ``relu`` and ``hardtanh`` keep it, ``step`` and ``box`` give 0.
@@ -23,7 +24,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._vecmath import _exp32, _exp64
+from ._vecmath import (
+    _LN2_HI,
+    _LN2_HI32,
+    _LN2_LO,
+    _LN2_LO32,
+    _LOG2E,
+    _exp32,
+    _exp64,
+    _float32_from_bits,
+    _float64_from_bits,
+)
 
 __all__ = [
     "box_float32",
@@ -63,21 +74,23 @@ def sigmoid_float32(v):
 def tanh_float64(v):
     a = abs(v)
     y = -2.0 * a if a < 20.0 else -40.0  # tanh(20) is 1 to double precision
-    p = 1.0 / 87178291200.0  # expm1(y) for |y| < 0.35: Taylor, degree 14 (< 2e-17 relative)
-    p = p * y + 1.0 / 6227020800.0
-    p = p * y + 1.0 / 479001600.0
-    p = p * y + 1.0 / 39916800.0
-    p = p * y + 1.0 / 3628800.0
-    p = p * y + 1.0 / 362880.0
-    p = p * y + 1.0 / 40320.0
-    p = p * y + 1.0 / 5040.0
-    p = p * y + 1.0 / 720.0
-    p = p * y + 1.0 / 120.0
-    p = p * y + 1.0 / 24.0
-    p = p * y + 1.0 / 6.0
-    p = p * y + 0.5
-    p = p * y + 1.0
-    e = p * y if y > -0.35 else _exp64(y) - 1.0
+    k = np.floor(y * _LOG2E + 0.5)
+    r = (y - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln(2) / 2
+    p = 1.0 / 6227020800.0  # expm1(r): Taylor, degree 13 (below 2e-17 relative)
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    scale = _float64_from_bits((np.int64(k) + 1023) << 52)
+    e = scale * (p * r) + (scale - 1.0)  # expm1(y) = 2^k expm1(r) + 2^k - 1
     t = -e / (2.0 + e)
     t = -t if v < 0.0 else t
     return t if v == v else v
@@ -87,15 +100,18 @@ def tanh_float64(v):
 def tanh_float32(v):
     a = abs(v)
     y = np.float32(-2.0) * a if a < np.float32(10.0) else np.float32(-20.0)
-    p = np.float32(1.0 / 40320.0)  # degree 8 (< 6e-9 relative)
-    p = p * y + np.float32(1.0 / 5040.0)
-    p = p * y + np.float32(1.0 / 720.0)
-    p = p * y + np.float32(1.0 / 120.0)
-    p = p * y + np.float32(1.0 / 24.0)
-    p = p * y + np.float32(1.0 / 6.0)
-    p = p * y + np.float32(0.5)
-    p = p * y + np.float32(1.0)
-    e = p * y if y > np.float32(-0.35) else _exp32(y) - np.float32(1.0)
+    k = np.floor(y * np.float32(_LOG2E) + np.float32(0.5))
+    r = (y - k * np.float32(_LN2_HI32)) - k * np.float32(_LN2_LO32)
+    p = np.float32(1.0 / 40320.0)  # degree 8 (below 1e-9 relative)
+    p = p * r + np.float32(1.0 / 5040.0)
+    p = p * r + np.float32(1.0 / 720.0)
+    p = p * r + np.float32(1.0 / 120.0)
+    p = p * r + np.float32(1.0 / 24.0)
+    p = p * r + np.float32(1.0 / 6.0)
+    p = p * r + np.float32(0.5)
+    p = p * r + np.float32(1.0)
+    scale = _float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+    e = scale * (p * r) + (scale - np.float32(1.0))
     t = -e / (np.float32(2.0) + e)
     t = -t if v < np.float32(0.0) else t
     return t if v == v else v
