@@ -26,10 +26,24 @@ from __future__ import annotations
 
 from .program import AffineStep, KernelStep
 
-__all__ = ["GENERATOR", "loop_source"]
+__all__ = ["GENERATOR", "affine_mode", "loop_source"]
 
 #: Part of the cache key of generated loop modules (bump when the generated code changes).
 GENERATOR = "loop-1"
+
+
+def affine_mode(ins: AffineStep) -> str:
+    """How the forward loop forms affine op ``ins`` at step t before its state terms:
+    ``"input"``: one input term (with the bias as one more input column) by gemm, in the loop
+    (the (B, width) block stays in cache for the state terms and the kernel, instead of three
+    passes of BLAS over a (T, B, width) array: its beta = 0 fill, then read and write);
+    ``"pre"``: several input terms, precomputed for all steps; ``"bias"``: the bias copied;
+    ``"set"``: nothing (the first state term overwrites)."""
+    if len(ins.input_terms) == 1:
+        return "input"
+    if ins.input_terms:
+        return "pre"
+    return "bias" if ins.bias else "set"
 
 
 def _layout(net):
@@ -78,9 +92,12 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
         if isinstance(ins, AffineStep):
             i = ins.index
             args.append(f"A{i}")
-            if not ins.state_terms:
+            mode = affine_mode(ins)
+            if mode == "pre" and not ins.state_terms:
                 continue
-            mode = "add" if ins.input_terms else ("bias" if ins.bias else "set")
+            if mode == "input":
+                args += [f"XI{i}", f"UT{i}"]
+                body.append(f"        gemm_rows(GEMM, XI{i}[t], UT{i}, A{i}[t], numpy.{{d}}(0.0))")
             if mode == "bias":
                 args.append(f"BIAS{i}")
                 body += [
@@ -166,13 +183,19 @@ _CHECK = """\
         if scaled:
             for b in range(B):
                 SR[t + 1, b] = LS[b]
+        for b in range(B):  # delta_{t+1} is final: its squared norm, while in cache
+            q = 0.0
+            for u in range(D.shape[1]):
+                q += numpy.float64(D[b, u]) * numpy.float64(D[b, u])
+            SQ[t + 1, b] = q
 """
 
 
 def _reverse(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
     blocks, following, chunk, _ = layout
     plan, single, program = net.plan, len(blocks) == 1, net.program
-    args = ["T", "B", "n", "every", "high2", "low2", "has_local", "H", "L", "LS", "SR", "GEMM"]
+    args = ["T", "B", "n", "every", "high2", "low2", "has_local", "H", "L", "LS", "SR", "SQ"]
+    args.append("GEMM")
     args += [f"G{i}" for i in sorted(plan.widths)]
     setup = ["    Z = numpy.zeros((B, n), numpy.{d})", "    Q = numpy.empty(B, numpy.float64)"]
     body, others, weights, extra = [], set(), [], []

@@ -25,7 +25,7 @@ import numpy as np
 from .. import __version__
 from . import _execute, _fused
 from ._blas import gemm_functions
-from ._loopgen import GENERATOR, loop_source
+from ._loopgen import GENERATOR, affine_mode, loop_source
 from .program import AffineStep, KernelOp, _generator_fingerprint, _import, _write_atomic, cache_dir
 from .trajectory import Tape
 
@@ -102,21 +102,34 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     steps, batch = x.shape[0], x.shape[1]
     states = pool.empty("states", (steps + 1, batch, net.n_state), dtype)
     states[0] = state
-    pre = _execute.input_terms(net, x, None)
+    modes = {ins.index: affine_mode(ins) for ins in plan.forward if isinstance(ins, AffineStep)}
+    pre = _execute.input_terms(net, x, None) if "pre" in modes.values() else {}
     values = {"T": steps, "B": batch, "n": n, "keep": int(record), "S": states}
     values["GEMM"] = gemm_functions()[dtype.name]
-    totals = {}
+    totals, augmented = {}, None
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
             continue
-        given = pre.get(ins.index)
-        if ins.input_terms or (given is not None and not ins.state_terms):
-            total = np.ascontiguousarray(given, dtype)
+        index, mode = ins.index, modes[ins.index]
+        if mode == "pre":
+            total = np.ascontiguousarray(pre[index], dtype)
         else:
-            total = pool.empty(f"total{ins.index}", (steps, batch, plan.widths[ins.index]), dtype)
-        if ins.bias and not ins.input_terms:
-            values[f"BIAS{ins.index}"] = np.ascontiguousarray(net.params[ins.bias], dtype)
-        totals[ins.index] = values[f"A{ins.index}"] = total
+            total = pool.empty(f"total{index}", (steps, batch, plan.widths[index]), dtype)
+        if mode == "input":
+            weight = net.params[ins.input_terms[0][0]]
+            if ins.bias is not None:  # the bias as a column of ones in the inputs
+                if augmented is None:
+                    augmented = pool.empty("inputs-1", (steps, batch, x.shape[2] + 1), dtype)
+                    augmented[:, :, :-1] = x
+                    augmented[:, :, -1] = 1.0
+                values[f"XI{index}"] = augmented
+                weight = np.concatenate([weight, net.params[ins.bias][:, None]], axis=1)
+            else:
+                values[f"XI{index}"] = np.ascontiguousarray(x, dtype)
+            values[f"UT{index}"] = np.ascontiguousarray(weight.T, dtype)
+        if mode == "bias":
+            values[f"BIAS{index}"] = np.ascontiguousarray(net.params[ins.bias], dtype)
+        totals[index] = values[f"A{index}"] = total
         for weight, _ in ins.state_terms:
             values[f"WT_{weight}"] = np.ascontiguousarray(net.params[weight].T, dtype)
     next_slot = {
@@ -149,12 +162,20 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     return states, tape, totals
 
 
-def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds) -> bool:
+def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds):
     """The reverse loop of :func:`gradtheory.numeric.backward.backward` as one compiled call.
 
     Fills ``history[:T]`` (the adjoints, rescaled as there), ``g_affine`` and, once some
-    adjoint has been rescaled, ``log_scale`` and ``scale_rec``; returns whether one was.
-    ``bounds`` is (HIGH, LOW, K) of ``backward._RANGE``.
+    adjoint has been rescaled, ``log_scale`` and ``scale_rec``. ``bounds`` is (HIGH, LOW, K)
+    of ``backward._RANGE``.
+
+    Returns
+    -------
+    scaled : bool
+        Whether some adjoint was rescaled.
+    squares : ndarray, shape (T+1, B)
+        Squared norms (float64) of the history rows 1..T, taken as each became final; row 0
+        is left for the caller.
     """
     dtype = history.dtype
     steps, batch, n = len(tape), history.shape[1], net.n_hidden
@@ -165,6 +186,7 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds) -
         "T": steps, "B": batch, "n": n, "every": every, "high2": high * high,
         "low2": low * low, "has_local": has_local, "H": history, "L": local,
         "LS": log_scale, "SR": scale_rec, "GEMM": gemm_functions()[dtype.name],
+        "SQ": np.empty((steps + 1, batch)),
     }  # fmt: skip
     for index, g in g_affine.items():
         values[f"G{index}"] = g
@@ -180,4 +202,4 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds) -
             values[f"o{number}_{k}"], values[f"h{number}_{k}"] = offset, shift
         values[f"F{number}"] = tape.saved[number]
     function, args = _functions(net)[f"reverse_{dtype.name}"]
-    return bool(function(*[values[name] for name in args]))
+    return bool(function(*[values[name] for name in args])), values["SQ"]

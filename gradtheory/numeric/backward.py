@@ -97,10 +97,11 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         for seed in plan.seeds
     ]
     if fused and net.tied and _loops.usable(net, dtype):  # the whole loop compiled
-        scaled = _loops.reverse(
+        scaled, squares = _loops.reverse(
             net, tape, history, local, log_scale, scale_rec, g_affine, (high, low, every)
         )
     else:
+        squares = None
         actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
         weights = net.params if net.tied else None
         blocks = net._blocks
@@ -198,7 +199,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
                     new[:, sl] = value
     delta = history[0]
     scale_rec[0] = log_scale
-    squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
+    if squares is None:
+        squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
+    else:  # rows 1..T taken by the compiled loop
+        squares[0] = np.einsum("bi,bi->b", delta, delta, dtype=np.float64)
     with np.errstate(divide="ignore"):
         log_norms = 0.5 * np.log(squares) + scale_rec
     if scaled:
