@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 
-import numpy as np
 from numba import njit
 
 __all__ = ["gemm_functions", "gemm_rows"]
@@ -41,10 +40,12 @@ def gemm_functions() -> dict:
 
 
 @njit(cache=True)
-def gemm_rows(function, a, b, c, beta):
+def gemm_rows(function, a, b, c, beta, ints, scalars):
     """``c = a @ b + beta * c`` for 2-D arrays with unit column stride (``b`` C-contiguous,
     ``a`` and ``c`` possibly column blocks of wider rows); ``function`` from
-    :func:`gemm_functions` for their float type.
+    :func:`gemm_functions` for their float type; ``ints`` (7,) int32 and ``scalars`` (2,) of
+    that type are work arrays (allocated once by the caller: an allocation per call costs as
+    much as a small product's BLAS overhead).
 
     In BLAS's column-major terms the row-major product is ``c^T = b^T a^T``: ``b`` is a
     (W, K) matrix with leading dimension W, ``a`` a (K, B) one with its row stride as leading
@@ -52,17 +53,15 @@ def gemm_rows(function, a, b, c, beta):
     """
     rows, inner = a.shape
     width = b.shape[1]
-    ints = np.empty(6, np.int32)  # m, n, k, ldb, lda, ldc (Fortran int)
-    ints[0], ints[1], ints[2] = width, rows, inner
-    ints[3] = max(width, 1)
+    ints[0], ints[1], ints[2] = width, rows, inner  # m, n, k
+    ints[3] = max(width, 1)  # leading dimensions: b, a, c
     ints[4] = max(a.strides[0] // a.itemsize, inner, 1)
     ints[5] = max(c.strides[0] // c.itemsize, width, 1)
-    scalars = np.empty(2, c.dtype)
+    ints[6] = _TRANSPOSE_NONE
     scalars[0], scalars[1] = 1.0, beta
-    flag = np.empty(1, np.uint8)
-    flag[0] = _TRANSPOSE_NONE
+    flag = ints[6:].ctypes
     function(
-        flag.ctypes, flag.ctypes, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
+        flag, flag, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
         scalars[0:].ctypes, b.ctypes, ints[3:].ctypes, a.ctypes, ints[4:].ctypes,
         scalars[1:].ctypes, c.ctypes, ints[5:].ctypes,
     )  # fmt: skip

@@ -32,6 +32,15 @@ __all__ = ["GENERATOR", "affine_mode", "loop_source"]
 GENERATOR = "loop-1"
 
 
+#: Work arrays of :func:`gradtheory.numeric._blas.gemm_rows`, allocated once per loop.
+_GEMM_WORK = ("    GI = numpy.empty(7, numpy.int32)", "    GS = numpy.empty(2, numpy.{d})")
+
+
+def _gemm(a: str, b: str, c: str, beta: str) -> str:
+    """The loop line ``c = a @ b + beta c`` (see :func:`gradtheory.numeric._blas.gemm_rows`)."""
+    return f"        gemm_rows(GEMM, {a}, {b}, {c}, numpy.{{d}}({beta}), GI, GS)"
+
+
 def affine_mode(ins: AffineStep) -> str:
     """How the forward loop forms affine op ``ins`` at step t before its state terms:
     ``"input"``: one input term (with the bias as one more input column) by gemm, in the loop
@@ -86,7 +95,7 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
         env[name] = (f"A{i}[t]", f"{j} * n", one)
     for name in kept:
         env[name] = (f"K_{name}[t]", "0", True)
-    args, setup, body = ["T", "B", "n", "keep", "S", "GEMM"], [], []
+    args, setup, body = ["T", "B", "n", "keep", "S", "GEMM"], list(_GEMM_WORK), []
     weights, kernels = [], []
     for ins in plan.forward:
         if isinstance(ins, AffineStep):
@@ -97,7 +106,9 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
                 continue
             if mode == "input":
                 args += [f"XI{i}", f"UT{i}"]
-                body.append(f"        gemm_rows(GEMM, XI{i}[t], UT{i}, A{i}[t], numpy.{{d}}(0.0))")
+                body.append(
+                    f"        gemm_rows(GEMM, XI{i}[t], UT{i}, A{i}[t], numpy.{{d}}(0.0), GI, GS)"
+                )
             if mode == "bias":
                 args.append(f"BIAS{i}")
                 body += [
@@ -113,9 +124,7 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
                 array, offset, full = env[source]
                 block = array if full else f"{array}[:, {offset}:{offset} + n]"
                 beta = "0.0" if mode == "set" and k == 0 else "1.0"
-                body.append(
-                    f"        gemm_rows(GEMM, {block}, WT_{weight}, A{i}[t], numpy.{{d}}({beta}))"
-                )
+                body.append(_gemm(block, f"WT_{weight}", f"A{i}[t]", beta))
         else:
             op, number = ins.op, ins.number
             if not op.fused.get("step"):
@@ -198,6 +207,7 @@ def _reverse(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
     args.append("GEMM")
     args += [f"G{i}" for i in sorted(plan.widths)]
     setup = ["    Z = numpy.zeros((B, n), numpy.{d})", "    Q = numpy.empty(B, numpy.float64)"]
+    setup += list(_GEMM_WORK)
     body, others, weights, extra = [], set(), [], []
 
     def where(name):  # the adjoint's (array, offset, full row)
@@ -248,9 +258,7 @@ def _reverse(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
             array, offset, full = where(source)
             block = array if full else f"{array}[:, {offset}:{offset} + n]"
             beta = "1.0" if source in has else "0.0"
-            body.append(
-                f"        gemm_rows(GEMM, G{i}[t], W_{weight}, {block}, numpy.{{d}}({beta}))"
-            )
+            body.append(_gemm(f"G{i}[t]", f"W_{weight}", block, beta))
             has.add(source)
     for name, j in blocks.items():
         if name not in has:
