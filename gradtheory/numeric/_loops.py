@@ -25,6 +25,7 @@ import numpy as np
 from .. import __version__
 from . import _execute, _fused
 from ._blas import gemm_functions
+from ._jitgen import jit_enabled
 from ._loopgen import GENERATOR, affine_mode, loop_source
 from .program import AffineStep, KernelOp, _generator_fingerprint, _import, _write_atomic, cache_dir
 from .trajectory import Tape
@@ -34,6 +35,8 @@ __all__ = ["forward", "reverse", "usable"]
 _MODULES: dict = {}  # loop-module key -> {function name: (dispatcher, argument names)} or None
 _BY_PROGRAM: dict = {}  # id(program) -> (program, _MODULES entry)
 _FINGERPRINT: list = []
+_USABLE: dict = {}  # (id(program), dtype) -> (program, bool)
+_NAMES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}  # (.name is slow)
 
 
 def _fingerprint() -> str:
@@ -87,7 +90,17 @@ def _build(net, kernels, key):
 
 def usable(net, dtype) -> bool:
     """True if ``net`` runs its recorded passes as compiled loops at ``dtype``."""
-    return net.tied and _fused.usable(net, dtype) and _functions(net) is not None
+    if not net.tied or not jit_enabled():
+        return False
+    dtype = np.dtype(dtype)
+    key = (id(net.program), dtype)  # the rest depends on the program only: checked once
+    known = _USABLE.get(key)
+    if known is None or known[0] is not net.program:
+        known = _USABLE[key] = (
+            net.program,
+            dtype in _NAMES and _fused.usable(net, dtype) and _functions(net) is not None,
+        )
+    return known[1]
 
 
 def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
@@ -105,7 +118,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     modes = {ins.index: affine_mode(ins) for ins in plan.forward if isinstance(ins, AffineStep)}
     pre = _execute.input_terms(net, x, None) if "pre" in modes.values() else {}
     values = {"T": steps, "B": batch, "n": n, "keep": int(record), "S": states}
-    values["GEMM"] = gemm_functions()[dtype.name]
+    values["GEMM"] = gemm_functions()[_NAMES[dtype]]
     totals, augmented = {}, None
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
@@ -153,7 +166,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
         ]
     for k, array in enumerate(saved):
         values[f"F{k}"] = array
-    function, args = _functions(net)[f"forward_{dtype.name}"]
+    function, args = _functions(net)[f"forward_{_NAMES[dtype]}"]
     function(*[values[name] for name in args])
     tape = None
     if record:
@@ -185,7 +198,7 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds):
     values = {
         "T": steps, "B": batch, "n": n, "every": every, "high2": high * high,
         "low2": low * low, "has_local": has_local, "H": history, "L": local,
-        "LS": log_scale, "SR": scale_rec, "GEMM": gemm_functions()[dtype.name],
+        "LS": log_scale, "SR": scale_rec, "GEMM": gemm_functions()[_NAMES[dtype]],
         "SQ": np.empty((steps + 1, batch)),
     }  # fmt: skip
     for index, g in g_affine.items():
@@ -201,5 +214,5 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds):
             values[f"N{number}_{k}"] = parent
             values[f"o{number}_{k}"], values[f"h{number}_{k}"] = offset, shift
         values[f"F{number}"] = tape.saved[number]
-    function, args = _functions(net)[f"reverse_{dtype.name}"]
+    function, args = _functions(net)[f"reverse_{_NAMES[dtype]}"]
     return bool(function(*[values[name] for name in args])), values["SQ"]

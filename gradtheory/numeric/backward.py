@@ -85,7 +85,8 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
-    fused = tape.saved is not None and _fused.usable(net, dtype)
+    looped = tape.saved is not None and _loops.usable(net, dtype)
+    fused = looped or (tape.saved is not None and _fused.usable(net, dtype))
     if not fused:
         tape.partials()
     seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
@@ -96,7 +97,7 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         )
         for seed in plan.seeds
     ]
-    if fused and net.tied and _loops.usable(net, dtype):  # the whole loop compiled
+    if looped:  # the whole loop compiled
         scaled, squares = _loops.reverse(
             net, tape, history, local, log_scale, scale_rec, g_affine, (high, low, every)
         )
