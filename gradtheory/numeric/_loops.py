@@ -62,6 +62,8 @@ def _functions(net):
 
 
 def _build(net, kernels, key):
+    if kernels[0].values.__module__ not in sys.modules:
+        return None  # a kernel module built in memory (no writable cache): per-step paths
     made = loop_source(net, kernels[0].values.__module__)
     if made is None:
         return None
