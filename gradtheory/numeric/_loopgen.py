@@ -104,11 +104,10 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
             mode = affine_mode(ins)
             if mode == "pre" and not ins.state_terms:
                 continue
-            if mode == "input":
-                args += [f"XI{i}", f"UT{i}"]
-                body.append(
-                    f"        gemm_rows(GEMM, XI{i}[t], UT{i}, A{i}[t], numpy.{{d}}(0.0), GI, GS)"
-                )
+            if mode == "input":  # COL<i>[t] = [state-term sources, x_t, 1]: see _loops
+                args += [f"COL{i}", f"UT{i}"]
+                start = f"{len(ins.state_terms)} * n"
+                body.append(_gemm(f"COL{i}[t][:, {start}:]", f"UT{i}", f"A{i}[t]", "0.0"))
             if mode == "bias":
                 args.append(f"BIAS{i}")
                 body += [
@@ -124,6 +123,14 @@ def _forward(net, dtype: str, layout) -> tuple[list[str], list[str]] | None:
                 array, offset, full = env[source]
                 block = array if full else f"{array}[:, {offset}:{offset} + n]"
                 beta = "0.0" if mode == "set" and k == 0 else "1.0"
+                if mode == "input":  # the source's values for the weight gradient's product
+                    body += [
+                        f"        X = {array}",
+                        f"        R = COL{i}[t]",
+                        "        for b in range(B):",
+                        "            for u in range(n):",
+                        f"                R[b, {k} * n + u] = X[b, {offset} + u]",
+                    ]
                 body.append(_gemm(block, f"WT_{weight}", f"A{i}[t]", beta))
         else:
             op, number = ins.op, ins.number

@@ -127,7 +127,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     pre = _execute.input_terms(net, x, None) if "pre" in modes.values() else {}
     values = {"T": steps, "B": batch, "n": n, "keep": int(record), "S": states}
     values["GEMM"] = gemm_functions()[_NAMES[dtype]]
-    totals, augmented = {}, None
+    totals, columns = {}, {}
     for ins in plan.forward:
         if not isinstance(ins, AffineStep):
             continue
@@ -136,17 +136,17 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
             total = np.ascontiguousarray(pre[index], dtype)
         else:
             total = pool.empty(f"total{index}", (steps, batch, plan.widths[index]), dtype)
-        if mode == "input":
+        if mode == "input":  # [state-term sources, x, 1]: the input product's operand per
+            # step, and (the loop filling in the sources) the weight gradient's after it
+            bias, sources = ins.bias is not None, len(ins.state_terms) * n
+            width = sources + x.shape[2] + bias
+            columns[index] = pool.empty(f"columns{index}", (steps, batch, width), dtype)
+            columns[index][:, :, sources : sources + x.shape[2]] = x
             weight = net.params[ins.input_terms[0][0]]
-            if ins.bias is not None:  # the bias as a column of ones in the inputs
-                if augmented is None:
-                    augmented = pool.empty("inputs-1", (steps, batch, x.shape[2] + 1), dtype)
-                    augmented[:, :, :-1] = x
-                    augmented[:, :, -1] = 1.0
-                values[f"XI{index}"] = augmented
+            if bias:
+                columns[index][:, :, -1] = 1.0
                 weight = np.concatenate([weight, net.params[ins.bias][:, None]], axis=1)
-            else:
-                values[f"XI{index}"] = np.ascontiguousarray(x, dtype)
+            values[f"COL{index}"] = columns[index]
             values[f"UT{index}"] = np.ascontiguousarray(weight.T, dtype)
         if mode == "bias":
             values[f"BIAS{index}"] = np.ascontiguousarray(net.params[ins.bias], dtype)
@@ -180,6 +180,7 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     if record:
         env = _execute._tape_env(net, x, states, totals, kept, {}, next_slot)
         tape = Tape(net, env, np.zeros(steps, dtype=int), saved=saved)
+        tape.columns = columns  # read by backward._gather (a slice of the tape drops them)
     return states, tape, totals
 
 
