@@ -208,6 +208,9 @@ class _ScalarPrinter(_LoopPrinter):
 
     _print_tanh = _print_exp = _print_log = _print_Function
 
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
 
 #: Functions with a scalar numba version in ``gradtheory.numeric._scalarmath`` (or NumPy).
 _SCALAR = ("sigmoid", "tanh", "relu", "step", "hardtanh", "box")
@@ -283,6 +286,8 @@ def _step_row(number: int, group: dict, rename: dict, kept: list, dtype: str) ->
             "        for u in range(n):",
             f"            O_{o}[b, oo_{o} + u] = WO[{count + k}, u]",
         ]
+    if any("math." in line for line in body):  # a C library call numba would not vectorise
+        raise ValueError(f"step_{number}: no scalar loop for this kernel")
     return [*body, ""]
 
 
