@@ -12,7 +12,9 @@ Every delta_t is kept in one (T+1, B, n_state) array and the norms are taken in 
 the end. The adjoint of every affine op's output at every step is written straight into one
 (T, B, width) array; the weight, bias and input gradients are then a few large matrix products
 after the loop (``sum_t g_t^T s_{t-1}`` as one (T B)-long GEMM when tied, one batched product
-over layers when untied), which is where most of the time would otherwise go.
+over layers when untied), which is where most of the time would otherwise go. The loop over
+steps runs compiled, in one call, for tied networks that :mod:`gradtheory.numeric._loops`
+covers; the Python loop below is the fallback.
 """
 
 from __future__ import annotations
