@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,26 @@ def _build(net, kernels, key):
         name: ((summing if name.startswith("reverse") else plain)(getattr(module, name)), args)
         for name, args in names.items()
     }
+
+
+def _call(net, dtype, function, args):
+    """``function(*args)``; None, and the per-step paths from then on for this program, if
+    numba cannot compile it (a kernel expression the scalar printer got wrong: the loop
+    failed before touching any array)."""
+    from numba.core.errors import NumbaError
+
+    try:
+        result = function(*args)
+    except NumbaError as error:
+        _USABLE[(id(net.program), dtype)] = (net.program, False)
+        warnings.warn(
+            f"compiled time loop of {net.program.name!r} not compiled ({type(error).__name__}); "
+            "using the per-step executor",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
+    return True if result is None else result
 
 
 def usable(net, dtype) -> bool:
@@ -175,7 +196,8 @@ def forward(net, x: np.ndarray, state: np.ndarray, record: bool):
     for k, array in enumerate(saved):
         values[f"F{k}"] = array
     function, args = _functions(net)[f"forward_{_NAMES[dtype]}"]
-    function(*[values[name] for name in args])
+    if not _call(net, dtype, function, [values[name] for name in args]):
+        return None
     tape = None
     if record:
         env = _execute._tape_env(net, x, states, totals, kept, {}, next_slot)
@@ -224,4 +246,5 @@ def reverse(net, tape, history, local, log_scale, scale_rec, g_affine, bounds):
             values[f"o{number}_{k}"], values[f"h{number}_{k}"] = offset, shift
         values[f"F{number}"] = tape.saved[number]
     function, args = _functions(net)[f"reverse_{_NAMES[dtype]}"]
-    return bool(function(*[values[name] for name in args])), values["SQ"]
+    scaled = _call(net, dtype, function, [values[name] for name in args])
+    return None if scaled is None else (bool(scaled), values["SQ"])

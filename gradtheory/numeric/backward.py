@@ -99,10 +99,13 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         )
         for seed in plan.seeds
     ]
+    done = None
     if looped:  # the whole loop compiled
-        scaled, squares = _loops.reverse(
+        done = _loops.reverse(
             net, tape, history, local, log_scale, scale_rec, g_affine, (high, low, every)
         )
+    if done is not None:
+        scaled, squares = done
     else:
         squares = None
         actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)

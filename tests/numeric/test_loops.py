@@ -51,3 +51,30 @@ def test_rescaled_adjoint_equals_numpy_path(cell, monkeypatch):
         assert np.isfinite(numpy_path.params[key]).all()  # beyond 1e100, within float64
         np.testing.assert_allclose(looped.params[key], numpy_path.params[key], rtol=1e-12)
     np.testing.assert_allclose(looped.initial_state, numpy_path.initial_state, rtol=1e-12)
+
+
+@pytest.mark.parametrize("broken_pass", ["forward", "reverse"])
+def test_a_loop_numba_cannot_compile_falls_back_to_the_per_step_path(broken_pass, monkeypatch):
+    """A compile failure (numba's TypingError, raised before any array is touched) gives a
+    RuntimeWarning and the per-step executor's result, the same as with GRADTHEORY_JIT=0."""
+    from numba.core.errors import TypingError
+
+    net = gt.Network(gt.cells.gru(), n_in=2, n_hidden=3, seed=4)
+    x = np.random.default_rng(1).normal(size=(6, 2, 2))
+    w = np.ones((6, 2, 3))
+    monkeypatch.setenv("GRADTHEORY_JIT", "0")
+    expected = net.backward(net.forward(x), w).params
+    monkeypatch.setenv("GRADTHEORY_JIT", "1")
+
+    def broken(*args):
+        raise TypingError("simulated")
+
+    monkeypatch.setattr(_loops, "_USABLE", {})
+    real = _loops._functions(net)
+    patched = {k: (broken if k.startswith(broken_pass) else f, a) for k, (f, a) in real.items()}
+    monkeypatch.setattr(_loops, "_functions", lambda net: patched)
+    with pytest.warns(RuntimeWarning, match="per-step executor"):
+        got = net.backward(net.forward(x), w).params
+    assert not _loops.usable(net, np.float64)
+    for key in net.params:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-12)
