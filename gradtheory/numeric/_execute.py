@@ -5,7 +5,10 @@ of the state: each affine op writes its pre-activation into one (T, B, width) bu
 terms and bias are computed for all steps first, as one large product, and the state terms are
 added in place), kernels write the next state straight into ``states[t + 1]``, and only the
 kernels' ``values`` functions run inside the loop; their partial derivatives are evaluated
-later for all steps at once (see :class:`~gradtheory.numeric.trajectory.Tape`).
+later for all steps at once (see :class:`~gradtheory.numeric.trajectory.Tape`). Tied
+networks that :mod:`gradtheory.numeric._loops` covers run the whole loop as one compiled call
+filling the same arrays; this step-by-step loop is the fallback (untied networks, custom maps,
+``GRADTHEORY_JIT=0``).
 """
 
 from __future__ import annotations
@@ -181,6 +184,12 @@ def execute(net, x: np.ndarray, state: np.ndarray, layers, record: bool):
     totals : dict of int to ndarray
         Pre-activation of every affine op, (T, B, width).
     """
+    if layers is None:
+        from . import _loops
+
+        done = _loops.forward(net, x, state, record)  # the whole loop compiled, if covered
+        if done is not None:
+            return done
     program, plan, n = net.program, net.plan, net.n_hidden
     steps, batch = x.shape[0], x.shape[1]
     dtype = np.result_type(state, x, net.dtype)

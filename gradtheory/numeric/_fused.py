@@ -12,7 +12,9 @@ adjoints of affine outputs are written straight into the op's (T, B, width) adjo
 of state blocks straight into the next adjoint row.
 
 ``GRADTHEORY_JIT=0``, a missing numba, another float type, scalar-block cells (custom maps)
-and kernels with scalar-parameter inputs keep the NumPy path (stacked partials).
+and kernels with scalar-parameter inputs keep the NumPy path (stacked partials). Tied
+networks run the same vjp loops from one compiled loop over all steps instead
+(:mod:`gradtheory.numeric._loops`); this step-by-step driver serves untied networks.
 """
 
 from __future__ import annotations

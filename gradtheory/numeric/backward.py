@@ -12,7 +12,9 @@ Every delta_t is kept in one (T+1, B, n_state) array and the norms are taken in 
 the end. The adjoint of every affine op's output at every step is written straight into one
 (T, B, width) array; the weight, bias and input gradients are then a few large matrix products
 after the loop (``sum_t g_t^T s_{t-1}`` as one (T B)-long GEMM when tied, one batched product
-over layers when untied), which is where most of the time would otherwise go.
+over layers when untied), which is where most of the time would otherwise go. The loop over
+steps runs compiled, in one call, for tied networks that :mod:`gradtheory.numeric._loops`
+covers; the Python loop below is the fallback.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _fused
+from . import _fused, _loops
 from ._execute import pool_of
 from ._fused import accumulate as _accumulate
 from .program import TO_AFFINE, TO_SINK, AffineStep, KernelReverse
@@ -85,10 +87,10 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
     chunks: dict = {}  # one view per affine output name, so that id() identifies it
-    fused = tape.saved is not None and _fused.usable(net, dtype)
+    looped = tape.saved is not None and _loops.usable(net, dtype)
+    fused = looped or (tape.saved is not None and _fused.usable(net, dtype))
     if not fused:
         tape.partials()
-    actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
     seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
         (
             seed.name,
@@ -97,103 +99,116 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         )
         for seed in plan.seeds
     ]
-    weights = net.params if net.tied else None
-    blocks = net._blocks
-    block_of = dict(blocks)
-    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
-    countdown = 0
-    for t in range(steps - 1, -1, -1):
-        delta = history[t + 1]
-        if local is not None:
+    done = None
+    if looped:  # the whole loop compiled
+        done = _loops.reverse(
+            net, tape, history, local, log_scale, scale_rec, g_affine, (high, low, every)
+        )
+    if done is not None:
+        scaled, squares = done
+    else:
+        squares = None
+        actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
+        weights = net.params if net.tied else None
+        blocks = net._blocks
+        block_of = dict(blocks)
+        seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
+        countdown = 0
+        for t in range(steps - 1, -1, -1):
+            delta = history[t + 1]
+            if local is not None:
+                if scaled:
+                    log_scale = _add_scaled(delta, log_scale, local[t], n)
+                else:
+                    delta[:, :n] += local[t]
+            if countdown == 0:
+                countdown = every
+                changed, log_scale = _rescale(delta, log_scale, high, low)
+                scaled = scaled or changed
+            countdown -= 1
             if scaled:
-                log_scale = _add_scaled(delta, log_scale, local[t], n)
-            else:
-                delta[:, :n] += local[t]
-        if countdown == 0:
-            countdown = every
-            changed, log_scale = _rescale(delta, log_scale, high, low)
-            scaled = scaled or changed
-        countdown -= 1
-        if scaled:
-            scale_rec[t + 1] = log_scale
-        if weights is None:
-            weights = net.layer_params(int(tape.layers[t]))
-        new = history[t]
-        adj = {name: delta[:, sl] for name, sl in seed_names}
-        owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
-        written: set = set()  # affine ops whose adjoint at step t has been written
-        direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
-        for index in seeded:
-            g_affine[index][t] = 0.0
-            written.add(index)
-        for name, target, _ in seeds:
-            target[t] += adj[name]
-        if fused:
-            seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
-            step_state = {
-                "adj": adj,
-                "owned": owned,
-                "written": written,
-                "direct": direct,
-                "new": new,
-                "seats": seats,
-                "g_affine": g_affine,
-            }
-        for ins in actions:
-            if isinstance(ins, _fused.FusedAction):
-                _fused.run(ins, t, step_state)
-            elif isinstance(ins, _KernelAction):
-                for group in ins.groups:
-                    a = adj.get(group.out)
-                    if a is None:
-                        continue
-                    stack = group.stack
-                    p = stack if np.ndim(stack) == 0 else stack[t]
-                    if group.op_index in written:
-                        group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
-                    else:
-                        np.multiply(p, a[:, None, :], out=group.g4[t])
-                        written.add(group.op_index)
-                for pair in ins.pairs:
-                    a = adj.get(pair.out)
-                    if a is None:
-                        continue
-                    inp, p_all = pair.inp, pair.values
-                    p = pair.constant if p_all is None else p_all[t]
-                    if pair.kind == TO_SINK:
-                        pair.sink[t] += a * p
-                    elif inp in block_of and inp not in adj:  # straight into delta_{t}
-                        adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
-                        owned.add(inp)
-                    elif p_all is None and pair.constant == 1.0:
-                        _accumulate(adj, owned, inp, a, fresh=False)
-                    else:
-                        _accumulate(adj, owned, inp, a * p, fresh=True)
-            elif ins.op_index in written:
-                g = ins.g[t]
-                for weight, source in ins.state_terms:
-                    if source in block_of and source not in adj:
-                        adj[source] = direct[source] = np.matmul(
-                            g, weights[weight], out=new[:, block_of[source]]
-                        )
-                        owned.add(source)
-                    else:
-                        _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
-        if len(written) < len(g_affine):
-            for index, g in g_affine.items():
-                if index not in written:
-                    g[t] = 0.0
-        if not net.tied:
-            weights = None
-        for block, sl in blocks:
-            value = adj.get(block)
-            if value is None:
-                new[:, sl] = 0.0
-            elif value is not direct.get(block):
-                new[:, sl] = value
+                scale_rec[t + 1] = log_scale
+            if weights is None:
+                weights = net.layer_params(int(tape.layers[t]))
+            new = history[t]
+            adj = {name: delta[:, sl] for name, sl in seed_names}
+            owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
+            written: set = set()  # affine ops whose adjoint at step t has been written
+            direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
+            for index in seeded:
+                g_affine[index][t] = 0.0
+                written.add(index)
+            for name, target, _ in seeds:
+                target[t] += adj[name]
+            if fused:
+                seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
+                step_state = {
+                    "adj": adj,
+                    "owned": owned,
+                    "written": written,
+                    "direct": direct,
+                    "new": new,
+                    "seats": seats,
+                    "g_affine": g_affine,
+                }
+            for ins in actions:
+                if isinstance(ins, _fused.FusedAction):
+                    _fused.run(ins, t, step_state)
+                elif isinstance(ins, _KernelAction):
+                    for group in ins.groups:
+                        a = adj.get(group.out)
+                        if a is None:
+                            continue
+                        stack = group.stack
+                        p = stack if np.ndim(stack) == 0 else stack[t]
+                        if group.op_index in written:
+                            group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
+                        else:
+                            np.multiply(p, a[:, None, :], out=group.g4[t])
+                            written.add(group.op_index)
+                    for pair in ins.pairs:
+                        a = adj.get(pair.out)
+                        if a is None:
+                            continue
+                        inp, p_all = pair.inp, pair.values
+                        p = pair.constant if p_all is None else p_all[t]
+                        if pair.kind == TO_SINK:
+                            pair.sink[t] += a * p
+                        elif inp in block_of and inp not in adj:  # straight into delta_{t}
+                            adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
+                            owned.add(inp)
+                        elif p_all is None and pair.constant == 1.0:
+                            _accumulate(adj, owned, inp, a, fresh=False)
+                        else:
+                            _accumulate(adj, owned, inp, a * p, fresh=True)
+                elif ins.op_index in written:
+                    g = ins.g[t]
+                    for weight, source in ins.state_terms:
+                        if source in block_of and source not in adj:
+                            adj[source] = direct[source] = np.matmul(
+                                g, weights[weight], out=new[:, block_of[source]]
+                            )
+                            owned.add(source)
+                        else:
+                            _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
+            if len(written) < len(g_affine):
+                for index, g in g_affine.items():
+                    if index not in written:
+                        g[t] = 0.0
+            if not net.tied:
+                weights = None
+            for block, sl in blocks:
+                value = adj.get(block)
+                if value is None:
+                    new[:, sl] = 0.0
+                elif value is not direct.get(block):
+                    new[:, sl] = value
     delta = history[0]
     scale_rec[0] = log_scale
-    squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
+    if squares is None:
+        squares = np.einsum("tbi,tbi->tb", history, history, dtype=np.float64)
+    else:  # rows 1..T taken by the compiled loop
+        squares[0] = np.einsum("bi,bi->b", delta, delta, dtype=np.float64)
     with np.errstate(divide="ignore"):
         log_norms = 0.5 * np.log(squares) + scale_rec
     if scaled:
@@ -367,13 +382,17 @@ def _gather(net, traj, g_affine, g_sink, grads) -> None:
             # the bias as a column of ones): g, the largest array here, is read once
             widths = [v.shape[-1] for v in sources]
             shape = (rows, sum(widths) + (ins.bias is not None))
-            columns = pool_of(net).empty(f"columns{ins.index}", shape, flat.dtype)
-            start = 0
-            for values, width in zip(sources, widths, strict=True):
-                columns[:, start : start + width] = values.reshape(rows, width)
-                start += width
-            if ins.bias is not None:
-                columns[:, start] = 1.0
+            given = getattr(traj.tape, "columns", {}).get(ins.index)
+            if given is not None and given.shape[-1] == shape[1] and given.size == rows * shape[1]:
+                columns = given.reshape(shape)  # laid out by the compiled forward loop
+            else:
+                columns = pool_of(net).empty(f"columns{ins.index}", shape, flat.dtype)
+                start = 0
+                for values, width in zip(sources, widths, strict=True):
+                    columns[:, start : start + width] = values.reshape(rows, width)
+                    start += width
+                if ins.bias is not None:
+                    columns[:, start] = 1.0
             product = flat.T @ columns
             start = 0
             for (weight, _), width in zip(terms, widths, strict=True):

@@ -196,6 +196,101 @@ def _vjp(number: int, group: dict, rewritten: dict, kept: list, dtype: str) -> t
     return [*body, ""], layout
 
 
+class _ScalarPrinter(_LoopPrinter):
+    """Scalar kernel values for numba: activations as ``_sm.<name>_<dtype>`` (see
+    :mod:`gradtheory.numeric._scalarmath`), ``exp`` and ``log`` as NumPy's scalar functions."""
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name in _SCALAR and len(expr.args) == 1:
+            return f"_sm.{name}_{self.dtype}({self._print(expr.args[0])})"
+        raise ValueError(f"no scalar function for {name}")
+
+    _print_tanh = _print_exp = _print_log = _print_Function
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+
+#: Functions with a scalar numba version in ``gradtheory.numeric._scalarmath`` (or NumPy).
+_SCALAR = ("sigmoid", "tanh", "relu", "step", "hardtanh", "box")
+
+
+def _print_scalar_call(printer, app, args: list) -> str:
+    name = type(app).__name__
+    if name in ("exp", "log"):
+        return f"numpy.{name}({printer.doprint(args[0])})"
+    return printer.doprint(app.func(*args))
+
+
+def _step_row(number: int, group: dict, rename: dict, kept: list, dtype: str) -> list[str]:
+    """numba-ready source of ``step_<number>_<dtype>``: the kernel's outputs and saved values
+    for one (B, n) step, element by element (the compiled time loop's forward kernel).
+
+    Arguments: ``B, n``, then ``X_<in>, ox_<in>`` per input (a 2-D array and the column offset
+    of the input's block), ``F`` (count, B, n) for the saved values, ``O_<out>, oo_<out>`` per
+    output; the same values as ``saving_<number>`` up to the rounding of the activations.
+    """
+    printer = _ScalarPrinter(dtype)
+    names = {app: sp.Symbol(f"f_{j}", real=True) for j, app in enumerate(kept)}
+    rename_v = {sp.Symbol(n, real=True): sp.Symbol(f"v_{n}") for n in group["inputs"]}
+    arg_exprs = []
+    for app in kept:
+        inner = {other: names[other] for other in kept if other != app}
+        arg_exprs += [a.xreplace(inner).xreplace(rename_v) for a in app.args]
+    outputs = [group["exprs"][o].xreplace(names).xreplace(rename_v) for o in group["outputs"]]
+    replacements, reduced = sp.cse(
+        arg_exprs + outputs, symbols=sp.numbered_symbols("_s"), optimizations="basic"
+    )
+    pending = [(s, v, f"{s} = {printer.doprint(v)}") for s, v in replacements]
+    position = 0
+    for j, app in enumerate(kept):
+        call_args = reduced[position : position + len(app.args)]
+        position += len(app.args)
+        pending.append((names[app], sp.Tuple(*call_args), f"f_{j} = " + _print_scalar_call(
+            printer, app, call_args)))  # fmt: skip
+    local, done, lines = {s for s, _, _ in pending}, set(), []
+    while pending:
+        for k, (symbol, value, line) in enumerate(pending):
+            if (value.free_symbols & local) <= done:
+                lines.append(line)
+                done.add(symbol)
+                del pending[k]
+                break
+        else:
+            raise RuntimeError(f"step_{number}: circular saved values")  # not reachable
+    ins, outs = group["inputs"], group["outputs"]
+    count = len(kept)
+    args = ["B", "n"] + [a for i in ins for a in (f"X_{i}", f"ox_{i}")] + ["F"]
+    args += [a for o in outs for a in (f"O_{o}", f"oo_{o}")]
+    # one work array for the inputs, one for the results: the element loop then touches two
+    # arrays only, which LLVM vectorises (with one overlap check); the copies are plain loops
+    body = [f"def step_{number}_{dtype}({', '.join(args)}):"]
+    body.append(f"    WI = numpy.empty(({len(ins)}, n), numpy.{dtype})")
+    body.append(f"    WO = numpy.empty(({count + len(outs)}, n), numpy.{dtype})")
+    body.append("    for b in range(B):")
+    for k, i in enumerate(ins):
+        body += ["        for u in range(n):", f"            WI[{k}, u] = X_{i}[b, ox_{i} + u]"]
+    body.append("        for u in range(n):")
+    body += [f"            v_{i} = WI[{k}, u]" for k, i in enumerate(ins)]
+    body += ["            " + line for line in lines]
+    body += [f"            WO[{j}, u] = f_{j}" for j in range(count)]
+    body += [
+        f"            WO[{count + k}, u] = {printer.doprint(e)}"
+        for k, e in enumerate(reduced[position:])
+    ]
+    for j in range(count):
+        body += ["        for u in range(n):", f"            F[{j}, b, u] = WO[{j}, u]"]
+    for k, o in enumerate(outs):
+        body += [
+            "        for u in range(n):",
+            f"            O_{o}[b, oo_{o} + u] = WO[{count + k}, u]",
+        ]
+    if any("math." in line for line in body):  # a C library call numba would not vectorise
+        raise ValueError(f"step_{number}: no scalar loop for this kernel")
+    return [*body, ""]
+
+
 def fused_functions(printer, number: int, group: dict, rename: dict) -> tuple[list, dict | None]:
     """Source lines of ``saving_<number>`` and ``vjp_<number>_<dtype>`` for one kernel group,
     and its SPEC entry (None, and no lines, if the partials are not arithmetic in saved values).
@@ -212,4 +307,8 @@ def fused_functions(printer, number: int, group: dict, rename: dict) -> tuple[li
     for dtype in DTYPES:
         more, layout = _vjp(number, group, rewritten, kept, dtype)
         lines += more
-    return lines, {"count": len(kept), **layout}
+    try:  # the compiled time loop's forward kernel (absent: the loop path is not used)
+        steps = [line for dtype in DTYPES for line in _step_row(number, group, rename, kept, dtype)]
+    except ValueError:
+        steps = []
+    return lines + steps, {"count": len(kept), "step": bool(steps), **layout}
