@@ -30,10 +30,9 @@ def _jit_on() -> bool:
 
 def _kernel(dtype):
     if not _KERNELS:
-        from ._vecmath import _sigmoid32, _sigmoid64
+        from ._vecmath import _sigmoid_rows  # compiled once per float type
 
-        _KERNELS[np.dtype(np.float32)] = _sigmoid32
-        _KERNELS[np.dtype(np.float64)] = _sigmoid64
+        _KERNELS[np.dtype(np.float32)] = _KERNELS[np.dtype(np.float64)] = _sigmoid_rows
     return _KERNELS.get(dtype)
 
 

@@ -20,10 +20,12 @@ NaN stays NaN.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 __all__ = ["sigmoid_into"]
 
@@ -35,7 +37,7 @@ _LN2_LO32 = -2.12194440e-4
 
 
 @intrinsic
-def _float64_from_bits(typingctx, bits):
+def float64_from_bits(typingctx, bits):
     """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
 
     def codegen(context, builder, signature, args):
@@ -45,7 +47,7 @@ def _float64_from_bits(typingctx, bits):
 
 
 @intrinsic
-def _float32_from_bits(typingctx, bits):
+def float32_from_bits(typingctx, bits):
     """The float32 whose IEEE-754 bit pattern is the int32 ``bits``."""
 
     def codegen(context, builder, signature, args):
@@ -54,72 +56,87 @@ def _float32_from_bits(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
+#: Taylor coefficients of expm1(r) / r, highest degree first (Horner form): 1/13! ... 1/1!
+#: in float64; float32: 1/7! ... 1/1! for exp, 1/8! ... 1/1! for tanh (see _scalarmath)
+EXPM1_64 = tuple(1.0 / math.factorial(k) for k in range(13, 0, -1))
+EXPM1_32 = tuple(np.float32(1.0 / math.factorial(k)) for k in range(7, 0, -1))
+
+
+@njit(cache=True, inline="always")
+def horner(r, coefficients):
+    """``coefficients[0] r^(m-1) + ... + coefficients[-1]`` (m coefficients, Horner form)."""
+    p = coefficients[0]
+    for c in coefficients[1:]:
+        p = p * r + c
+    return p
+
+
+@njit(cache=True, inline="always")
+def reduce64(z):
+    """``(k, r)`` with ``z = k ln 2 + r``, ``|r| <= ln(2) / 2`` (Cody-Waite, see module)."""
+    k = np.floor(z * _LOG2E + 0.5)
+    return k, (z - k * _LN2_HI) - k * _LN2_LO
+
+
+@njit(cache=True, inline="always")
+def reduce32(z):
+    """:func:`reduce64` in float32 arithmetic."""
+    k = np.floor(z * np.float32(_LOG2E) + np.float32(0.5))
+    return k, (z - k * np.float32(_LN2_HI32)) - k * np.float32(_LN2_LO32)
+
+
 @njit(cache=True, inline="always")
 def _exp64(z):
     """e^z for z in [-708, 709] (see module)."""
-    k = np.floor(z * _LOG2E + 0.5)
-    r = (z - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return p * _float64_from_bits((np.int64(k) + 1023) << 52)
+    k, r = reduce64(z)
+    return (horner(r, EXPM1_64) * r + 1.0) * float64_from_bits((np.int64(k) + 1023) << 52)
 
 
 @njit(cache=True, inline="always")
 def _exp32(z):
     """e^z in float32 arithmetic for z in [-87, 88] (see module)."""
-    k = np.floor(z * np.float32(_LOG2E) + np.float32(0.5))
-    r = (z - k * np.float32(_LN2_HI32)) - k * np.float32(_LN2_LO32)
-    p = np.float32(1.0 / 5040.0)
-    p = p * r + np.float32(1.0 / 720.0)
-    p = p * r + np.float32(1.0 / 120.0)
-    p = p * r + np.float32(1.0 / 24.0)
-    p = p * r + np.float32(1.0 / 6.0)
-    p = p * r + np.float32(0.5)
-    p = p * r + np.float32(1.0)
-    p = p * r + np.float32(1.0)
-    return p * _float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+    k, r = reduce32(z)
+    p = horner(r, EXPM1_32) * r + np.float32(1.0)
+    return p * float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
+@njit(cache=True, inline="always")
+def sigmoid_float64(v):
+    """The logistic sigmoid of one float64 (clamped as the NumPy twin; NaN stays NaN)."""
+    z = -v
+    z = 709.0 if z > 709.0 else z
+    z = -708.0 if z < -708.0 else z
+    return 1.0 / (1.0 + _exp64(z)) if v == v else v
+
+
+@njit(cache=True, inline="always")
+def sigmoid_float32(v):
+    """The logistic sigmoid of one float32 in float32 arithmetic."""
+    z = -v
+    z = np.float32(88.0) if z > np.float32(88.0) else z
+    z = np.float32(-87.0) if z < np.float32(-87.0) else z
+    return np.float32(1.0) / (np.float32(1.0) + _exp32(z)) if v == v else v
+
+
+def _sigmoid(v):
+    """The sigmoid of one float in its own type (compiled code only, see the overload)."""
+    raise NotImplementedError("_sigmoid runs in compiled code only")
+
+
+@overload(_sigmoid, inline="always")
+def _sigmoid_of_type(v):
+    return (sigmoid_float32 if v == types.float32 else sigmoid_float64).py_func
 
 
 @njit(cache=True, error_model="numpy")
-def _sigmoid64(x, out):
+def _sigmoid_rows(x, out):
     rows, cols = x.shape
-    row = np.empty(cols, np.float64)  # distinct memory from ``out``: the loop vectorises
+    row = np.empty(cols, x.dtype)  # distinct memory from ``out``: the loop vectorises
     for i in range(rows):
         for j in range(cols):
             row[j] = x[i, j]
         for j in range(cols):
-            v = row[j]
-            z = -v
-            z = 709.0 if z > 709.0 else z
-            z = -708.0 if z < -708.0 else z
-            out[i, j] = 1.0 / (1.0 + _exp64(z)) if v == v else v
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid32(x, out):
-    rows, cols = x.shape
-    row = np.empty(cols, np.float32)
-    for i in range(rows):
-        for j in range(cols):
-            row[j] = x[i, j]
-        for j in range(cols):
-            v = row[j]
-            z = -v
-            z = np.float32(88.0) if z > np.float32(88.0) else z
-            z = np.float32(-87.0) if z < np.float32(-87.0) else z
-            out[i, j] = np.float32(1.0) / (np.float32(1.0) + _exp32(z)) if v == v else v
+            out[i, j] = _sigmoid(row[j])
 
 
 def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -129,5 +146,5 @@ def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     >>> sigmoid_into(np.array([0.0, 800.0, -800.0]), np.empty(3))
     array([5.00000000e-001, 1.00000000e+000, 1.21678075e-308])
     """
-    (_sigmoid64 if x.dtype == np.float64 else _sigmoid32)(np.atleast_2d(x), np.atleast_2d(out))
+    _sigmoid_rows(np.atleast_2d(x), np.atleast_2d(out))
     return out

@@ -94,6 +94,39 @@ def _lines(printer, exprs: list, prefix: str) -> tuple[list[str], list[str]]:
     return lines, [printer.doprint(e) for e in reduced]
 
 
+def _reduced(group: dict, kept: list, rename: dict, prefix: str):
+    """``(names, replacements, reduced)``: each kept function value as a symbol ``f_j``
+    (``names``), and the common subexpressions (symbols ``<prefix>0, ...``) of the kept
+    values' arguments followed by the kernel's outputs, inputs renamed by ``rename``."""
+    names = {app: sp.Symbol(f"f_{j}", real=True) for j, app in enumerate(kept)}
+    arg_exprs = []
+    for app in kept:
+        inner = {other: names[other] for other in kept if other != app}
+        arg_exprs += [a.xreplace(inner).xreplace(rename) for a in app.args]
+    outputs = [group["exprs"][o].xreplace(names).xreplace(rename) for o in group["outputs"]]
+    replacements, reduced = sp.cse(
+        arg_exprs + outputs, symbols=sp.numbered_symbols(prefix), optimizations="basic"
+    )
+    return names, replacements, reduced
+
+
+def _in_order(pending: list, what: str) -> list[str]:
+    """The lines of ``pending`` ``(symbol, value, line)`` entries, each after the entries whose
+    symbols its value uses (CSE orders its own assignments; the function calls slot in once
+    their inputs exist)."""
+    pending, local, done, lines = list(pending), {s for s, _, _ in pending}, set(), []
+    while pending:
+        for k, (symbol, value, line) in enumerate(pending):
+            if (value.free_symbols & local) <= done:
+                lines.append(line)
+                done.add(symbol)
+                del pending[k]
+                break
+        else:
+            raise RuntimeError(f"{what}: circular saved values")  # not reachable
+    return lines
+
+
 def _saving(printer, number: int, group: dict, rename: dict, kept: list) -> list[str]:
     """NumPy source of ``saving_<number>``: outputs, with the saved values written in place.
 
@@ -102,16 +135,8 @@ def _saving(printer, number: int, group: dict, rename: dict, kept: list) -> list
     """
     import numpy
 
-    names = {app: sp.Symbol(f"f_{j}", real=True) for j, app in enumerate(kept)}
     args = ", ".join([f"v_{n}" for n in group["inputs"]] + [f"f_{j}" for j in range(len(kept))])
-    arg_exprs = []
-    for app in kept:
-        inner = {other: names[other] for other in kept if other != app}
-        arg_exprs += [a.xreplace(inner).xreplace(rename) for a in app.args]
-    outputs = [group["exprs"][o].xreplace(names).xreplace(rename) for o in group["outputs"]]
-    replacements, reduced = sp.cse(
-        arg_exprs + outputs, symbols=sp.numbered_symbols("_t"), optimizations="basic"
-    )
+    names, replacements, reduced = _reduced(group, kept, rename, "_t")
     pending = [
         (symbol, value, f"    {symbol} = {printer.doprint(value)}")
         for symbol, value in replacements
@@ -135,17 +160,7 @@ def _saving(printer, number: int, group: dict, rename: dict, kept: list) -> list
                 text = text.replace(f"ARG{i}", f"({printer.doprint(arg)})")
             line = f"    numpy.copyto(f_{j}, {text})"
         pending.append((names[app], sp.Tuple(*call_args), line))
-    body, done = [f"def saving_{number}({args}):"], set()
-    local = {s for s, _, _ in pending}
-    while pending:  # CSE orders its own assignments; the calls slot in once their inputs exist
-        for k, (symbol, value, line) in enumerate(pending):
-            if (value.free_symbols & local) <= done:
-                body.append(line)
-                done.add(symbol)
-                del pending[k]
-                break
-        else:
-            raise RuntimeError(f"saving_{number}: circular saved values")  # not reachable
+    body = [f"def saving_{number}({args}):", *_in_order(pending, f"saving_{number}")]
     returned = ", ".join(printer.doprint(e) for e in reduced[position:])
     body.append(f"    return ({returned},)")
     return [*body, ""]
@@ -232,16 +247,8 @@ def _step_row(number: int, group: dict, rename: dict, kept: list, dtype: str) ->
     output; the same values as ``saving_<number>`` up to the rounding of the activations.
     """
     printer = _ScalarPrinter(dtype)
-    names = {app: sp.Symbol(f"f_{j}", real=True) for j, app in enumerate(kept)}
     rename_v = {sp.Symbol(n, real=True): sp.Symbol(f"v_{n}") for n in group["inputs"]}
-    arg_exprs = []
-    for app in kept:
-        inner = {other: names[other] for other in kept if other != app}
-        arg_exprs += [a.xreplace(inner).xreplace(rename_v) for a in app.args]
-    outputs = [group["exprs"][o].xreplace(names).xreplace(rename_v) for o in group["outputs"]]
-    replacements, reduced = sp.cse(
-        arg_exprs + outputs, symbols=sp.numbered_symbols("_s"), optimizations="basic"
-    )
+    names, replacements, reduced = _reduced(group, kept, rename_v, "_s")
     pending = [(s, v, f"{s} = {printer.doprint(v)}") for s, v in replacements]
     position = 0
     for j, app in enumerate(kept):
@@ -249,16 +256,7 @@ def _step_row(number: int, group: dict, rename: dict, kept: list, dtype: str) ->
         position += len(app.args)
         pending.append((names[app], sp.Tuple(*call_args), f"f_{j} = " + _print_scalar_call(
             printer, app, call_args)))  # fmt: skip
-    local, done, lines = {s for s, _, _ in pending}, set(), []
-    while pending:
-        for k, (symbol, value, line) in enumerate(pending):
-            if (value.free_symbols & local) <= done:
-                lines.append(line)
-                done.add(symbol)
-                del pending[k]
-                break
-        else:
-            raise RuntimeError(f"step_{number}: circular saved values")  # not reachable
+    lines = _in_order(pending, f"step_{number}")
     ins, outs = group["inputs"], group["outputs"]
     count = len(kept)
     args = ["B", "n"] + [a for i in ins for a in (f"X_{i}", f"ox_{i}")] + ["F"]
