@@ -68,9 +68,10 @@ def array(value, name: str, dtype_, *, floating: bool = False, func: str = "Netw
         )
     with np.errstate(over="ignore"):
         converted = out.astype(dtype_, copy=False)
-    if np.all(np.isfinite(out)) and not np.all(np.isfinite(converted)):
-        fail(func, name, f"representable in {np.dtype(dtype_).name} (it overflows)", value)
-    finite(converted, name, func)
+    if not np.all(np.isfinite(converted)):  # one pass over a valid array (a large grad_outputs)
+        if converted is not out and np.all(np.isfinite(out)):
+            fail(func, name, f"representable in {np.dtype(dtype_).name} (it overflows)", value)
+        finite(converted, name, func)
     return converted
 
 
