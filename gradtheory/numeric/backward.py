@@ -61,7 +61,7 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     >>> net.backward(traj, np.ones_like(traj.outputs)).adjoint_norms.shape
     (5, 2)
     """
-    plan, dtype, n, pool = net.plan, np.dtype(net.dtype), net.n_hidden, pool_of(net)
+    plan, dtype, pool = net.plan, np.dtype(net.dtype), pool_of(net)
     steps, batch = traj.steps, traj.states.shape[1]
     if len(traj.tape) != steps:
         raise ValueError("traj has no tape: run net.forward(x, record=True) before backward")
@@ -77,28 +77,17 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
             )
         history[steps] += grad_state
     high, low, every = _RANGE[dtype]
-    log_scale = np.zeros(batch)
-    scaled = False  # True once some sequence's adjoint has been rescaled
+    log_scale = np.zeros(batch)  # the compiled loop updates it in place
     scale_rec = np.zeros((steps + 1, batch))  # log_scale of each history row
     # every row of these is written in its step (zeros where an op gets no adjoint), so they
     # are not zero-filled up front: at (T, B, n) = (100, 64, 128) that fill alone moved 13 MB
     g_affine = {i: pool.empty(f"g{i}", (steps, batch, w), dtype) for i, w in plan.widths.items()}
-    seeded = sorted({seed.op_index for seed in plan.seeds})
     g_sink = {name: np.zeros((steps, batch, 1), dtype) for name in plan.sinks}
     tape = traj.tape
-    chunks: dict = {}  # one view per affine output name, so that id() identifies it
     looped = tape.saved is not None and _loops.usable(net, dtype)
     fused = looped or (tape.saved is not None and _fused.usable(net, dtype))
     if not fused:
         tape.partials()
-    seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
-        (
-            seed.name,
-            chunks.setdefault(seed.name, _chunk(g_affine, seed.op_index, seed.chunk)),
-            seed.op_index,
-        )
-        for seed in plan.seeds
-    ]
     done = None
     if looped:  # the whole loop compiled
         done = _loops.reverse(
@@ -108,101 +97,9 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
         scaled, squares = done
     else:
         squares = None
-        actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
-        weights = net.params if net.tied else None
-        blocks = net._blocks
-        block_of = dict(blocks)
-        seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
-        countdown = 0
-        for t in range(steps - 1, -1, -1):
-            delta = history[t + 1]
-            if local is not None:
-                if scaled:
-                    log_scale = _add_scaled(delta, log_scale, local[t], n)
-                else:
-                    delta[:, :n] += local[t]
-            if countdown == 0:
-                countdown = every
-                changed, log_scale = _rescale(delta, log_scale, high, low)
-                scaled = scaled or changed
-            countdown -= 1
-            if scaled:
-                scale_rec[t + 1] = log_scale
-            if weights is None:
-                weights = net.layer_params(int(tape.layers[t]))
-            new = history[t]
-            adj = {name: delta[:, sl] for name, sl in seed_names}
-            owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
-            written: set = set()  # affine ops whose adjoint at step t has been written
-            direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
-            for index in seeded:
-                g_affine[index][t] = 0.0
-                written.add(index)
-            for name, target, _ in seeds:
-                target[t] += adj[name]
-            if fused:
-                seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
-                step_state = {
-                    "adj": adj,
-                    "owned": owned,
-                    "written": written,
-                    "direct": direct,
-                    "new": new,
-                    "seats": seats,
-                    "g_affine": g_affine,
-                }
-            for ins in actions:
-                if isinstance(ins, _fused.FusedAction):
-                    _fused.run(ins, t, step_state)
-                elif isinstance(ins, _KernelAction):
-                    for group in ins.groups:
-                        a = adj.get(group.out)
-                        if a is None:
-                            continue
-                        stack = group.stack
-                        p = stack if np.ndim(stack) == 0 else stack[t]
-                        if group.op_index in written:
-                            group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
-                        else:
-                            np.multiply(p, a[:, None, :], out=group.g4[t])
-                            written.add(group.op_index)
-                    for pair in ins.pairs:
-                        a = adj.get(pair.out)
-                        if a is None:
-                            continue
-                        inp, p_all = pair.inp, pair.values
-                        p = pair.constant if p_all is None else p_all[t]
-                        if pair.kind == TO_SINK:
-                            pair.sink[t] += a * p
-                        elif inp in block_of and inp not in adj:  # straight into delta_{t}
-                            adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
-                            owned.add(inp)
-                        elif p_all is None and pair.constant == 1.0:
-                            _accumulate(adj, owned, inp, a, fresh=False)
-                        else:
-                            _accumulate(adj, owned, inp, a * p, fresh=True)
-                elif ins.op_index in written:
-                    g = ins.g[t]
-                    for weight, source in ins.state_terms:
-                        if source in block_of and source not in adj:
-                            adj[source] = direct[source] = np.matmul(
-                                g, weights[weight], out=new[:, block_of[source]]
-                            )
-                            owned.add(source)
-                        else:
-                            _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
-            if len(written) < len(g_affine):
-                for index, g in g_affine.items():
-                    if index not in written:
-                        g[t] = 0.0
-            if not net.tied:
-                weights = None
-            for block, sl in blocks:
-                value = adj.get(block)
-                if value is None:
-                    new[:, sl] = 0.0
-                elif value is not direct.get(block):
-                    new[:, sl] = value
+        scaled, log_scale = _reverse_steps(
+            net, tape, history, local, scale_rec, g_affine, g_sink, pool, fused
+        )
     delta = history[0]
     scale_rec[0] = log_scale
     if squares is None:
@@ -224,6 +121,122 @@ def backward(net, traj: Trajectory, grad_outputs=None, *, grad_state=None) -> Gr
     return Gradients(
         params=grads, adjoint_log_norms=log_norms, inputs=inputs, initial_state=initial
     )
+
+
+def _reverse_steps(net, tape, history, local, scale_rec, g_affine, g_sink, pool, fused: bool):
+    """The reverse loop in Python, one step at a time (where no compiled loop covers ``net``):
+    fills ``history`` (the adjoints), ``scale_rec``, ``g_affine`` and ``g_sink``; returns
+    ``(scaled, log_scale)``, whether some sequence was rescaled and its final log-scales."""
+    plan, n, steps = net.plan, net.n_hidden, len(tape)
+    high, low, every = _RANGE[np.dtype(history.dtype)]
+    log_scale = np.zeros(history.shape[1])
+    scaled = False  # True once some sequence's adjoint has been rescaled
+    seeded = sorted({seed.op_index for seed in plan.seeds})
+    chunks: dict = {}  # one view per affine output name, so that id() identifies it
+    seeds = [  # (name, its adjoint's (T, B, n) array, affine op index)
+        (
+            seed.name,
+            chunks.setdefault(seed.name, _chunk(g_affine, seed.op_index, seed.chunk)),
+            seed.op_index,
+        )
+        for seed in plan.seeds
+    ]
+    actions = _actions(net, tape, g_affine, g_sink, chunks, pool, fused)
+    weights = net.params if net.tied else None
+    blocks = net._blocks
+    block_of = dict(blocks)
+    seed_names = tuple(zip(net.program.next_state, (sl for _, sl in blocks), strict=True))
+    countdown = 0
+    for t in range(steps - 1, -1, -1):
+        delta = history[t + 1]
+        if local is not None:
+            if scaled:
+                log_scale = _add_scaled(delta, log_scale, local[t], n)
+            else:
+                delta[:, :n] += local[t]
+        if countdown == 0:
+            countdown = every
+            changed, log_scale = _rescale(delta, log_scale, high, low)
+            scaled = scaled or changed
+        countdown -= 1
+        if scaled:
+            scale_rec[t + 1] = log_scale
+        if weights is None:
+            weights = net.layer_params(int(tape.layers[t]))
+        new = history[t]
+        adj = {name: delta[:, sl] for name, sl in seed_names}
+        owned: set = set()  # names whose adjoint is a fresh array of this step (safe in place)
+        written: set = set()  # affine ops whose adjoint at step t has been written
+        direct: dict = {}  # state blocks whose adjoint was written straight into ``new``
+        for index in seeded:
+            g_affine[index][t] = 0.0
+            written.add(index)
+        for name, target, _ in seeds:
+            target[t] += adj[name]
+        if fused:
+            seats = {name: (adj[name], delta, sl.start) for name, sl in seed_names}
+            step_state = {
+                "adj": adj,
+                "owned": owned,
+                "written": written,
+                "direct": direct,
+                "new": new,
+                "seats": seats,
+                "g_affine": g_affine,
+            }
+        for ins in actions:
+            if isinstance(ins, _fused.FusedAction):
+                _fused.run(ins, t, step_state)
+            elif isinstance(ins, _KernelAction):
+                for group in ins.groups:
+                    a = adj.get(group.out)
+                    if a is None:
+                        continue
+                    stack = group.stack
+                    p = stack if np.ndim(stack) == 0 else stack[t]
+                    if group.op_index in written:
+                        group.g4[t] += np.multiply(p, a[:, None, :], out=group.spare)
+                    else:
+                        np.multiply(p, a[:, None, :], out=group.g4[t])
+                        written.add(group.op_index)
+                for pair in ins.pairs:
+                    a = adj.get(pair.out)
+                    if a is None:
+                        continue
+                    inp, p_all = pair.inp, pair.values
+                    p = pair.constant if p_all is None else p_all[t]
+                    if pair.kind == TO_SINK:
+                        pair.sink[t] += a * p
+                    elif inp in block_of and inp not in adj:  # straight into delta_{t}
+                        adj[inp] = direct[inp] = np.multiply(a, p, out=new[:, block_of[inp]])
+                        owned.add(inp)
+                    elif p_all is None and pair.constant == 1.0:
+                        _accumulate(adj, owned, inp, a, fresh=False)
+                    else:
+                        _accumulate(adj, owned, inp, a * p, fresh=True)
+            elif ins.op_index in written:
+                g = ins.g[t]
+                for weight, source in ins.state_terms:
+                    if source in block_of and source not in adj:
+                        adj[source] = direct[source] = np.matmul(
+                            g, weights[weight], out=new[:, block_of[source]]
+                        )
+                        owned.add(source)
+                    else:
+                        _accumulate(adj, owned, source, g @ weights[weight], fresh=True)
+        if len(written) < len(g_affine):
+            for index, g in g_affine.items():
+                if index not in written:
+                    g[t] = 0.0
+        if not net.tied:
+            weights = None
+        for block, sl in blocks:
+            value = adj.get(block)
+            if value is None:
+                new[:, sl] = 0.0
+            elif value is not direct.get(block):
+                new[:, sl] = value
+    return scaled, log_scale
 
 
 def _chunk(g_affine, index, sl):
